@@ -1,0 +1,53 @@
+"""``create_app(settings, store=None)``: the collector's FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from tracerail.collector.api import health, otlp, traces
+from tracerail.collector.api.errors import install_error_handlers
+from tracerail.collector.ingest import IngestBatcher
+from tracerail.collector.settings import Settings
+from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.version import __version__
+
+logger = logging.getLogger("tracerail.collector")
+
+
+def create_app(settings: Settings | None = None, store: ClickHouseStore | None = None) -> FastAPI:
+    """Build the app. Without ``store`` one is opened from ``settings.storage`` at startup."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = store is None
+        active = store or ClickHouseStore(settings.storage, settings.database)
+        await asyncio.to_thread(active.migrate)
+        batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
+        await batcher.start()
+        app.state.store = active
+        app.state.batcher = batcher
+        logger.info("tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse")
+        try:
+            yield
+        finally:
+            await batcher.stop()
+            if owned:
+                active.close()
+
+    app = FastAPI(
+        title="tracerail collector",
+        version=__version__,
+        description="OTLP ingest, query API and audit tooling for LLM traces.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, otlp, traces):
+        app.include_router(module.router)
+    return app

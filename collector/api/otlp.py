@@ -1,0 +1,56 @@
+"""``POST /v1/traces``: OTLP/HTTP (protobuf or JSON, optionally gzip)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request, Response
+
+from tracerail.collector.api.deps import BatcherDep, ProjectDep, SettingsDep
+from tracerail.collector.api.errors import ApiError
+from tracerail.collector.ingest import IngestUnavailable
+from tracerail.collector.otlp.decode import decode_request, encode_response, media_type
+from tracerail.collector.otlp.errors import BodyTooLarge, DecodeError
+from tracerail.collector.otlp.flatten import flatten
+
+router = APIRouter(tags=["ingest"])
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refusing more than ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/v1/traces", summary="Receive OTLP/HTTP trace data")
+async def receive_traces(
+    request: Request, settings: SettingsDep, batcher: BatcherDep, project: ProjectDep
+) -> Response:
+    content_type = request.headers.get("content-type")
+    try:
+        body = await read_body(request, settings.max_body_bytes)
+        decoded = await asyncio.to_thread(
+            decode_request,
+            body,
+            content_type,
+            request.headers.get("content-encoding"),
+            max_bytes=settings.max_body_bytes,
+        )
+        columns = flatten(decoded, project=project, retention_days=settings.retention_days)
+    except DecodeError as exc:
+        raise ApiError(exc.status, exc.error, exc.detail) from None
+    try:
+        await batcher.submit(columns, len(columns["span_id"]))
+    except IngestUnavailable as exc:
+        raise ApiError(503, "storage_unavailable", str(exc), {"Retry-After": "5"}) from None
+    payload, response_type = encode_response(media_type(content_type))
+    return Response(payload, media_type=response_type)

@@ -1,0 +1,104 @@
+"""Ingest: decoded rows → batched, durable insert → acknowledgement.
+
+Requests hand their rows to :class:`IngestBatcher` and wait. A single writer task takes
+everything queued at that moment and inserts it in one statement (group commit), so batches
+grow with load without adding latency when idle. A request is acknowledged only after the
+insert holding its rows succeeded; if it fails, every request in that batch gets the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from tracerail.collector.otlp.flatten import SpanColumns, empty_columns
+from tracerail.collector.store.clickhouse import ClickHouseStore
+
+logger = logging.getLogger("tracerail.collector")
+
+
+class IngestUnavailable(RuntimeError):
+    """Storage refused the batch; the client should retry later."""
+
+
+@dataclass
+class _Pending:
+    columns: SpanColumns
+    rows: int
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class IngestBatcher:
+    """Group-commit writer for the spans table."""
+
+    def __init__(self, store: ClickHouseStore, *, max_batch_rows: int = 20_000) -> None:
+        self.store = store
+        self.max_batch_rows = max_batch_rows
+        self._queue: asyncio.Queue[_Pending] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.spans_written = 0
+        self.batches_written = 0
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="tracerail-ingest-writer")
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop the writer."""
+        if self._task is None or self._queue is None:
+            return
+        await self._queue.join()
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+        self._task = None
+
+    async def submit(self, columns: SpanColumns, rows: int) -> None:
+        """Queue rows and wait until they are stored; raises :class:`IngestUnavailable`."""
+        if rows == 0:
+            return
+        if self._queue is None:
+            raise IngestUnavailable("ingest is not running")
+        pending = _Pending(columns, rows)
+        await self._queue.put(pending)
+        await pending.done
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            size = batch[0].rows
+            while size < self.max_batch_rows and not queue.empty():
+                item = queue.get_nowait()
+                batch.append(item)
+                size += item.rows
+            try:
+                await asyncio.to_thread(self._write, batch)
+            except Exception as exc:
+                logger.exception("insert of %d spans failed", size)
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(IngestUnavailable(f"storage write failed: {exc}"))
+            else:
+                self.spans_written += size
+                self.batches_written += 1
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_result(None)
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    def _write(self, batch: list[_Pending]) -> None:
+        if len(batch) == 1:
+            merged = batch[0].columns
+        else:
+            merged = empty_columns()
+            for item in batch:
+                for name, values in item.columns.items():
+                    merged[name].extend(values)
+        self.store.insert_columns("spans", merged)

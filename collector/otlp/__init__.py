@@ -1,0 +1,1 @@
+"""OTLP decoding: request bytes → protobuf messages → span rows. Pure functions."""

@@ -1,0 +1,40 @@
+"""Collector settings: argument > ``TRACERAIL_*`` environment variable > default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/tracerail`` (``~/.local/share/tracerail`` when unset)."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "tracerail"
+
+
+def default_storage() -> str:
+    return f"chdb://{default_data_dir() / 'chdb'}"
+
+
+class Settings(BaseSettings):
+    """Everything the collector process is configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="TRACERAIL_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address to bind.")
+    port: int = Field(4318, ge=0, le=65535, description="OTLP/HTTP and API port.")
+    storage: str = Field(
+        default_factory=default_storage,
+        description="chdb:///path for embedded ClickHouse, or http(s)://host:8123 for a server.",
+    )
+    database: str = Field("tracerail", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    project: str = Field("default", min_length=1, description="Project for unauthenticated ingest.")
+    retention_days: int = Field(30, ge=1, le=3650, description="Days spans are kept.")
+    max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body, before and after gunzip."
+    )
+    max_batch_rows: int = Field(20_000, ge=1, description="Most span rows in one insert.")
+    max_page_size: int = Field(1_000, ge=1, description="Largest page a query may ask for.")

@@ -1,0 +1,1 @@
+"""Storage: ClickHouse schema, migrations and parameterized queries."""

@@ -1,0 +1,137 @@
+"""``ClickHouseStore``: one clickhouse-connect client, embedded chDB or a server.
+
+The DSN picks the engine: ``chdb:///path`` runs ClickHouse in-process, ``http(s)://host:8123``
+talks to a server. Everything else is the same code path. chDB allows one data path per
+process, so a process holds one store.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+from tracerail.collector.store import migrations, schema
+
+logger = logging.getLogger("tracerail.collector")
+
+_DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+class StoreError(RuntimeError):
+    """Storage is unreachable or refused an operation."""
+
+
+def _connect(dsn: str) -> Client:
+    parsed = urlparse(dsn)
+    if parsed.scheme == "chdb":
+        path = parsed.path or parsed.netloc
+        if path:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        return clickhouse_connect.get_client(dsn=dsn)
+    if parsed.scheme in ("http", "https", "clickhouse", "clickhouses"):
+        return clickhouse_connect.get_client(dsn=dsn, compress="lz4")
+    raise ValueError(f"storage DSN must start with chdb://, http:// or https://, got {dsn!r}")
+
+
+class ClickHouseStore:
+    """Connection, migrations and parameterized reads/writes over one client."""
+
+    def __init__(self, dsn: str, database: str = "tracerail") -> None:
+        if not _DATABASE_NAME.match(database):
+            raise ValueError(f"invalid database name {database!r}")
+        self.dsn = dsn
+        self.database = database
+        self.embedded = urlparse(dsn).scheme == "chdb"
+        self._client: Client | None = None
+        self._lock = threading.Lock()
+
+    # --- connection --------------------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    try:
+                        self._client = _connect(self.dsn)
+                    except ValueError:
+                        raise
+                    except Exception as exc:
+                        raise StoreError(f"cannot connect to {self._safe_dsn()}: {exc}") from exc
+        return self._client
+
+    def _safe_dsn(self) -> str:
+        parsed = urlparse(self.dsn)
+        if parsed.password:
+            return self.dsn.replace(parsed.password, "***")
+        return self.dsn
+
+    def table(self, name: str) -> str:
+        """Fully qualified, quoted table name."""
+        return f"`{self.database}`.`{name}`"
+
+    def ping(self) -> bool:
+        """True when storage answers a trivial query."""
+        try:
+            self.client.query("SELECT 1")
+            return True
+        except Exception:
+            logger.warning("storage ping failed", exc_info=True)
+            return False
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    # --- schema --------------------------------------------------------------------------------
+    def applied_versions(self) -> set[int]:
+        result = self.client.query(f"SELECT version FROM {self.table('schema_migrations')} FINAL")
+        return {int(row[0]) for row in result.result_rows}
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations; returns the versions applied now."""
+        self.client.command(schema.create_database(self.database))
+        self.client.command(schema.create_table(schema.MIGRATIONS_TABLE, self.database))
+        done: list[int] = []
+        for migration in migrations.pending(self.applied_versions()):
+            logger.info("applying migration %d: %s", migration.version, migration.name)
+            for statement in migration.statements(self.database):
+                self.client.command(statement)
+            self.client.insert(
+                self.table("schema_migrations"),
+                [[migration.version, migration.name]],
+                column_names=["version", "name"],
+            )
+            done.append(migration.version)
+        return done
+
+    def is_migrated(self) -> bool:
+        try:
+            return migrations.latest_version() in self.applied_versions()
+        except Exception:
+            return False
+
+    # --- reads and writes -------------------------------------------------------------------
+    def insert_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Insert column-oriented data in one statement."""
+        names = list(columns)
+        self.client.insert(
+            self.table(table),
+            [columns[name] for name in names],
+            column_names=names,
+            column_oriented=True,
+        )
+
+    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a parameterized SELECT (``{name:Type}`` bindings); rows as dicts."""
+        result = self.client.query(sql, parameters=dict(parameters or {}))
+        names = result.column_names
+        return [dict(zip(names, row, strict=True)) for row in result.result_rows]

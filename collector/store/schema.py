@@ -1,0 +1,182 @@
+"""Table definitions as data, rendered to DDL.
+
+Every table is described once (:class:`Table`); :func:`create_statements` renders it for a
+single node. Cluster rendering (``ON CLUSTER``, replicated engines, ``Distributed`` tables)
+reads the same descriptions, so the two variants cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STRING_MAP = "Map(LowCardinality(String), String)"
+TS = "DateTime64(9, 'UTC')"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    codec: str | None = None
+    default: str | None = None
+
+    def render(self) -> str:
+        parts = [f"`{self.name}`", self.type]
+        if self.default:
+            parts.append(f"DEFAULT {self.default}")
+        if self.codec:
+            parts.append(f"CODEC({self.codec})")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One MergeTree-family table."""
+
+    name: str
+    columns: tuple[Column, ...]
+    order_by: str
+    partition_by: str | None = None
+    ttl: str | None = None
+    engine: str = "MergeTree"
+    engine_args: str = ""
+    indexes: tuple[str, ...] = ()
+    settings: dict[str, str] = field(default_factory=dict)
+    shard_key: str = "cityHash64(trace_id)"
+
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+@dataclass(frozen=True)
+class MaterializedView:
+    """A materialized view that writes ``select`` (over ``source``) into ``target``."""
+
+    name: str
+    source: str
+    target: str
+    select: str
+
+
+SPANS = Table(
+    name="spans",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("timestamp", TS, codec="Delta, ZSTD(1)"),
+        Column("duration_ns", "UInt64", codec="ZSTD(1)"),
+        Column("trace_id", "String", codec="ZSTD(1)"),
+        Column("span_id", "String", codec="ZSTD(1)"),
+        Column("parent_span_id", "String", codec="ZSTD(1)"),
+        Column("trace_state", "String", codec="ZSTD(1)"),
+        Column("name", "LowCardinality(String)"),
+        Column("kind", "LowCardinality(String)"),
+        Column("service_name", "LowCardinality(String)"),
+        Column("scope_name", "LowCardinality(String)"),
+        Column("scope_version", "LowCardinality(String)"),
+        Column("status_code", "LowCardinality(String)"),
+        Column("status_message", "String", codec="ZSTD(1)"),
+        Column("observation_kind", "LowCardinality(String)"),
+        Column("operation", "LowCardinality(String)"),
+        Column("provider", "LowCardinality(String)"),
+        Column("request_model", "LowCardinality(String)"),
+        Column("response_model", "LowCardinality(String)"),
+        Column("user_id", "String", codec="ZSTD(1)"),
+        Column("session_id", "String", codec="ZSTD(1)"),
+        Column("error_type", "LowCardinality(String)"),
+        Column("input_tokens", "UInt32"),
+        Column("output_tokens", "UInt32"),
+        Column("cached_input_tokens", "UInt32"),
+        Column("reasoning_tokens", "UInt32"),
+        Column("cost_usd", "Nullable(Float64)"),
+        Column("input", "String", codec="ZSTD(3)"),
+        Column("output", "String", codec="ZSTD(3)"),
+        Column("attributes", STRING_MAP, codec="ZSTD(1)"),
+        Column("resource_attributes", STRING_MAP, codec="ZSTD(1)"),
+        Column("event_timestamps", f"Array({TS})", codec="ZSTD(1)"),
+        Column("event_names", "Array(LowCardinality(String))", codec="ZSTD(1)"),
+        Column("event_attributes", f"Array({STRING_MAP})", codec="ZSTD(1)"),
+        Column("link_trace_ids", "Array(String)", codec="ZSTD(1)"),
+        Column("link_span_ids", "Array(String)", codec="ZSTD(1)"),
+        Column("retention_days", "UInt16", default="30"),
+        Column("ingested_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+    ),
+    partition_by="toDate(timestamp)",
+    order_by="(project, service_name, toStartOfHour(timestamp), name, timestamp)",
+    ttl="toDateTime(timestamp) + toIntervalDay(retention_days)",
+    indexes=(
+        "INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
+        "INDEX idx_request_model request_model TYPE set(256) GRANULARITY 4",
+        "INDEX idx_user_id user_id TYPE bloom_filter(0.01) GRANULARITY 4",
+        "INDEX idx_session_id session_id TYPE bloom_filter(0.01) GRANULARITY 4",
+    ),
+    settings={"index_granularity": "8192", "ttl_only_drop_parts": "1"},
+)
+
+# The trace-id lookup path: (project, trace_id) → time bounds, so a trace read touches only
+# the partitions and granules of that trace instead of scanning the spans table.
+TRACE_INDEX = Table(
+    name="trace_index",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("trace_id", "String"),
+        Column("start", TS),
+        Column("end", TS),
+        Column("retention_days", "UInt16", default="30"),
+    ),
+    partition_by="toDate(start)",
+    order_by="(project, trace_id)",
+    ttl="toDateTime(start) + toIntervalDay(retention_days)",
+    settings={"ttl_only_drop_parts": "1"},
+)
+
+TRACE_INDEX_MV = MaterializedView(
+    name="trace_index_mv",
+    source="spans",
+    target="trace_index",
+    select=(
+        "SELECT project, trace_id, min(timestamp) AS start, "
+        "max(timestamp + toIntervalNanosecond(duration_ns)) AS end, "
+        "max(retention_days) AS retention_days "
+        "FROM {db}.spans GROUP BY project, trace_id"
+    ),
+)
+
+MIGRATIONS_TABLE = Table(
+    name="schema_migrations",
+    columns=(
+        Column("version", "UInt32"),
+        Column("name", "String"),
+        Column("applied_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+    ),
+    order_by="version",
+    engine="ReplacingMergeTree",
+)
+
+
+def create_table(table: Table, database: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` for one node."""
+    body = ",\n  ".join([c.render() for c in table.columns] + list(table.indexes))
+    lines = [
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table.name}` (\n  {body}\n)",
+        f"ENGINE = {table.engine}({table.engine_args})",
+    ]
+    if table.partition_by:
+        lines.append(f"PARTITION BY {table.partition_by}")
+    lines.append(f"ORDER BY {table.order_by}")
+    if table.ttl:
+        lines.append(f"TTL {table.ttl}")
+    if table.settings:
+        lines.append("SETTINGS " + ", ".join(f"{k} = {v}" for k, v in table.settings.items()))
+    return "\n".join(lines)
+
+
+def create_view(view: MaterializedView, database: str) -> str:
+    """``CREATE MATERIALIZED VIEW IF NOT EXISTS`` for one node."""
+    return (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`{view.name}` "
+        f"TO `{database}`.`{view.target}` AS {view.select.format(db=f'`{database}`')}"
+    )
+
+
+def create_database(database: str) -> str:
+    return f"CREATE DATABASE IF NOT EXISTS `{database}`"

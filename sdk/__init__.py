@@ -1,0 +1,34 @@
+"""tracerail: LLM observability and guardrails on OpenTelemetry.
+
+Quick start::
+
+    import tracerail
+
+    tracerail.init(service_name="my-app")
+
+    @tracerail.observe(kind="generation")
+    def answer(question: str) -> str: ...
+
+Importing ``tracerail`` never imports the collector (fastapi, chdb) or presidio.
+"""
+
+from __future__ import annotations
+
+from tracerail.config import Config
+from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
+from tracerail.observe import observe
+from tracerail.runtime import flush, get_config, init, shutdown
+from tracerail.version import __version__
+
+__all__ = [
+    "Config",
+    "ConfigError",
+    "GuardrailBlocked",
+    "TracerailError",
+    "__version__",
+    "flush",
+    "get_config",
+    "init",
+    "observe",
+    "shutdown",
+]

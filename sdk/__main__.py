@@ -1,0 +1,5 @@
+"""``python -m tracerail`` runs the ``tracerail`` command."""
+
+from tracerail._cli import main
+
+main()

@@ -1,0 +1,17 @@
+"""Entry point of the ``tracerail`` command; the commands live in the collector extra."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    try:
+        from tracerail.collector.cli import main as collector_main
+    except ImportError as exc:
+        sys.stderr.write(
+            f"tracerail: the command line needs the collector extra ({exc.name} is missing).\n"
+            "Install it with: pip install 'tracerail[collector]'\n"
+        )
+        raise SystemExit(2) from None
+    collector_main()

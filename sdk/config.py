@@ -1,0 +1,122 @@
+"""SDK configuration: argument > ``TRACERAIL_*`` environment variable > default."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from tracerail import semconv
+from tracerail.errors import ConfigError
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
+DEFAULT_SERVICE_NAME = "unknown_service"
+DEFAULT_MAX_CONTENT_CHARS = 16_384
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Resolved, validated SDK settings."""
+
+    endpoint: str = DEFAULT_ENDPOINT
+    api_key: str | None = None
+    service_name: str = DEFAULT_SERVICE_NAME
+    capture_content: bool = True
+    sample_rate: float = 1.0
+    max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS
+    environment: str | None = None
+    app_version: str | None = None
+
+    @property
+    def traces_url(self) -> str:
+        """The OTLP/HTTP traces URL under ``endpoint``."""
+        return self.endpoint.rstrip("/") + "/v1/traces"
+
+
+def _pick(arg: object, env_name: str) -> object | None:
+    """The argument if given, else the non-empty environment variable, else None."""
+    if arg is not None:
+        return arg
+    raw = os.environ.get(env_name)
+    return raw if raw not in (None, "") else None
+
+
+def _as_bool(field: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(field, f"expected true/false, got {value!r}")
+
+
+def _as_float(field: str, value: object) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(field, f"expected a number, got {value!r}")
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"expected a number, got {value!r}") from None
+
+
+def _as_int(field: str, value: object) -> int:
+    if isinstance(value, bool):
+        raise ConfigError(field, f"expected an integer, got {value!r}")
+    try:
+        return int(value)  # type: ignore[call-overload,no-any-return]
+    except (TypeError, ValueError):
+        raise ConfigError(field, f"expected an integer, got {value!r}") from None
+
+
+def resolve_config(
+    *,
+    endpoint: str | None = None,
+    api_key: str | None = None,
+    service_name: str | None = None,
+    capture_content: bool | None = None,
+    sample_rate: float | None = None,
+    max_content_chars: int | None = None,
+    environment: str | None = None,
+    app_version: str | None = None,
+) -> Config:
+    """Merge arguments, environment and defaults into a validated :class:`Config`."""
+    raw_endpoint = _pick(endpoint, semconv.ENV_ENDPOINT) or DEFAULT_ENDPOINT
+    parsed = urlparse(str(raw_endpoint))
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError("endpoint", f"expected an http(s):// URL, got {raw_endpoint!r}")
+
+    name = str(_pick(service_name, semconv.ENV_SERVICE_NAME) or DEFAULT_SERVICE_NAME).strip()
+    if not name:
+        raise ConfigError("service_name", "must not be empty")
+
+    raw_capture = _pick(capture_content, semconv.ENV_CAPTURE_CONTENT)
+    capture = True if raw_capture is None else _as_bool("capture_content", raw_capture)
+
+    raw_rate = _pick(sample_rate, semconv.ENV_SAMPLE_RATE)
+    rate = 1.0 if raw_rate is None else _as_float("sample_rate", raw_rate)
+    if not 0.0 <= rate <= 1.0:
+        raise ConfigError("sample_rate", f"must be between 0 and 1, got {rate}")
+
+    raw_max = _pick(max_content_chars, semconv.ENV_MAX_CONTENT_CHARS)
+    max_chars = DEFAULT_MAX_CONTENT_CHARS if raw_max is None else _as_int("max_content_chars", raw_max)
+    if max_chars < 0:
+        raise ConfigError("max_content_chars", f"must be >= 0, got {max_chars}")
+
+    key = _pick(api_key, semconv.ENV_API_KEY)
+    env = _pick(environment, semconv.ENV_ENVIRONMENT)
+    version = _pick(app_version, semconv.ENV_APP_VERSION)
+    return Config(
+        endpoint=str(raw_endpoint).rstrip("/"),
+        api_key=None if key is None else str(key),
+        service_name=name,
+        capture_content=capture,
+        sample_rate=rate,
+        max_content_chars=max_chars,
+        environment=None if env is None else str(env),
+        app_version=None if version is None else str(version),
+    )

@@ -1,0 +1,266 @@
+"""``@observe``: one span per call of a sync or async function, generator or async generator.
+
+All four wrappers drive the same :class:`ObservedCall`, which starts the span, records input,
+output, duration and errors, and ends it. Generators keep their span open until they are
+exhausted or closed, and the span is current only while the generator body runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, overload
+
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from tracerail import semconv
+from tracerail.content import bound_arguments, to_json, truncate
+from tracerail.errors import ConfigError
+from tracerail.runtime import get_config, get_tracer
+
+logger = logging.getLogger("tracerail")
+
+Kind = Literal["span", "generation", "tool", "retrieval", "agent"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MAX_COLLECTED_ITEMS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class ObserveSpec:
+    """What ``@observe`` was asked to record for one function."""
+
+    func: Callable[..., Any]
+    name: str
+    kind: Kind
+    capture_input: bool
+    capture_output: bool
+
+    @property
+    def span_kind(self) -> SpanKind:
+        return SpanKind.CLIENT if self.kind == semconv.KIND_GENERATION else SpanKind.INTERNAL
+
+
+class ObservedCall:
+    """The span of one observed call. Telemetry errors here are logged, never raised."""
+
+    def __init__(self, spec: ObserveSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.spec = spec
+        self.span: trace.Span = trace.INVALID_SPAN
+        self._items: list[Any] = []
+        try:
+            config = get_config()
+            self._capture_content = config.capture_content
+            self._limit = config.max_content_chars
+            self.span = get_tracer().start_span(spec.name, kind=spec.span_kind)
+            self.span.set_attribute(semconv.TRACERAIL_OBSERVATION_KIND, spec.kind)
+            self.span.set_attribute(
+                semconv.TRACERAIL_CODE_FUNCTION,
+                f"{spec.func.__module__}.{spec.func.__qualname__}",
+            )
+            if spec.capture_input and self._capture_content and self.span.is_recording():
+                self._record(
+                    semconv.TRACERAIL_INPUT,
+                    semconv.TRACERAIL_INPUT_TRUNCATED,
+                    bound_arguments(spec.func, args, kwargs),
+                )
+        except Exception:
+            logger.exception("tracerail: could not start span for %s", spec.name)
+
+    def _record(self, key: str, truncated_key: str, value: object) -> None:
+        text, cut = truncate(to_json(value), self._limit)
+        self.span.set_attribute(key, text)
+        if cut:
+            self.span.set_attribute(truncated_key, True)
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        """Make the span current while the wrapped code runs."""
+        with trace.use_span(self.span, end_on_exit=False, record_exception=False,
+                            set_status_on_exception=False):
+            yield
+
+    def collect(self, item: Any) -> None:
+        """Remember one yielded item of a generator as part of its output."""
+        if len(self._items) < _MAX_COLLECTED_ITEMS:
+            self._items.append(item)
+
+    def succeed(self, result: Any = None, *, from_items: bool = False) -> None:
+        """Record the output and end the span."""
+        try:
+            if self.spec.capture_output and self._capture_content and self.span.is_recording():
+                value = self._items if from_items else result
+                self._record(semconv.TRACERAIL_OUTPUT, semconv.TRACERAIL_OUTPUT_TRUNCATED, value)
+            self.span.end()
+        except Exception:
+            logger.exception("tracerail: could not end span for %s", self.spec.name)
+
+    def fail(self, exc: BaseException) -> None:
+        """Record the exception (status ERROR, ``error.type``) and end the span."""
+        try:
+            self.span.record_exception(exc)
+            self.span.set_attribute(semconv.ERROR_TYPE, type(exc).__qualname__)
+            self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:1024]))
+            self.span.end()
+        except Exception:
+            logger.exception("tracerail: could not record error for %s", self.spec.name)
+
+
+def _wrap_sync(spec: ObserveSpec) -> Callable[..., Any]:
+    func = spec.func
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = ObservedCall(spec, args, kwargs)
+        try:
+            with call.active():
+                result = func(*args, **kwargs)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        call.succeed(result)
+        return result
+
+    return wrapper
+
+
+def _wrap_async(spec: ObserveSpec) -> Callable[..., Any]:
+    func = spec.func
+
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        call = ObservedCall(spec, args, kwargs)
+        try:
+            with call.active():
+                result = await func(*args, **kwargs)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        call.succeed(result)
+        return result
+
+    return wrapper
+
+
+def _wrap_generator(spec: ObserveSpec) -> Callable[..., Any]:
+    func = spec.func
+
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        call = ObservedCall(spec, args, kwargs)
+        inner = func(*args, **kwargs)
+        step: Callable[[Any], Any] = inner.send
+        value: Any = None
+        while True:
+            try:
+                with call.active():
+                    item = step(value)
+            except StopIteration as stop:
+                call.succeed(from_items=True)
+                return stop.value
+            except BaseException as exc:
+                call.fail(exc)
+                raise
+            call.collect(item)
+            try:
+                value = yield item
+                step = inner.send
+            except GeneratorExit:
+                inner.close()
+                call.succeed(from_items=True)
+                raise
+            except BaseException as exc:
+                step, value = inner.throw, exc
+
+    return wrapper
+
+
+def _wrap_async_generator(spec: ObserveSpec) -> Callable[..., Any]:
+    func = spec.func
+
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        call = ObservedCall(spec, args, kwargs)
+        inner = func(*args, **kwargs)
+        step: Callable[[Any], Any] = inner.asend
+        value: Any = None
+        while True:
+            try:
+                with call.active():
+                    item = await step(value)
+            except StopAsyncIteration:
+                call.succeed(from_items=True)
+                return
+            except BaseException as exc:
+                call.fail(exc)
+                raise
+            call.collect(item)
+            try:
+                value = yield item
+                step = inner.asend
+            except GeneratorExit:
+                await inner.aclose()
+                call.succeed(from_items=True)
+                raise
+            except BaseException as exc:
+                step, value = inner.athrow, exc
+
+    return wrapper
+
+
+def _decorate(func: Callable[..., Any], spec_args: dict[str, Any]) -> Callable[..., Any]:
+    spec = ObserveSpec(func=func, name=spec_args["name"] or func.__qualname__, **{
+        k: v for k, v in spec_args.items() if k != "name"
+    })
+    if inspect.isasyncgenfunction(func):
+        wrapper = _wrap_async_generator(spec)
+    elif inspect.isgeneratorfunction(func):
+        wrapper = _wrap_generator(spec)
+    elif inspect.iscoroutinefunction(func):
+        wrapper = _wrap_async(spec)
+    else:
+        wrapper = _wrap_sync(spec)
+    return functools.wraps(func)(wrapper)
+
+
+@overload
+def observe(func: F, /) -> F: ...
+
+
+@overload
+def observe(
+    *,
+    name: str | None = None,
+    kind: Kind = "span",
+    capture_input: bool = True,
+    capture_output: bool = True,
+) -> Callable[[F], F]: ...
+
+
+def observe(
+    func: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    kind: Kind = "span",
+    capture_input: bool = True,
+    capture_output: bool = True,
+) -> Any:
+    """Trace every call of the decorated function as a span.
+
+    Use as ``@observe`` or ``@observe(name=..., kind="generation")``. Input (the bound
+    arguments) and output are recorded as JSON, truncated at ``max_content_chars``; exceptions
+    set status ERROR and ``error.type`` and are re-raised unchanged.
+    """
+    if kind not in semconv.OBSERVATION_KINDS:
+        raise ConfigError("kind", f"expected one of {sorted(semconv.OBSERVATION_KINDS)}, got {kind!r}")
+    spec_args = {
+        "name": name,
+        "kind": kind,
+        "capture_input": capture_input,
+        "capture_output": capture_output,
+    }
+    if func is not None:
+        return _decorate(func, spec_args)
+    return lambda f: _decorate(f, spec_args)

@@ -1,0 +1,186 @@
+"""Process-wide SDK state: ``init()``, ``flush()``, ``shutdown()`` and the tracer to use.
+
+``init`` builds a TracerProvider with a batch processor and the OTLP/HTTP exporter (protobuf,
+gzip) pointed at the collector. It uses a provider the caller passes, and never replaces a
+global SDK provider the application already set: it adds its exporter to that one instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+from tracerail import semconv
+from tracerail.config import Config, resolve_config
+from tracerail.version import __version__
+
+logger = logging.getLogger("tracerail")
+
+INSTRUMENTATION_NAME = "tracerail"
+
+
+@dataclass
+class _Runtime:
+    config: Config
+    provider: TracerProvider
+    processor: BatchSpanProcessor
+    owns_provider: bool
+    tracer: trace.Tracer
+
+
+_lock = threading.Lock()
+_runtime: _Runtime | None = None
+
+
+def _otlp_exporter(config: Config) -> SpanExporter:
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else None
+    return OTLPSpanExporter(
+        endpoint=config.traces_url, headers=headers, compression=Compression.Gzip, timeout=10
+    )
+
+
+def _resource(config: Config) -> Resource:
+    attributes: dict[str, str] = {
+        semconv.SERVICE_NAME: config.service_name,
+        semconv.TRACERAIL_SDK_VERSION: __version__,
+    }
+    if config.environment:
+        attributes[semconv.DEPLOYMENT_ENVIRONMENT] = config.environment
+    if config.app_version:
+        attributes[semconv.SERVICE_VERSION] = config.app_version
+    return Resource.create(attributes)
+
+
+def init(
+    *,
+    endpoint: str | None = None,
+    api_key: str | None = None,
+    service_name: str | None = None,
+    capture_content: bool | None = None,
+    sample_rate: float | None = None,
+    max_content_chars: int | None = None,
+    environment: str | None = None,
+    app_version: str | None = None,
+    tracer_provider: TracerProvider | None = None,
+    span_exporter: SpanExporter | None = None,
+) -> Config:
+    """Configure tracing and return the resolved :class:`~tracerail.config.Config`.
+
+    Each setting comes from its argument, else its ``TRACERAIL_*`` environment variable, else
+    the default. ``span_exporter`` replaces the OTLP exporter (e.g. a console or in-memory
+    exporter). Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
+    Calling ``init`` again replaces the previous configuration.
+    """
+    global _runtime
+    config = resolve_config(
+        endpoint=endpoint,
+        api_key=api_key,
+        service_name=service_name,
+        capture_content=capture_content,
+        sample_rate=sample_rate,
+        max_content_chars=max_content_chars,
+        environment=environment,
+        app_version=app_version,
+    )
+    with _lock:
+        if _runtime is not None:
+            _shutdown_locked()
+        owns = False
+        provider = tracer_provider
+        if provider is None:
+            current = trace.get_tracer_provider()
+            if isinstance(current, TracerProvider):
+                logger.info("tracerail: adding its exporter to the application's TracerProvider")
+                provider = current
+            else:
+                provider = TracerProvider(
+                    resource=_resource(config),
+                    sampler=ParentBased(TraceIdRatioBased(config.sample_rate)),
+                )
+                owns = True
+                if not _global_provider_set():
+                    trace.set_tracer_provider(provider)
+        processor = BatchSpanProcessor(span_exporter or _otlp_exporter(config))
+        provider.add_span_processor(processor)
+        _runtime = _Runtime(
+            config=config,
+            provider=provider,
+            processor=processor,
+            owns_provider=owns,
+            tracer=provider.get_tracer(INSTRUMENTATION_NAME, __version__),
+        )
+    return config
+
+
+def _global_provider_set() -> bool:
+    return not isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def get_config() -> Config:
+    """The active configuration, or the environment/default one before ``init()``."""
+    runtime = _runtime
+    return runtime.config if runtime is not None else _default_config()
+
+
+_default: Config | None = None
+
+
+def _default_config() -> Config:
+    global _default
+    if _default is None:
+        try:
+            _default = resolve_config()
+        except Exception:  # a bad env var must not break un-initialised tracing
+            logger.warning("tracerail: invalid TRACERAIL_* environment, using defaults")
+            _default = Config()
+    return _default
+
+
+def get_tracer() -> trace.Tracer:
+    """The tracer ``@observe`` uses: tracerail's own, or the global one before ``init()``."""
+    runtime = _runtime
+    if runtime is not None:
+        return runtime.tracer
+    return trace.get_tracer(INSTRUMENTATION_NAME, __version__)
+
+
+def flush(timeout_millis: int = 30_000) -> bool:
+    """Export every finished span now; returns False on timeout. Never raises."""
+    runtime = _runtime
+    if runtime is None:
+        return True
+    try:
+        return runtime.processor.force_flush(timeout_millis)
+    except Exception:
+        logger.exception("tracerail: flush failed")
+        return False
+
+
+def shutdown() -> None:
+    """Flush and stop exporting. Safe to call more than once. Never raises."""
+    with _lock:
+        _shutdown_locked()
+
+
+def _shutdown_locked() -> None:
+    global _runtime
+    runtime, _runtime = _runtime, None
+    if runtime is None:
+        return
+    try:
+        if runtime.owns_provider:
+            runtime.provider.shutdown()
+        else:
+            runtime.processor.shutdown()
+    except Exception:
+        logger.exception("tracerail: shutdown failed")

@@ -1,0 +1,104 @@
+"""Every span, attribute and event name tracerail writes or reads, in one place.
+
+GenAI names follow the OpenTelemetry GenAI semantic conventions; names of our own live under
+``tracerail.*``. Older names used by other instrumentations (OpenLLMetry, OpenInference,
+OpenLIT) are listed too so the collector can map them onto the same columns. No other module
+spells an attribute key as a string literal.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- OpenTelemetry GenAI semantic conventions -------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_REQUEST_TEMPERATURE: Final = "gen_ai.request.temperature"
+GEN_AI_REQUEST_TOP_P: Final = "gen_ai.request.top_p"
+GEN_AI_REQUEST_MAX_TOKENS: Final = "gen_ai.request.max_tokens"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+ERROR_TYPE: Final = "error.type"
+
+# Guardrail runs (span or event "run_guardrail {name}").
+GUARDRAIL_SPAN_PREFIX: Final = "run_guardrail"
+GEN_AI_GUARDRAIL_COMPONENT_NAME: Final = "gen_ai.guardrail.component.name"
+GEN_AI_GUARDRAIL_TARGET_TYPE: Final = "gen_ai.guardrail.target.type"
+GEN_AI_GUARDRAIL_VERDICT_TYPE: Final = "gen_ai.guardrail.verdict.type"
+
+# --- Common OpenTelemetry names ---------------------------------------------------------------
+SERVICE_NAME: Final = "service.name"
+SERVICE_VERSION: Final = "service.version"
+DEPLOYMENT_ENVIRONMENT: Final = "deployment.environment.name"
+USER_ID: Final = "user.id"
+SESSION_ID: Final = "session.id"
+
+# --- Older / third-party names the collector maps onto the same columns ----------------------
+LEGACY_GEN_AI_SYSTEM: Final = "gen_ai.system"
+LEGACY_GEN_AI_USAGE_PROMPT_TOKENS: Final = "gen_ai.usage.prompt_tokens"
+LEGACY_GEN_AI_USAGE_COMPLETION_TOKENS: Final = "gen_ai.usage.completion_tokens"
+LEGACY_GEN_AI_PROMPT: Final = "gen_ai.prompt"
+LEGACY_GEN_AI_COMPLETION: Final = "gen_ai.completion"
+LEGACY_LLM_REQUEST_TYPE: Final = "llm.request.type"
+OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
+OPENINFERENCE_LLM_MODEL_NAME: Final = "llm.model_name"
+OPENINFERENCE_LLM_PROVIDER: Final = "llm.provider"
+OPENINFERENCE_LLM_SYSTEM: Final = "llm.system"
+OPENINFERENCE_TOKEN_COUNT_PROMPT: Final = "llm.token_count.prompt"
+OPENINFERENCE_TOKEN_COUNT_COMPLETION: Final = "llm.token_count.completion"
+OPENINFERENCE_INPUT_VALUE: Final = "input.value"
+OPENINFERENCE_OUTPUT_VALUE: Final = "output.value"
+OPENINFERENCE_USER_ID: Final = "user.id"
+OPENINFERENCE_SESSION_ID: Final = "session.id"
+OPENLIT_COST: Final = "gen_ai.usage.cost"
+
+# --- tracerail's own names ---------------------------------------------------------------------
+TRACERAIL_OBSERVATION_KIND: Final = "tracerail.observation.kind"
+TRACERAIL_INPUT: Final = "tracerail.input"
+TRACERAIL_OUTPUT: Final = "tracerail.output"
+TRACERAIL_INPUT_TRUNCATED: Final = "tracerail.input.truncated"
+TRACERAIL_OUTPUT_TRUNCATED: Final = "tracerail.output.truncated"
+TRACERAIL_CODE_FUNCTION: Final = "tracerail.code.function"
+TRACERAIL_COST_USD: Final = "tracerail.cost.usd"
+TRACERAIL_PROJECT: Final = "tracerail.project"
+TRACERAIL_SDK_VERSION: Final = "tracerail.sdk.version"
+TRACERAIL_STREAM_TTFT_MS: Final = "tracerail.stream.time_to_first_token_ms"
+
+TRACERAIL_GUARDRAIL_ACTION: Final = "tracerail.guardrail.action"
+TRACERAIL_GUARDRAIL_POLICY_VERSION: Final = "tracerail.guardrail.policy_version"
+TRACERAIL_GUARDRAIL_LATENCY_MS: Final = "tracerail.guardrail.latency_ms"
+TRACERAIL_GUARDRAIL_ENTITY_TYPES: Final = "tracerail.guardrail.entity_types"
+TRACERAIL_GUARDRAIL_ENTITY_COUNTS: Final = "tracerail.guardrail.entity_counts"
+TRACERAIL_GUARDRAIL_FINDINGS: Final = "tracerail.guardrail.findings"
+TRACERAIL_GUARDRAIL_ERROR: Final = "tracerail.guardrail.error"
+
+TRACERAIL_PROVENANCE_PROMPT_SHA256: Final = "tracerail.provenance.prompt_sha256"
+TRACERAIL_PROVENANCE_ANSWER_SHA256: Final = "tracerail.provenance.answer_sha256"
+TRACERAIL_PROVENANCE_RECORD: Final = "tracerail.provenance.record"
+
+# Observation kinds accepted by @observe.
+KIND_SPAN: Final = "span"
+KIND_GENERATION: Final = "generation"
+KIND_TOOL: Final = "tool"
+KIND_RETRIEVAL: Final = "retrieval"
+KIND_AGENT: Final = "agent"
+OBSERVATION_KINDS: Final = frozenset({KIND_SPAN, KIND_GENERATION, KIND_TOOL, KIND_RETRIEVAL, KIND_AGENT})
+
+# --- Environment variables (argument > env > default) -----------------------------------------
+ENV_ENDPOINT: Final = "TRACERAIL_ENDPOINT"
+ENV_API_KEY: Final = "TRACERAIL_API_KEY"
+ENV_SERVICE_NAME: Final = "TRACERAIL_SERVICE_NAME"
+ENV_CAPTURE_CONTENT: Final = "TRACERAIL_CAPTURE_CONTENT"
+ENV_SAMPLE_RATE: Final = "TRACERAIL_SAMPLE_RATE"
+ENV_MAX_CONTENT_CHARS: Final = "TRACERAIL_MAX_CONTENT_CHARS"
+ENV_ENVIRONMENT: Final = "TRACERAIL_ENVIRONMENT"
+ENV_APP_VERSION: Final = "TRACERAIL_APP_VERSION"

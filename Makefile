@@ -32,7 +32,7 @@ lint: install
 	$(BIN)/ruff format --check sdk guardrails collector
 
 typecheck: install
-	$(BIN)/mypy sdk guardrails collector
+	$(BIN)/python tools/typecheck.py
 
 clean:
 	rm -rf $(VENV) $(DATA) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

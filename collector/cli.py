@@ -16,7 +16,9 @@ app = typer.Typer(
 collector_app = typer.Typer(help="Run and manage the collector.", no_args_is_help=True)
 app.add_typer(collector_app, name="collector")
 
-HostOpt = Annotated[str | None, typer.Option("--host", help="Address to bind [env TRACERAIL_HOST].")]
+HostOpt = Annotated[
+    str | None, typer.Option("--host", help="Address to bind [env TRACERAIL_HOST].")
+]
 PortOpt = Annotated[int | None, typer.Option("--port", help="Port [env TRACERAIL_PORT].")]
 StorageOpt = Annotated[
     str | None,
@@ -54,7 +56,9 @@ def serve(
     from tracerail.collector.api.app import create_app
 
     settings = _settings(host=host, port=port, storage=storage)
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     typer.echo(f"tracerail collector {__version__} on http://{settings.host}:{settings.port}")
     typer.echo(f"storage: {settings.storage} (database {settings.database})")
     uvicorn.run(

@@ -12,7 +12,9 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from tracerail.collector.otlp.flatten import SpanColumns, empty_columns
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tracerail.collector.otlp.flatten import SpanColumns, empty_columns, flatten
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 logger = logging.getLogger("tracerail.collector")
@@ -26,7 +28,9 @@ class IngestUnavailable(RuntimeError):
 class _Pending:
     columns: SpanColumns
     rows: int
-    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    done: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class IngestBatcher:
@@ -102,3 +106,22 @@ class IngestBatcher:
                 for name, values in item.columns.items():
                     merged[name].extend(values)
         self.store.insert_columns("spans", merged)
+
+
+async def accept(
+    batcher: IngestBatcher,
+    request: ExportTraceServiceRequest,
+    *,
+    project: str,
+    retention_days: int,
+) -> int:
+    """Validate, flatten and durably store one decoded export request; returns span count.
+
+    Every transport (OTLP/HTTP, OTLP/gRPC) goes through here. Raises
+    :class:`~tracerail.collector.otlp.errors.DecodeError` for invalid spans before anything is
+    written, and :class:`IngestUnavailable` when storage refuses the batch.
+    """
+    columns = flatten(request, project=project, retention_days=retention_days)
+    rows = len(columns["span_id"])
+    await batcher.submit(columns, rows)
+    return rows

@@ -7,8 +7,9 @@ Run it against a collector (``make run`` starts one):
 
 from __future__ import annotations
 
-import tracerail
 from opentelemetry import trace
+
+import tracerail
 
 DOCUMENTS = {
     "refunds": "Refunds are issued within 14 days of a return being received.",

@@ -51,8 +51,19 @@ def main() -> int:
     storage = f"chdb://{Path(args.data_dir).resolve() / 'chdb'}"
     print(f"==> starting the collector on {base} (storage {storage})", flush=True)
     collector = subprocess.Popen(
-        [sys.executable, "-m", "tracerail", "collector", "serve",
-         "--port", str(args.port), "--storage", storage, "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "tracerail",
+            "collector",
+            "serve",
+            "--port",
+            str(args.port),
+            "--storage",
+            storage,
+            "--log-level",
+            "warning",
+        ],
     )
     try:
         wait_ready(base, collector)
@@ -64,16 +75,21 @@ def main() -> int:
         assert isinstance(spans, list)
         print(f"\n==> the collector stored {len(spans)} recent spans:")
         for span in spans[:10]:
-            print(f"  {span['trace_id']}  {span['name']:<18} {span['observation_kind']:<10}"
-                  f" {span['duration_ms']:.2f} ms")
+            print(
+                f"  {span['trace_id']}  {span['name']:<18} {span['observation_kind']:<10}"
+                f" {span['duration_ms']:.2f} ms"
+            )
         trace_id = spans[0]["trace_id"] if spans else "<trace id>"
-        print(f"""
+        print(
+            f"""
 ==> query them:
   curl '{base}/api/v1/spans?limit=10'
   curl '{base}/api/v1/spans?kind=generation&service=quickstart'
   curl '{base}/api/v1/traces/{trace_id}'
   API docs: {base}/docs
-""", flush=True)
+""",
+            flush=True,
+        )
         if args.exit or os.environ.get("TRACERAIL_DEMO_EXIT") == "1":
             return 0
         print("collector running; Ctrl-C to stop", flush=True)

@@ -103,7 +103,9 @@ def resolve_config(
         raise ConfigError("sample_rate", f"must be between 0 and 1, got {rate}")
 
     raw_max = _pick(max_content_chars, semconv.ENV_MAX_CONTENT_CHARS)
-    max_chars = DEFAULT_MAX_CONTENT_CHARS if raw_max is None else _as_int("max_content_chars", raw_max)
+    max_chars = (
+        DEFAULT_MAX_CONTENT_CHARS if raw_max is None else _as_int("max_content_chars", raw_max)
+    )
     if max_chars < 0:
         raise ConfigError("max_content_chars", f"must be >= 0, got {max_chars}")
 

@@ -81,8 +81,9 @@ class ObservedCall:
     @contextmanager
     def active(self) -> Iterator[None]:
         """Make the span current while the wrapped code runs."""
-        with trace.use_span(self.span, end_on_exit=False, record_exception=False,
-                            set_status_on_exception=False):
+        with trace.use_span(
+            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+        ):
             yield
 
     def collect(self, item: Any) -> None:
@@ -209,10 +210,19 @@ def _wrap_async_generator(spec: ObserveSpec) -> Callable[..., Any]:
     return wrapper
 
 
-def _decorate(func: Callable[..., Any], spec_args: dict[str, Any]) -> Callable[..., Any]:
-    spec = ObserveSpec(func=func, name=spec_args["name"] or func.__qualname__, **{
-        k: v for k, v in spec_args.items() if k != "name"
-    })
+def default_name(func: Callable[..., Any]) -> str:
+    """``Class.method`` or ``function``, without ``<locals>`` noise."""
+    return func.__qualname__.rsplit("<locals>.", 1)[-1]
+
+
+def _decorate(
+    func: Callable[..., Any],
+    name: str | None,
+    kind: Kind,
+    capture_input: bool,
+    capture_output: bool,
+) -> Callable[..., Any]:
+    spec = ObserveSpec(func, name or default_name(func), kind, capture_input, capture_output)
     if inspect.isasyncgenfunction(func):
         wrapper = _wrap_async_generator(spec)
     elif inspect.isgeneratorfunction(func):
@@ -254,13 +264,10 @@ def observe(
     set status ERROR and ``error.type`` and are re-raised unchanged.
     """
     if kind not in semconv.OBSERVATION_KINDS:
-        raise ConfigError("kind", f"expected one of {sorted(semconv.OBSERVATION_KINDS)}, got {kind!r}")
-    spec_args = {
-        "name": name,
-        "kind": kind,
-        "capture_input": capture_input,
-        "capture_output": capture_output,
-    }
+        raise ConfigError(
+            "kind", f"expected one of {sorted(semconv.OBSERVATION_KINDS)}, got {kind!r}"
+        )
+    options = (name, kind, capture_input, capture_output)
     if func is not None:
-        return _decorate(func, spec_args)
-    return lambda f: _decorate(f, spec_args)
+        return _decorate(func, *options)
+    return lambda f: _decorate(f, *options)

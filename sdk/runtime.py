@@ -181,6 +181,6 @@ def _shutdown_locked() -> None:
         if runtime.owns_provider:
             runtime.provider.shutdown()
         else:
-            runtime.processor.shutdown()
+            runtime.processor.shutdown()  # type: ignore[no-untyped-call]
     except Exception:
         logger.exception("tracerail: shutdown failed")

@@ -91,7 +91,9 @@ KIND_GENERATION: Final = "generation"
 KIND_TOOL: Final = "tool"
 KIND_RETRIEVAL: Final = "retrieval"
 KIND_AGENT: Final = "agent"
-OBSERVATION_KINDS: Final = frozenset({KIND_SPAN, KIND_GENERATION, KIND_TOOL, KIND_RETRIEVAL, KIND_AGENT})
+OBSERVATION_KINDS: Final = frozenset(
+    {KIND_SPAN, KIND_GENERATION, KIND_TOOL, KIND_RETRIEVAL, KIND_AGENT}
+)
 
 # --- Environment variables (argument > env > default) -----------------------------------------
 ENV_ENDPOINT: Final = "TRACERAIL_ENDPOINT"

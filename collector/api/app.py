@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -17,6 +19,17 @@ from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.version import __version__
 
 logger = logging.getLogger("tracerail.collector")
+
+
+def _without_native_telemetry() -> dict[str, Any]:
+    """Turn off FastAPI's built-in OpenTelemetry where it exists.
+
+    A collector that traces its own ingest requests through a global provider feeds its spans
+    back into itself (and an SDK in the same process would export them to us on every insert).
+    """
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
 
 
 def create_app(settings: Settings | None = None, store: ClickHouseStore | None = None) -> FastAPI:
@@ -32,7 +45,9 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         await batcher.start()
         app.state.store = active
         app.state.batcher = batcher
-        logger.info("tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse")
+        logger.info(
+            "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
+        )
         try:
             yield
         finally:
@@ -41,6 +56,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
                 active.close()
 
     app = FastAPI(
+        **_without_native_telemetry(),
         title="tracerail collector",
         version=__version__,
         description="OTLP ingest, query API and audit tooling for LLM traces.",

@@ -32,7 +32,9 @@ def error_response(
 def _validation_detail(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
-        location = ".".join(str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body"))
+        location = ".".join(
+            str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body")
+        )
         parts.append(f"{location or 'request'}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
 

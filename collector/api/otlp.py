@@ -8,10 +8,9 @@ from fastapi import APIRouter, Request, Response
 
 from tracerail.collector.api.deps import BatcherDep, ProjectDep, SettingsDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.ingest import IngestUnavailable
+from tracerail.collector.ingest import IngestUnavailable, accept
 from tracerail.collector.otlp.decode import decode_request, encode_response, media_type
 from tracerail.collector.otlp.errors import BodyTooLarge, DecodeError
-from tracerail.collector.otlp.flatten import flatten
 
 router = APIRouter(tags=["ingest"])
 
@@ -45,11 +44,9 @@ async def receive_traces(
             request.headers.get("content-encoding"),
             max_bytes=settings.max_body_bytes,
         )
-        columns = flatten(decoded, project=project, retention_days=settings.retention_days)
+        await accept(batcher, decoded, project=project, retention_days=settings.retention_days)
     except DecodeError as exc:
         raise ApiError(exc.status, exc.error, exc.detail) from None
-    try:
-        await batcher.submit(columns, len(columns["span_id"]))
     except IngestUnavailable as exc:
         raise ApiError(503, "storage_unavailable", str(exc), {"Retry-After": "5"}) from None
     payload, response_type = encode_response(media_type(content_type))

@@ -45,7 +45,12 @@ async def read_trace(
     spans = await asyncio.to_thread(get_trace, store, project, trace_id)
     if not spans:
         raise ApiError(404, "not_found", f"trace {trace_id} not found")
-    return {"trace_id": trace_id, "span_count": len(spans), "spans": spans, "tree": span_tree(spans)}
+    return {
+        "trace_id": trace_id,
+        "span_count": len(spans),
+        "spans": spans,
+        "tree": span_tree(spans),
+    }
 
 
 @router.get("/spans", summary="Spans matching filters, newest first")

@@ -40,8 +40,11 @@ def decompress(body: bytes, content_encoding: str | None, max_bytes: int) -> byt
 
 
 def decode_request(
-    body: bytes, content_type: str | None, content_encoding: str | None = None,
-    *, max_bytes: int = 16 * 1024 * 1024,
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None = None,
+    *,
+    max_bytes: int = 16 * 1024 * 1024,
 ) -> ExportTraceServiceRequest:
     """Decode an OTLP/HTTP traces request body (protobuf or JSON, optionally compressed)."""
     kind = media_type(content_type)

@@ -25,13 +25,32 @@ STATUS_CODES = ("UNSET", "OK", "ERROR")
 _UINT32_MAX = 2**32 - 1
 
 SPAN_COLUMNS: tuple[str, ...] = (
-    "project", "timestamp", "duration_ns", "trace_id", "span_id", "parent_span_id",
-    "trace_state", "name", "kind", "service_name", "scope_name", "scope_version",
-    "status_code", "status_message",
-    *STRING_COLUMNS, *INT_COLUMNS, *FLOAT_COLUMNS, *CONTENT_COLUMNS,
-    "attributes", "resource_attributes",
-    "event_timestamps", "event_names", "event_attributes",
-    "link_trace_ids", "link_span_ids", "retention_days",
+    "project",
+    "timestamp",
+    "duration_ns",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "trace_state",
+    "name",
+    "kind",
+    "service_name",
+    "scope_name",
+    "scope_version",
+    "status_code",
+    "status_message",
+    *STRING_COLUMNS,
+    *INT_COLUMNS,
+    *FLOAT_COLUMNS,
+    *CONTENT_COLUMNS,
+    "attributes",
+    "resource_attributes",
+    "event_timestamps",
+    "event_names",
+    "event_attributes",
+    "link_trace_ids",
+    "link_span_ids",
+    "retention_days",
 )
 
 SpanColumns = dict[str, list[Any]]
@@ -142,11 +161,15 @@ def flatten(
                     "parent_span_id": parent,
                     "trace_state": span.trace_state,
                     "name": span.name,
-                    "kind": SPAN_KINDS[span.kind] if 0 <= span.kind < len(SPAN_KINDS) else "UNSPECIFIED",
+                    "kind": SPAN_KINDS[span.kind]
+                    if 0 <= span.kind < len(SPAN_KINDS)
+                    else "UNSPECIFIED",
                     "service_name": service,
                     "scope_name": scope.name,
                     "scope_version": scope.version,
-                    "status_code": STATUS_CODES[span.status.code] if 0 <= span.status.code < 3 else "UNSET",
+                    "status_code": STATUS_CODES[span.status.code]
+                    if 0 <= span.status.code < 3
+                    else "UNSET",
                     "status_message": span.status.message,
                 }
                 for column, keys in STRING_COLUMNS.items():

@@ -18,8 +18,8 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from tracerail.collector.otlp.errors import DecodeError
 
 MAX_JSON_DEPTH = 64
-_SPAN_KINDS = {name: number for name, number in Span.SpanKind.items()}
-_STATUS_CODES = {name: number for name, number in Status.StatusCode.items()}
+_SPAN_KINDS = dict(Span.SpanKind.items())
+_STATUS_CODES = dict(Status.StatusCode.items())
 
 
 def _obj(value: Any, where: str) -> dict[str, Any]:
@@ -117,11 +117,15 @@ def _any_value(out: AnyValue, data: Any, where: str, depth: int) -> None:
         array = _obj(value["arrayValue"], f"{where}.arrayValue")
         out.array_value.SetInParent()
         for i, item in enumerate(_list(array.get("values"), f"{where}.arrayValue.values")):
-            _any_value(out.array_value.values.add(), item, f"{where}.arrayValue.values[{i}]", depth + 1)
+            _any_value(
+                out.array_value.values.add(), item, f"{where}.arrayValue.values[{i}]", depth + 1
+            )
     elif "kvlistValue" in value:
         kvlist = _obj(value["kvlistValue"], f"{where}.kvlistValue")
         out.kvlist_value.SetInParent()
-        _key_values(out.kvlist_value.values, kvlist.get("values"), f"{where}.kvlistValue", depth + 1)
+        _key_values(
+            out.kvlist_value.values, kvlist.get("values"), f"{where}.kvlistValue", depth + 1
+        )
     elif "bytesValue" in value:
         import base64
         import binascii

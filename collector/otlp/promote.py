@@ -15,8 +15,10 @@ STRING_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "observation_kind": (sc.TRACERAIL_OBSERVATION_KIND,),
     "operation": (sc.GEN_AI_OPERATION_NAME, sc.LEGACY_LLM_REQUEST_TYPE),
     "provider": (
-        sc.GEN_AI_PROVIDER_NAME, sc.LEGACY_GEN_AI_SYSTEM,
-        sc.OPENINFERENCE_LLM_PROVIDER, sc.OPENINFERENCE_LLM_SYSTEM,
+        sc.GEN_AI_PROVIDER_NAME,
+        sc.LEGACY_GEN_AI_SYSTEM,
+        sc.OPENINFERENCE_LLM_PROVIDER,
+        sc.OPENINFERENCE_LLM_SYSTEM,
     ),
     "request_model": (sc.GEN_AI_REQUEST_MODEL, sc.OPENINFERENCE_LLM_MODEL_NAME),
     "response_model": (sc.GEN_AI_RESPONSE_MODEL, sc.OPENINFERENCE_LLM_MODEL_NAME),
@@ -27,20 +29,24 @@ STRING_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 
 INT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "input_tokens": (
-        sc.GEN_AI_USAGE_INPUT_TOKENS, sc.LEGACY_GEN_AI_USAGE_PROMPT_TOKENS,
+        sc.GEN_AI_USAGE_INPUT_TOKENS,
+        sc.LEGACY_GEN_AI_USAGE_PROMPT_TOKENS,
         sc.OPENINFERENCE_TOKEN_COUNT_PROMPT,
     ),
     "output_tokens": (
-        sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.LEGACY_GEN_AI_USAGE_COMPLETION_TOKENS,
+        sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+        sc.LEGACY_GEN_AI_USAGE_COMPLETION_TOKENS,
         sc.OPENINFERENCE_TOKEN_COUNT_COMPLETION,
     ),
     "cached_input_tokens": (
-        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, "llm.token_count.prompt_details.cache_read",
+        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
+        "llm.token_count.prompt_details.cache_read",
         "gen_ai.usage.cache_read_input_tokens",
     ),
     "reasoning_tokens": (
         sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-        "llm.token_count.completion_details.reasoning", "gen_ai.usage.reasoning_tokens",
+        "llm.token_count.completion_details.reasoning",
+        "gen_ai.usage.reasoning_tokens",
     ),
 }
 
@@ -51,11 +57,15 @@ FLOAT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
 # Content columns: the chosen attribute moves out of the attribute map into the column.
 CONTENT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "input": (
-        sc.TRACERAIL_INPUT, sc.GEN_AI_INPUT_MESSAGES, sc.OPENINFERENCE_INPUT_VALUE,
+        sc.TRACERAIL_INPUT,
+        sc.GEN_AI_INPUT_MESSAGES,
+        sc.OPENINFERENCE_INPUT_VALUE,
         sc.LEGACY_GEN_AI_PROMPT,
     ),
     "output": (
-        sc.TRACERAIL_OUTPUT, sc.GEN_AI_OUTPUT_MESSAGES, sc.OPENINFERENCE_OUTPUT_VALUE,
+        sc.TRACERAIL_OUTPUT,
+        sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.OPENINFERENCE_OUTPUT_VALUE,
         sc.LEGACY_GEN_AI_COMPLETION,
     ),
 }

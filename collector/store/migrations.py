@@ -8,30 +8,35 @@ again safely.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from tracerail.collector.store import schema
+from tracerail.collector.store.schema import MaterializedView, Statement, Table
 
 logger = logging.getLogger("tracerail.collector")
 
 
+SchemaObject = Table | MaterializedView | Statement
+
+
 @dataclass(frozen=True)
 class Migration:
+    """One schema version: the objects it creates or changes, rendered per deployment mode."""
+
     version: int
     name: str
-    statements: Callable[[str], list[str]]
+    objects: tuple[SchemaObject, ...]
+
+    def statements(self, database: str) -> list[str]:
+        """The single-node DDL of this migration."""
+        return [schema.render(obj, database) for obj in self.objects]
 
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "spans and trace index",
-        lambda db: [
-            schema.create_table(schema.SPANS, db),
-            schema.create_table(schema.TRACE_INDEX, db),
-            schema.create_view(schema.TRACE_INDEX_MV, db),
-        ],
+        (schema.SPANS, schema.TRACE_INDEX, schema.TRACE_INDEX_MV),
     ),
 )
 

@@ -141,6 +141,15 @@ TRACE_INDEX_MV = MaterializedView(
     ),
 )
 
+
+@dataclass(frozen=True)
+class Statement:
+    """Any other DDL (e.g. ``ALTER TABLE {db}.spans ...``); ``{db}`` is the quoted database."""
+
+    sql: str
+    table: str | None = None
+
+
 MIGRATIONS_TABLE = Table(
     name="schema_migrations",
     columns=(
@@ -180,3 +189,12 @@ def create_view(view: MaterializedView, database: str) -> str:
 
 def create_database(database: str) -> str:
     return f"CREATE DATABASE IF NOT EXISTS `{database}`"
+
+
+def render(obj: Table | MaterializedView | Statement, database: str) -> str:
+    """Single-node DDL for any schema object."""
+    if isinstance(obj, Table):
+        return create_table(obj, database)
+    if isinstance(obj, MaterializedView):
+        return create_view(obj, database)
+    return obj.sql.format(db=f"`{database}`")

@@ -1,0 +1,44 @@
+"""Shared fixtures: one embedded ClickHouse per test process, a fresh database per test."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.server import RunningServer, serve_in_thread
+
+
+@pytest.fixture(scope="session")
+def chdb_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """chDB allows one data path per process: every test shares it, isolated by database."""
+    return f"chdb://{tmp_path_factory.mktemp('chdb')}"
+
+
+@pytest.fixture
+def store(chdb_dsn: str) -> Iterator[object]:
+    from tracerail.collector.store.clickhouse import ClickHouseStore
+
+    db = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
+    db.migrate()
+    yield db
+    db.client.command(f"DROP DATABASE IF EXISTS `{db.database}`")
+    db.close()
+
+
+@pytest.fixture
+def settings(chdb_dsn: str, store: object) -> object:
+    from tracerail.collector.settings import Settings
+
+    return Settings(storage=chdb_dsn, database=store.database)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def collector(settings: object, store: object) -> Iterator[RunningServer]:
+    """The real collector app served by uvicorn on a free loopback port."""
+    from tracerail.collector import create_app
+
+    server = serve_in_thread(create_app(settings, store=store))  # type: ignore[arg-type]
+    yield server
+    server.stop()

@@ -12,9 +12,11 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracerail.collector.otlp.flatten import SpanColumns, empty_columns, flatten
+from tracerail.collector.otlp.flatten import SpanColumns, flatten
+from tracerail.collector.store.arrow import spans_table
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 logger = logging.getLogger("tracerail.collector")
@@ -28,6 +30,7 @@ class IngestUnavailable(RuntimeError):
 class _Pending:
     columns: SpanColumns
     rows: int
+    table: pa.Table
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -66,7 +69,7 @@ class IngestBatcher:
             return
         if self._queue is None:
             raise IngestUnavailable("ingest is not running")
-        pending = _Pending(columns, rows)
+        pending = _Pending(columns, rows, await asyncio.to_thread(spans_table, columns))
         await self._queue.put(pending)
         await pending.done
 
@@ -98,14 +101,8 @@ class IngestBatcher:
                     queue.task_done()
 
     def _write(self, batch: list[_Pending]) -> None:
-        if len(batch) == 1:
-            merged = batch[0].columns
-        else:
-            merged = empty_columns()
-            for item in batch:
-                for name, values in item.columns.items():
-                    merged[name].extend(values)
-        self.store.insert_columns("spans", merged)
+        table = pa.concat_tables([item.table for item in batch])
+        self.store.insert_arrow("spans", table)
 
 
 async def accept(
@@ -121,7 +118,9 @@ async def accept(
     :class:`~tracerail.collector.otlp.errors.DecodeError` for invalid spans before anything is
     written, and :class:`IngestUnavailable` when storage refuses the batch.
     """
-    columns = flatten(request, project=project, retention_days=retention_days)
+    columns = await asyncio.to_thread(
+        flatten, request, project=project, retention_days=retention_days
+    )
     rows = len(columns["span_id"])
     await batcher.submit(columns, rows)
     return rows

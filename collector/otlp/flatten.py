@@ -97,7 +97,13 @@ def any_value_json(value: AnyValue) -> Any:
 
 def attributes_map(key_values: Iterable[KeyValue]) -> dict[str, str]:
     """Key/value list → ``{key: text}``; later duplicates win, as in the OTel SDK."""
-    return {kv.key: any_value_text(kv.value) for kv in key_values}
+    out: dict[str, str] = {}
+    for kv in key_values:
+        value = kv.value
+        which = value.WhichOneof("value")
+        # Most GenAI attributes are strings: read them without another call.
+        out[kv.key] = value.string_value if which == "string_value" else any_value_text(value)
+    return out
 
 
 def _first(attributes: dict[str, str], keys: tuple[str, ...]) -> str | None:
@@ -135,65 +141,146 @@ def _check_id(raw: bytes, size: int, what: str, *, optional: bool = False) -> st
     return raw.hex()
 
 
+def _check_ids(raw: list[bytes], size: int, what: str, *, optional: bool = False) -> list[str]:
+    """Hex ids for a whole column; raises :class:`InvalidSpan` naming the first bad one."""
+    zero = bytes(size)
+    if optional:
+        bad = any(r and (len(r) != size or r == zero) for r in raw)
+    else:
+        bad = any(len(r) != size or r == zero for r in raw)
+    if bad:
+        for r in raw:
+            _check_id(r, size, what, optional=optional)
+    return [r.hex() for r in raw]
+
+
+def _lookup(
+    attributes: list[dict[str, str]], keys: tuple[str, ...], present: set[str]
+) -> list[str | None]:
+    """Per row, the value of the first of ``keys`` the row has (``None`` when it has none)."""
+    keys = tuple(k for k in keys if k in present)
+    if not keys:
+        return [None] * len(attributes)
+    if len(keys) == 1:
+        key = keys[0]
+        return [a.get(key) for a in attributes]
+    return [_first(a, keys) for a in attributes]
+
+
+def _pop_first(
+    attributes: list[dict[str, str]], keys: tuple[str, ...], present: set[str]
+) -> list[str]:
+    """Per row, remove and return the first of ``keys`` the row has (``""`` when none)."""
+    keys = tuple(k for k in keys if k in present)
+    if not keys:
+        return [""] * len(attributes)
+    if len(keys) == 1:
+        key = keys[0]
+        return [a.pop(key, "") for a in attributes]
+    out: list[str] = []
+    for a in attributes:
+        key = next((k for k in keys if k in a), None)
+        out.append(a.pop(key) if key else "")
+    return out
+
+
 def flatten(
     request: ExportTraceServiceRequest, *, project: str, retention_days: int
 ) -> SpanColumns:
-    """Rows for every span in ``request``; raises :class:`InvalidSpan` before returning any."""
-    columns = empty_columns()
+    """Rows for every span in ``request``; raises :class:`InvalidSpan` before returning any.
+
+    Built column by column (one comprehension per column over all spans) rather than row by
+    row: this is the hot path of ingest (see ``bench/flatten.py``).
+    """
+    spans: list[Any] = []
+    resources: list[dict[str, str]] = []
+    services: list[str] = []
+    scope_names: list[str] = []
+    scope_versions: list[str] = []
     for resource_spans in request.resource_spans:
         resource = attributes_map(resource_spans.resource.attributes)
         service = resource.get(semconv.SERVICE_NAME, "unknown_service")
         for scope_spans in resource_spans.scope_spans:
-            scope = scope_spans.scope
-            for span in scope_spans.spans:
-                trace_id = _check_id(span.trace_id, 16, "trace_id")
-                span_id = _check_id(span.span_id, 8, "span_id")
-                parent = _check_id(span.parent_span_id, 8, "parent_span_id", optional=True)
-                if span.end_time_unix_nano and span.end_time_unix_nano < span.start_time_unix_nano:
-                    raise InvalidSpan(f"span {span_id}: end time is before start time")
-                attributes = attributes_map(span.attributes)
-                row: dict[str, Any] = {
-                    "project": project,
-                    "timestamp": span.start_time_unix_nano,
-                    "duration_ns": max(span.end_time_unix_nano - span.start_time_unix_nano, 0),
-                    "trace_id": trace_id,
-                    "span_id": span_id,
-                    "parent_span_id": parent,
-                    "trace_state": span.trace_state,
-                    "name": span.name,
-                    "kind": SPAN_KINDS[span.kind]
-                    if 0 <= span.kind < len(SPAN_KINDS)
-                    else "UNSPECIFIED",
-                    "service_name": service,
-                    "scope_name": scope.name,
-                    "scope_version": scope.version,
-                    "status_code": STATUS_CODES[span.status.code]
-                    if 0 <= span.status.code < 3
-                    else "UNSET",
-                    "status_message": span.status.message,
-                }
-                for column, keys in STRING_COLUMNS.items():
-                    row[column] = _first(attributes, keys) or ""
-                for column, keys in INT_COLUMNS.items():
-                    row[column] = _to_int(_first(attributes, keys))
-                for column, keys in FLOAT_COLUMNS.items():
-                    row[column] = _to_float(_first(attributes, keys))
-                for column, keys in CONTENT_COLUMNS.items():
-                    key = next((k for k in keys if k in attributes), None)
-                    row[column] = attributes.pop(key) if key else ""
-                if not row["observation_kind"]:
-                    oi_kind = attributes.get(semconv.OPENINFERENCE_SPAN_KIND, "").upper()
-                    row["observation_kind"] = OPENINFERENCE_KINDS.get(
-                        oi_kind, semconv.KIND_GENERATION if row["request_model"] else ""
-                    )
-                row["attributes"] = attributes
-                row["resource_attributes"] = resource
-                row["event_timestamps"] = [e.time_unix_nano for e in span.events]
-                row["event_names"] = [e.name for e in span.events]
-                row["event_attributes"] = [attributes_map(e.attributes) for e in span.events]
-                row["link_trace_ids"] = [link.trace_id.hex() for link in span.links]
-                row["link_span_ids"] = [link.span_id.hex() for link in span.links]
-                row["retention_days"] = retention_days
-                for name in SPAN_COLUMNS:
-                    columns[name].append(row[name])
+            group = scope_spans.spans
+            count = len(group)
+            if not count:
+                continue
+            spans.extend(group)
+            # The same dict object for every span of a resource: rows never mutate it.
+            resources.extend([resource] * count)
+            services.extend([service] * count)
+            scope_names.extend([scope_spans.scope.name] * count)
+            scope_versions.extend([scope_spans.scope.version] * count)
+    n = len(spans)
+    columns = empty_columns()
+    if not n:
+        return columns
+
+    trace_ids = _check_ids([s.trace_id for s in spans], 16, "trace_id")
+    span_ids = _check_ids([s.span_id for s in spans], 8, "span_id")
+    parents = _check_ids([s.parent_span_id for s in spans], 8, "parent_span_id", optional=True)
+    starts = [s.start_time_unix_nano for s in spans]
+    ends = [s.end_time_unix_nano for s in spans]
+    for index, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        if end and end < start:
+            raise InvalidSpan(f"span {span_ids[index]}: end time is before start time")
+    kinds = [s.kind for s in spans]
+    statuses = [s.status for s in spans]
+    status_codes = [st.code for st in statuses]
+
+    attributes = [attributes_map(s.attributes) for s in spans]
+    present: set[str] = set().union(*attributes)
+
+    columns["project"] = [project] * n
+    columns["timestamp"] = starts
+    columns["duration_ns"] = [max(e - s, 0) for s, e in zip(starts, ends, strict=True)]
+    columns["trace_id"] = trace_ids
+    columns["span_id"] = span_ids
+    columns["parent_span_id"] = parents
+    columns["trace_state"] = [s.trace_state for s in spans]
+    columns["name"] = [s.name for s in spans]
+    columns["kind"] = [SPAN_KINDS[k] if 0 <= k < len(SPAN_KINDS) else "UNSPECIFIED" for k in kinds]
+    columns["service_name"] = services
+    columns["scope_name"] = scope_names
+    columns["scope_version"] = scope_versions
+    columns["status_code"] = [STATUS_CODES[c] if 0 <= c < 3 else "UNSET" for c in status_codes]
+    columns["status_message"] = [st.message for st in statuses]
+    for column, keys in STRING_COLUMNS.items():
+        columns[column] = [v or "" for v in _lookup(attributes, keys, present)]
+    for column, keys in INT_COLUMNS.items():
+        values = _lookup(attributes, keys, present)
+        columns[column] = [0 if v is None else _to_int(v) for v in values]
+    for column, keys in FLOAT_COLUMNS.items():
+        values = _lookup(attributes, keys, present)
+        columns[column] = [None if v is None else _to_float(v) for v in values]
+    for column, keys in CONTENT_COLUMNS.items():
+        columns[column] = _pop_first(attributes, keys, present)
+    observation = columns["observation_kind"]
+    if not all(observation):
+        models = columns["request_model"]
+        for index, kind in enumerate(observation):
+            if not kind:
+                oi_kind = attributes[index].get(semconv.OPENINFERENCE_SPAN_KIND, "").upper()
+                observation[index] = OPENINFERENCE_KINDS.get(
+                    oi_kind, semconv.KIND_GENERATION if models[index] else ""
+                )
+    columns["attributes"] = attributes
+    columns["resource_attributes"] = resources
+    events = [s.events for s in spans]
+    if any(events):
+        columns["event_timestamps"] = [[e.time_unix_nano for e in ev] for ev in events]
+        columns["event_names"] = [[e.name for e in ev] for ev in events]
+        columns["event_attributes"] = [[attributes_map(e.attributes) for e in ev] for ev in events]
+    else:
+        columns["event_timestamps"] = [[] for _ in range(n)]
+        columns["event_names"] = [[] for _ in range(n)]
+        columns["event_attributes"] = [[] for _ in range(n)]
+    links = [s.links for s in spans]
+    if any(links):
+        columns["link_trace_ids"] = [[link.trace_id.hex() for link in ls] for ls in links]
+        columns["link_span_ids"] = [[link.span_id.hex() for link in ls] for ls in links]
+    else:
+        columns["link_trace_ids"] = [[] for _ in range(n)]
+        columns["link_span_ids"] = [[] for _ in range(n)]
+    columns["retention_days"] = [retention_days] * n
     return columns

@@ -1,0 +1,199 @@
+"""``ExportTraceServiceRequest`` → column-oriented span rows for the ``spans`` table."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+from tracerail import semconv
+from tracerail.collector.otlp.errors import InvalidSpan
+from tracerail.collector.otlp.promote import (
+    CONTENT_COLUMNS,
+    FLOAT_COLUMNS,
+    INT_COLUMNS,
+    OPENINFERENCE_KINDS,
+    STRING_COLUMNS,
+)
+
+SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
+STATUS_CODES = ("UNSET", "OK", "ERROR")
+_UINT32_MAX = 2**32 - 1
+
+SPAN_COLUMNS: tuple[str, ...] = (
+    "project",
+    "timestamp",
+    "duration_ns",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "trace_state",
+    "name",
+    "kind",
+    "service_name",
+    "scope_name",
+    "scope_version",
+    "status_code",
+    "status_message",
+    *STRING_COLUMNS,
+    *INT_COLUMNS,
+    *FLOAT_COLUMNS,
+    *CONTENT_COLUMNS,
+    "attributes",
+    "resource_attributes",
+    "event_timestamps",
+    "event_names",
+    "event_attributes",
+    "link_trace_ids",
+    "link_span_ids",
+    "retention_days",
+)
+
+SpanColumns = dict[str, list[Any]]
+
+
+def empty_columns() -> SpanColumns:
+    """One empty list per column of :data:`SPAN_COLUMNS`."""
+    return {name: [] for name in SPAN_COLUMNS}
+
+
+def any_value_text(value: AnyValue) -> str:
+    """An attribute value as the text stored in a ``Map(String, String)``."""
+    which = value.WhichOneof("value")
+    if which == "string_value":
+        return value.string_value
+    if which == "bool_value":
+        return "true" if value.bool_value else "false"
+    if which == "int_value":
+        return str(value.int_value)
+    if which == "double_value":
+        return repr(value.double_value)
+    if which == "bytes_value":
+        return base64.b64encode(value.bytes_value).decode()
+    if which in ("array_value", "kvlist_value"):
+        return json.dumps(any_value_json(value), ensure_ascii=False)
+    return ""
+
+
+def any_value_json(value: AnyValue) -> Any:
+    """An attribute value as plain JSON data."""
+    which = value.WhichOneof("value")
+    if which == "array_value":
+        return [any_value_json(v) for v in value.array_value.values]
+    if which == "kvlist_value":
+        return {kv.key: any_value_json(kv.value) for kv in value.kvlist_value.values}
+    if which == "bool_value":
+        return value.bool_value
+    if which == "int_value":
+        return value.int_value
+    if which == "double_value":
+        return value.double_value
+    return any_value_text(value)
+
+
+def attributes_map(key_values: Iterable[KeyValue]) -> dict[str, str]:
+    """Key/value list → ``{key: text}``; later duplicates win, as in the OTel SDK."""
+    return {kv.key: any_value_text(kv.value) for kv in key_values}
+
+
+def _first(attributes: dict[str, str], keys: tuple[str, ...]) -> str | None:
+    for key in keys:
+        value = attributes.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _to_int(text: str | None) -> int:
+    if text is None:
+        return 0
+    try:
+        return min(max(int(float(text)), 0), _UINT32_MAX)
+    except (ValueError, OverflowError):
+        return 0
+
+
+def _to_float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if number == number and number not in (float("inf"), float("-inf")) else None
+
+
+def _check_id(raw: bytes, size: int, what: str, *, optional: bool = False) -> str:
+    if optional and not raw:
+        return ""
+    if len(raw) != size or raw == bytes(size):
+        raise InvalidSpan(f"{what} must be {size} non-zero bytes, got {len(raw)}")
+    return raw.hex()
+
+
+def flatten(
+    request: ExportTraceServiceRequest, *, project: str, retention_days: int
+) -> SpanColumns:
+    """Rows for every span in ``request``; raises :class:`InvalidSpan` before returning any."""
+    columns = empty_columns()
+    for resource_spans in request.resource_spans:
+        resource = attributes_map(resource_spans.resource.attributes)
+        service = resource.get(semconv.SERVICE_NAME, "unknown_service")
+        for scope_spans in resource_spans.scope_spans:
+            scope = scope_spans.scope
+            for span in scope_spans.spans:
+                trace_id = _check_id(span.trace_id, 16, "trace_id")
+                span_id = _check_id(span.span_id, 8, "span_id")
+                parent = _check_id(span.parent_span_id, 8, "parent_span_id", optional=True)
+                if span.end_time_unix_nano and span.end_time_unix_nano < span.start_time_unix_nano:
+                    raise InvalidSpan(f"span {span_id}: end time is before start time")
+                attributes = attributes_map(span.attributes)
+                row: dict[str, Any] = {
+                    "project": project,
+                    "timestamp": span.start_time_unix_nano,
+                    "duration_ns": max(span.end_time_unix_nano - span.start_time_unix_nano, 0),
+                    "trace_id": trace_id,
+                    "span_id": span_id,
+                    "parent_span_id": parent,
+                    "trace_state": span.trace_state,
+                    "name": span.name,
+                    "kind": SPAN_KINDS[span.kind]
+                    if 0 <= span.kind < len(SPAN_KINDS)
+                    else "UNSPECIFIED",
+                    "service_name": service,
+                    "scope_name": scope.name,
+                    "scope_version": scope.version,
+                    "status_code": STATUS_CODES[span.status.code]
+                    if 0 <= span.status.code < 3
+                    else "UNSET",
+                    "status_message": span.status.message,
+                }
+                for column, keys in STRING_COLUMNS.items():
+                    row[column] = _first(attributes, keys) or ""
+                for column, keys in INT_COLUMNS.items():
+                    row[column] = _to_int(_first(attributes, keys))
+                for column, keys in FLOAT_COLUMNS.items():
+                    row[column] = _to_float(_first(attributes, keys))
+                for column, keys in CONTENT_COLUMNS.items():
+                    key = next((k for k in keys if k in attributes), None)
+                    row[column] = attributes.pop(key) if key else ""
+                if not row["observation_kind"]:
+                    oi_kind = attributes.get(semconv.OPENINFERENCE_SPAN_KIND, "").upper()
+                    row["observation_kind"] = OPENINFERENCE_KINDS.get(
+                        oi_kind, semconv.KIND_GENERATION if row["request_model"] else ""
+                    )
+                row["attributes"] = attributes
+                row["resource_attributes"] = resource
+                row["event_timestamps"] = [e.time_unix_nano for e in span.events]
+                row["event_names"] = [e.name for e in span.events]
+                row["event_attributes"] = [attributes_map(e.attributes) for e in span.events]
+                row["link_trace_ids"] = [link.trace_id.hex() for link in span.links]
+                row["link_span_ids"] = [link.span_id.hex() for link in span.links]
+                row["retention_days"] = retention_days
+                for name in SPAN_COLUMNS:
+                    columns[name].append(row[name])
+    return columns

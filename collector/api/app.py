@@ -39,7 +39,9 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
-        active = store or ClickHouseStore(settings.storage, settings.database)
+        active = store or ClickHouseStore(
+            settings.storage, settings.database, cluster=settings.cluster
+        )
         await asyncio.to_thread(active.migrate)
         batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
         await batcher.start()

@@ -47,12 +47,21 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         await batcher.start()
         app.state.store = active
         app.state.batcher = batcher
+        grpc_ingest = None
+        app.state.grpc_port = None
+        if settings.grpc_port:
+            from tracerail.collector.api.otlp_grpc import GrpcIngest  # grpcio only when enabled
+
+            grpc_ingest = GrpcIngest(batcher, settings)
+            app.state.grpc_port = await grpc_ingest.start()
         logger.info(
             "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
         )
         try:
             yield
         finally:
+            if grpc_ingest is not None:
+                await grpc_ingest.stop()
             await batcher.stop()
             if owned:
                 active.close()

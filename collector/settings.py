@@ -39,6 +39,9 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
         description="ClickHouse cluster name: schema ON CLUSTER, reads via Distributed tables.",
     )
+    migrate_on_start: bool = Field(
+        True, description="Apply pending migrations at startup (off when a migration job does)."
+    )
     project: str = Field("default", min_length=1, description="Project for unauthenticated ingest.")
     retention_days: int = Field(30, ge=1, le=3650, description="Days spans are kept.")
     max_body_bytes: int = Field(

@@ -42,7 +42,8 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         active = store or ClickHouseStore(
             settings.storage, settings.database, cluster=settings.cluster
         )
-        await asyncio.to_thread(active.migrate)
+        if settings.migrate_on_start:
+            await asyncio.to_thread(active.migrate)
         batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
         await batcher.start()
         app.state.store = active

@@ -74,7 +74,7 @@ class GrpcIngest:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
             TraceService(batcher, settings), self.server
         )
         self.port = 0

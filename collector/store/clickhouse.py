@@ -46,9 +46,7 @@ def _connect(dsn: str, settings: Mapping[str, Any] | None = None) -> Client:
             Path(path).mkdir(parents=True, exist_ok=True)
         return clickhouse_connect.get_client(dsn=dsn, settings=dict(settings or {}))
     if parsed.scheme in ("http", "https", "clickhouse", "clickhouses"):
-        return clickhouse_connect.get_client(
-            dsn=dsn, compress="lz4", settings=dict(settings or {})
-        )
+        return clickhouse_connect.get_client(dsn=dsn, compress="lz4", settings=dict(settings or {}))
     raise ValueError(f"storage DSN must start with chdb://, http:// or https://, got {dsn!r}")
 
 

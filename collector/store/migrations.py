@@ -33,7 +33,9 @@ class Migration:
 
     def cluster_statements(self, database: str, cluster: str) -> list[str]:
         """The ``ON CLUSTER`` DDL of this migration, from the same objects."""
-        return [sql for obj in self.objects for sql in schema.render_cluster(obj, database, cluster)]
+        return [
+            sql for obj in self.objects for sql in schema.render_cluster(obj, database, cluster)
+        ]
 
 
 MIGRATIONS: tuple[Migration, ...] = (

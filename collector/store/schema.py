@@ -307,7 +307,9 @@ def _cluster_statement(statement: Statement, database: str, cluster: str) -> lis
     return [local, on(statement.table)]
 
 
-def render_cluster(obj: Table | MaterializedView | Statement, database: str, cluster: str) -> list[str]:
+def render_cluster(
+    obj: Table | MaterializedView | Statement, database: str, cluster: str
+) -> list[str]:
     """Cluster DDL (``ON CLUSTER``) for any schema object, from the same description as
     :func:`render`.
 

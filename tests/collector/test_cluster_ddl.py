@@ -185,3 +185,36 @@ def test_cluster_store_reads_distributed_and_names_local_tables() -> None:
     migration = migrations.MIGRATIONS[0]
     assert clustered.schema_statements(migration) == migration.cluster_statements(DB, CLUSTER)
     assert single.schema_statements(migration) == migration.statements(DB)
+
+
+def test_cli_prints_cluster_ddl_that_parses(store: ClickHouseStore) -> None:
+    from typer.testing import CliRunner
+
+    from tracerail.collector.cli import app
+
+    result = CliRunner().invoke(
+        app, ["collector", "migrate", "--cluster", CLUSTER, "--print-sql"], catch_exceptions=False
+    )
+    assert result.exit_code == 0
+    statements = [s.strip() for s in result.output.split(";\n") if s.strip()]
+    statements = [
+        "\n".join(line for line in s.splitlines() if not line.startswith("--")) for s in statements
+    ]
+    assert statements == all_cluster_statements()
+    for sql in statements:
+        formatted(store, sql)
+
+
+def test_cluster_store_sessions_skip_unused_shards_and_insert_in_foreground(
+    store: ClickHouseStore,
+) -> None:
+    """Same chDB path as ``store`` (one path per process), opened in cluster mode."""
+    clustered = ClickHouseStore(store.dsn, store.database, cluster=CLUSTER)
+    try:
+        (row,) = clustered.query(
+            "SELECT getSetting('optimize_skip_unused_shards') AS skip, "
+            "getSetting('distributed_foreground_insert') AS sync"
+        )
+        assert row == {"skip": True, "sync": True}
+    finally:
+        clustered.close()

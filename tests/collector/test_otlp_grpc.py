@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import grpc
 import httpx
 import pytest
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import Tracer
@@ -105,9 +105,7 @@ def test_storage_failure_is_unavailable_and_server_stays_up(
     assert httpx.get(f"{grpc_collector.base_url}/healthz").status_code == 200
 
 
-def test_message_over_the_body_limit_is_refused(
-    settings: Settings, store: ClickHouseStore
-) -> None:
+def test_message_over_the_body_limit_is_refused(settings: Settings, store: ClickHouseStore) -> None:
     small = settings.model_copy(update={"grpc_port": free_port(), "max_body_bytes": 1024})
     server = serve_in_thread(create_app(small, store=store))
     try:

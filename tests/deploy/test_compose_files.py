@@ -26,7 +26,9 @@ PINNED = re.compile(r"^[\w./-]+:\d+(\.\d+)+$")
 
 
 def _setting_fields(env: dict[str, str]) -> set[str]:
-    return {name.removeprefix("TRACERAIL_").lower() for name in env if name.startswith("TRACERAIL_")}
+    return {
+        name.removeprefix("TRACERAIL_").lower() for name in env if name.startswith("TRACERAIL_")
+    }
 
 
 def test_compose_services_and_pinned_images() -> None:
@@ -82,9 +84,7 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck() -> None:
     instructions = parser.structure
     stages = [i["value"] for i in instructions if i["instruction"] == "FROM"]
     assert len(stages) == 2 and stages[0].endswith("AS builder")
-    final = instructions[
-        max(n for n, i in enumerate(instructions) if i["instruction"] == "FROM") :
-    ]
+    final = instructions[max(n for n, i in enumerate(instructions) if i["instruction"] == "FROM") :]
     kinds = [i["instruction"] for i in final]
     assert "HEALTHCHECK" in kinds
     (user,) = [i["value"] for i in final if i["instruction"] == "USER"]

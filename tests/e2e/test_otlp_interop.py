@@ -24,6 +24,8 @@ from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import (
     OTLPSpanExporter as HttpSpanExporter,
 )
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import Tracer
 
@@ -77,6 +79,12 @@ def _wait_ready(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
     raise RuntimeError("receiver not ready")
 
 
+def _provider(service_name: str) -> TracerProvider:
+    """A provider of the test's own: ``init()`` without one would install a process-global
+    provider that later tests' ``init()`` calls reuse (with this test's service name)."""
+    return TracerProvider(resource=Resource.create({"service.name": service_name}))
+
+
 @pytest.fixture(autouse=True)
 def _reset_sdk() -> Iterator[None]:
     yield
@@ -91,7 +99,7 @@ def _spans_named(base_url: str, name: str) -> list[dict[str, object]]:
 
 
 def test_sdk_exports_to_another_otlp_receiver_over_http(receiver: Receiver) -> None:
-    tracerail.init(endpoint=receiver.http_url, service_name="interop-http")
+    tracerail.init(endpoint=receiver.http_url, tracer_provider=_provider("interop-http"))
 
     @tracerail.observe(kind="generation", name="chat via-http")
     def answer(question: str) -> str:
@@ -106,7 +114,7 @@ def test_sdk_exports_to_another_otlp_receiver_over_http(receiver: Receiver) -> N
 
 def test_sdk_exports_through_an_otlp_grpc_exporter(receiver: Receiver) -> None:
     exporter = GrpcSpanExporter(endpoint=receiver.grpc_address, insecure=True)
-    tracerail.init(service_name="interop-grpc", span_exporter=exporter)
+    tracerail.init(span_exporter=exporter, tracer_provider=_provider("interop-grpc"))
 
     @tracerail.observe(kind="generation", name="chat via-grpc")
     def answer(question: str) -> str:
@@ -115,8 +123,7 @@ def test_sdk_exports_through_an_otlp_grpc_exporter(receiver: Receiver) -> None:
     answer("hello")
     assert tracerail.flush()
     (span,) = _spans_named(receiver.http_url, "chat via-grpc")
-    # (service_name is not asserted: a second init() in one process keeps the global
-    # provider, and with it the first init's resource)
+    assert span["service_name"] == "interop-grpc"
     assert span["observation_kind"] == "generation"
     assert span["input"] == '{"question": "hello"}'
 
@@ -131,9 +138,7 @@ def _genai(tracer: Tracer) -> None:
 def test_official_http_exporter_spans_land(
     collector: RunningServer, compression: Compression
 ) -> None:
-    exporter = HttpSpanExporter(
-        endpoint=f"{collector.base_url}/v1/traces", compression=compression
-    )
+    exporter = HttpSpanExporter(endpoint=f"{collector.base_url}/v1/traces", compression=compression)
     assert exporter.export(record_spans(_genai, "otel-http")) == SpanExportResult.SUCCESS
     exporter.shutdown()
     (span,) = _spans_named(collector.base_url, "chat claude-x")

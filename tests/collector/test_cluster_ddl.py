@@ -34,7 +34,7 @@ def all_cluster_statements() -> list[str]:
     ]
 
 
-def test_every_cluster_statement_parses_and_runs_on_cluster(store: ClickHouseStore) -> None:
+def test_every_cluster_statement_parses_and_is_on_cluster(store: ClickHouseStore) -> None:
     statements = all_cluster_statements()
     assert len(statements) >= 8
     for sql in statements:

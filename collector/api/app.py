@@ -39,18 +39,30 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
-        active = store or ClickHouseStore(settings.storage, settings.database)
-        await asyncio.to_thread(active.migrate)
+        active = store or ClickHouseStore(
+            settings.storage, settings.database, cluster=settings.cluster
+        )
+        if settings.migrate_on_start:
+            await asyncio.to_thread(active.migrate)
         batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
         await batcher.start()
         app.state.store = active
         app.state.batcher = batcher
+        grpc_ingest = None
+        app.state.grpc_port = None
+        if settings.grpc_port:
+            from tracerail.collector.api.otlp_grpc import GrpcIngest  # grpcio only when enabled
+
+            grpc_ingest = GrpcIngest(batcher, settings)
+            app.state.grpc_port = await grpc_ingest.start()
         logger.info(
             "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
         )
         try:
             yield
         finally:
+            if grpc_ingest is not None:
+                await grpc_ingest.stop()
             await batcher.stop()
             if owned:
                 active.close()

@@ -31,6 +31,12 @@ class Migration:
         """The single-node DDL of this migration."""
         return [schema.render(obj, database) for obj in self.objects]
 
+    def cluster_statements(self, database: str, cluster: str) -> list[str]:
+        """The ``ON CLUSTER`` DDL of this migration, from the same objects."""
+        return [
+            sql for obj in self.objects for sql in schema.render_cluster(obj, database, cluster)
+        ]
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(

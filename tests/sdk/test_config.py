@@ -139,3 +139,27 @@ print(len(memory.get_finished_spans()))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "0", result.stderr
+
+
+def test_second_init_applies_the_new_configuration() -> None:
+    """Re-initialising replaces the service name even though the global provider is fixed."""
+    import subprocess
+    import sys
+
+    code = """
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+import tracerail
+first = InMemorySpanExporter()
+tracerail.init(service_name="first", span_exporter=first)
+second = InMemorySpanExporter()
+tracerail.init(service_name="second", span_exporter=second)
+@tracerail.observe
+def work():
+    return 1
+work()
+tracerail.flush()
+spans = second.get_finished_spans()
+print(len(first.get_finished_spans()), [s.resource.attributes["service.name"] for s in spans])
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "0 ['second']", result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -61,22 +61,31 @@ def empty_columns() -> SpanColumns:
     return {name: [] for name in SPAN_COLUMNS}
 
 
+# One encoder object: ``json.dumps(..., ensure_ascii=False)`` builds a new one on every call.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+def _json_text(value: AnyValue) -> str:
+    return _encode_json(any_value_json(value))
+
+
+_NON_STRING_TEXT: dict[str | None, Callable[[AnyValue], str]] = {
+    "bool_value": lambda v: "true" if v.bool_value else "false",
+    "int_value": lambda v: str(v.int_value),
+    "double_value": lambda v: repr(v.double_value),
+    "bytes_value": lambda v: base64.b64encode(v.bytes_value).decode(),
+    "array_value": _json_text,
+    "kvlist_value": _json_text,
+    None: lambda v: "",
+}
+
+
 def any_value_text(value: AnyValue) -> str:
     """An attribute value as the text stored in a ``Map(String, String)``."""
     which = value.WhichOneof("value")
     if which == "string_value":
         return value.string_value
-    if which == "bool_value":
-        return "true" if value.bool_value else "false"
-    if which == "int_value":
-        return str(value.int_value)
-    if which == "double_value":
-        return repr(value.double_value)
-    if which == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    if which in ("array_value", "kvlist_value"):
-        return json.dumps(any_value_json(value), ensure_ascii=False)
-    return ""
+    return _NON_STRING_TEXT[which](value)
 
 
 def any_value_json(value: AnyValue) -> Any:
@@ -102,7 +111,9 @@ def attributes_map(key_values: Iterable[KeyValue]) -> dict[str, str]:
         value = kv.value
         which = value.WhichOneof("value")
         # Most GenAI attributes are strings: read them without another call.
-        out[kv.key] = value.string_value if which == "string_value" else any_value_text(value)
+        out[kv.key] = (
+            value.string_value if which == "string_value" else _NON_STRING_TEXT[which](value)
+        )
     return out
 
 
@@ -268,9 +279,22 @@ def flatten(
     columns["resource_attributes"] = resources
     events = [s.events for s in spans]
     if any(events):
-        columns["event_timestamps"] = [[e.time_unix_nano for e in ev] for ev in events]
-        columns["event_names"] = [[e.name for e in ev] for ev in events]
-        columns["event_attributes"] = [[attributes_map(e.attributes) for e in ev] for ev in events]
+        event_times: list[list[int]] = []
+        event_names: list[list[str]] = []
+        event_attributes: list[list[dict[str, str]]] = []
+        for span_events in events:
+            if span_events:
+                items = list(span_events)  # one wrapper per event, reused below
+                event_times.append([e.time_unix_nano for e in items])
+                event_names.append([e.name for e in items])
+                event_attributes.append([attributes_map(e.attributes) for e in items])
+            else:
+                event_times.append([])
+                event_names.append([])
+                event_attributes.append([])
+        columns["event_timestamps"] = event_times
+        columns["event_names"] = event_names
+        columns["event_attributes"] = event_attributes
     else:
         columns["event_timestamps"] = [[] for _ in range(n)]
         columns["event_names"] = [[] for _ in range(n)]

@@ -111,7 +111,14 @@ SPANS = Table(
         "INDEX idx_user_id user_id TYPE bloom_filter(0.01) GRANULARITY 4",
         "INDEX idx_session_id session_id TYPE bloom_filter(0.01) GRANULARITY 4",
     ),
-    settings={"index_granularity": "8192", "ttl_only_drop_parts": "1"},
+    # Inserts of up to ~100k spans are written as compact parts (one file, not a file per
+    # column and map stream): about half the insert CPU of wide parts (bench/RESULTS.md).
+    # Merges turn them into wide parts once a part exceeds 128 MB.
+    settings={
+        "index_granularity": "8192",
+        "ttl_only_drop_parts": "1",
+        "min_bytes_for_wide_part": str(128 * 1024 * 1024),
+    },
 )
 
 # The trace-id lookup path: (project, trace_id) → time bounds, so a trace read touches only

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracerail.collector.otlp.flatten import SpanColumns, flatten
-from tracerail.collector.store.arrow import spans_table
+from tracerail.collector.prepare import Prepared, prepare_request
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 logger = logging.getLogger("tracerail.collector")
@@ -28,9 +27,7 @@ class IngestUnavailable(RuntimeError):
 
 @dataclass
 class _Pending:
-    columns: SpanColumns
-    rows: int
-    table: pa.Table
+    prepared: Prepared
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -63,13 +60,13 @@ class IngestBatcher:
             pass
         self._task = None
 
-    async def submit(self, columns: SpanColumns, rows: int) -> None:
+    async def submit(self, prepared: Prepared) -> None:
         """Queue rows and wait until they are stored; raises :class:`IngestUnavailable`."""
-        if rows == 0:
+        if prepared.rows == 0:
             return
         if self._queue is None:
             raise IngestUnavailable("ingest is not running")
-        pending = _Pending(columns, rows, await asyncio.to_thread(spans_table, columns))
+        pending = _Pending(prepared)
         await self._queue.put(pending)
         await pending.done
 
@@ -78,11 +75,11 @@ class IngestBatcher:
         queue = self._queue
         while True:
             batch = [await queue.get()]
-            size = batch[0].rows
+            size = batch[0].prepared.rows
             while size < self.max_batch_rows and not queue.empty():
                 item = queue.get_nowait()
                 batch.append(item)
-                size += item.rows
+                size += item.prepared.rows
             try:
                 await asyncio.to_thread(self._write, batch)
             except Exception as exc:
@@ -101,7 +98,7 @@ class IngestBatcher:
                     queue.task_done()
 
     def _write(self, batch: list[_Pending]) -> None:
-        table = pa.concat_tables([item.table for item in batch])
+        table = pa.concat_tables([item.prepared.table for item in batch])
         self.store.insert_arrow("spans", table)
 
 
@@ -118,9 +115,8 @@ async def accept(
     :class:`~tracerail.collector.otlp.errors.DecodeError` for invalid spans before anything is
     written, and :class:`IngestUnavailable` when storage refuses the batch.
     """
-    columns = await asyncio.to_thread(
-        flatten, request, project=project, retention_days=retention_days
+    prepared = await asyncio.to_thread(
+        prepare_request, request, project=project, retention_days=retention_days
     )
-    rows = len(columns["span_id"])
-    await batcher.submit(columns, rows)
-    return rows
+    await batcher.submit(prepared)
+    return prepared.rows

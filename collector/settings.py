@@ -49,3 +49,10 @@ class Settings(BaseSettings):
     )
     max_batch_rows: int = Field(20_000, ge=1, description="Most span rows in one insert.")
     max_page_size: int = Field(1_000, ge=1, description="Largest page a query may ask for.")
+    prepare_workers: int = Field(
+        default_factory=lambda: max(0, min((os.cpu_count() or 1) - 1, 4)),
+        ge=0,
+        le=64,
+        description="Processes that decode and flatten OTLP/HTTP bodies (0: a thread in the "
+        "collector process). Default: one per core beyond the first, at most 4.",
+    )

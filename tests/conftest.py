@@ -32,7 +32,12 @@ def settings(chdb_dsn: str, store: object) -> object:
     from tracerail.collector.settings import Settings
 
     # gRPC off: tests that need it pick a free port (4317 may be taken on a shared machine).
-    return Settings(storage=chdb_dsn, database=store.database, grpc_port=0)  # type: ignore[attr-defined]
+    return Settings(
+        storage=chdb_dsn,
+        database=store.database,  # type: ignore[attr-defined]
+        grpc_port=0,
+        prepare_workers=0,  # in-process; tests/collector/test_prepare_pool.py covers workers
+    )
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from tracerail.collector.api import health, otlp, traces
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.ingest import IngestBatcher
+from tracerail.collector.prepare import PreparePool
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.version import __version__
@@ -46,8 +47,10 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
             await asyncio.to_thread(active.migrate)
         batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
         await batcher.start()
+        prepare_pool = PreparePool(settings.prepare_workers)
         app.state.store = active
         app.state.batcher = batcher
+        app.state.prepare_pool = prepare_pool
         grpc_ingest = None
         app.state.grpc_port = None
         if settings.grpc_port:
@@ -64,6 +67,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
             if grpc_ingest is not None:
                 await grpc_ingest.stop()
             await batcher.stop()
+            await asyncio.to_thread(prepare_pool.close)
             if owned:
                 active.close()
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from tracerail.collector.ingest import IngestBatcher
+from tracerail.collector.prepare import PreparePool
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
@@ -26,6 +27,11 @@ def _batcher(request: Request) -> IngestBatcher:
     return batcher
 
 
+def _prepare_pool(request: Request) -> PreparePool:
+    pool: PreparePool = request.app.state.prepare_pool
+    return pool
+
+
 def _project(request: Request) -> str:
     """The project a request acts for (the configured one until API keys exist)."""
     settings: Settings = request.app.state.settings
@@ -35,4 +41,5 @@ def _project(request: Request) -> str:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ClickHouseStore, Depends(_store)]
 BatcherDep = Annotated[IngestBatcher, Depends(_batcher)]
+PreparePoolDep = Annotated[PreparePool, Depends(_prepare_pool)]
 ProjectDep = Annotated[str, Depends(_project)]

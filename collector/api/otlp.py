@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response
 
-from tracerail.collector.api.deps import BatcherDep, ProjectDep, SettingsDep
+from tracerail.collector.api.deps import BatcherDep, PreparePoolDep, ProjectDep, SettingsDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.ingest import IngestUnavailable, accept
-from tracerail.collector.otlp.decode import decode_request, encode_response, media_type
+from tracerail.collector.ingest import IngestUnavailable
+from tracerail.collector.otlp.decode import encode_response, media_type
 from tracerail.collector.otlp.errors import BodyTooLarge, DecodeError
 
 router = APIRouter(tags=["ingest"])
@@ -32,19 +30,25 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 @router.post("/v1/traces", summary="Receive OTLP/HTTP trace data")
 async def receive_traces(
-    request: Request, settings: SettingsDep, batcher: BatcherDep, project: ProjectDep
+    request: Request,
+    settings: SettingsDep,
+    batcher: BatcherDep,
+    pool: PreparePoolDep,
+    project: ProjectDep,
 ) -> Response:
     content_type = request.headers.get("content-type")
     try:
         body = await read_body(request, settings.max_body_bytes)
-        decoded = await asyncio.to_thread(
-            decode_request,
+        # Decode, validate and flatten in a worker process (another core); see prepare.py.
+        prepared = await pool.prepare_body(
             body,
             content_type,
             request.headers.get("content-encoding"),
             max_bytes=settings.max_body_bytes,
+            project=project,
+            retention_days=settings.retention_days,
         )
-        await accept(batcher, decoded, project=project, retention_days=settings.retention_days)
+        await batcher.submit(prepared)
     except DecodeError as exc:
         raise ApiError(exc.status, exc.error, exc.detail) from None
     except IngestUnavailable as exc:

@@ -1,0 +1,98 @@
+"""Decode → flatten → Arrow, off the event loop and, with workers, on other CPU cores.
+
+Turning an OTLP body into rows is pure Python and holds the GIL (~25 ms per 1 000 spans), so
+in one process it competes with HTTP handling and the insert for one core. A
+:class:`PreparePool` with ``workers > 0`` runs it in worker processes (started through a
+clean ``forkserver``, never forked from the process that holds chDB) and hands back the
+flattened columns and the Arrow table; the collector process only reads requests and inserts.
+With ``workers = 0`` the same functions run in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import pyarrow as pa
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tracerail.collector.otlp.decode import decode_request
+from tracerail.collector.otlp.flatten import SpanColumns, flatten
+from tracerail.collector.store.arrow import spans_table
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """One request's spans: the flattened columns and the same rows as an Arrow table."""
+
+    columns: SpanColumns
+    table: pa.Table
+
+    @property
+    def rows(self) -> int:
+        return self.table.num_rows
+
+
+def prepare_request(
+    request: ExportTraceServiceRequest, *, project: str, retention_days: int
+) -> Prepared:
+    """Validate and flatten a decoded request; raises ``InvalidSpan`` before anything else."""
+    columns = flatten(request, project=project, retention_days=retention_days)
+    return Prepared(columns, spans_table(columns))
+
+
+def prepare_body(
+    body: bytes,
+    content_type: str | None,
+    content_encoding: str | None,
+    *,
+    max_bytes: int,
+    project: str,
+    retention_days: int,
+) -> Prepared:
+    """Decode an OTLP/HTTP body and prepare it; raises ``DecodeError`` subclasses."""
+    request = decode_request(body, content_type, content_encoding, max_bytes=max_bytes)
+    return prepare_request(request, project=project, retention_days=retention_days)
+
+
+def default_workers() -> int:
+    """One worker process per core beyond the first (at most 4)."""
+    return max(0, min((os.cpu_count() or 1) - 1, 4))
+
+
+class PreparePool:
+    """Where :func:`prepare_body` runs: worker processes, or a thread when ``workers`` is 0."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._executor: ProcessPoolExecutor | None = None
+        if workers > 0:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+    async def prepare_body(
+        self,
+        body: bytes,
+        content_type: str | None,
+        content_encoding: str | None,
+        *,
+        max_bytes: int,
+        project: str,
+        retention_days: int,
+    ) -> Prepared:
+        """:func:`prepare_body` in a worker; its exceptions are raised here."""
+        args = (body, content_type, content_encoding)
+        kwargs = {"max_bytes": max_bytes, "project": project, "retention_days": retention_days}
+        if self._executor is None:
+            return await asyncio.to_thread(prepare_body, *args, **kwargs)  # type: ignore[arg-type]
+        future = self._executor.submit(prepare_body, *args, **kwargs)  # type: ignore[arg-type]
+        return await asyncio.wrap_future(future)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None

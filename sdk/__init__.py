@@ -14,9 +14,9 @@ Importing ``tracerail`` never imports the collector (fastapi, chdb) or presidio.
 
 from __future__ import annotations
 
+from tracerail import provenance
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
-from tracerail import provenance
 from tracerail.observe import observe
 from tracerail.provenance import PromptTemplate, Source, prompt, sources
 from tracerail.runtime import flush, get_config, init, shutdown

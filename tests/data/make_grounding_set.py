@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (one sentence per line reads better than wrapped literals)
 """Writes ``grounding_labelled.jsonl``: hand-written (sources, answer, label) triples.
 
 Each base case is one source passage and six answers written for it: a faithful answer and a
@@ -347,7 +348,13 @@ def main() -> None:
     for case_id, (source, *answers) in enumerate(CASES):
         assert len(answers) == len(KINDS), source
         for answer, (kind, label) in zip(answers, KINDS, strict=True):
-            row = {"case": case_id, "kind": kind, "sources": [source], "answer": answer, "label": label}
+            row = {
+                "case": case_id,
+                "kind": kind,
+                "sources": [source],
+                "answer": answer,
+                "label": label,
+            }
             lines.append(json.dumps(row, ensure_ascii=False))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {len(lines)} triples to {out}")

@@ -12,8 +12,7 @@ from tracerail.guardrails.grounding import assess_grounding, split_claims
 
 LABELLED = Path(__file__).parent.parent / "data" / "grounding_labelled.jsonl"
 SOURCE = (
-    "The Eiffel Tower was completed in 1889 for the World's Fair in Paris. "
-    "It is 330 metres tall."
+    "The Eiffel Tower was completed in 1889 for the World's Fair in Paris. It is 330 metres tall."
 )
 
 
@@ -44,14 +43,20 @@ def test_balanced_accuracy_on_labelled_set_is_at_least_080() -> None:
     )
     recall_g = hits[("grounded", True)] / (hits[("grounded", True)] + hits[("grounded", False)])
     balanced = (recall_h + recall_g) / 2
-    print(f"balanced accuracy {balanced:.3f} (hallucinated {recall_h:.3f}, grounded {recall_g:.3f})")
+    print(
+        f"balanced accuracy {balanced:.3f} (hallucinated {recall_h:.3f}, grounded {recall_g:.3f})"
+    )
     assert balanced >= 0.80
 
 
 def test_split_claims_offsets_point_into_the_answer() -> None:
     answer = "  Dr. Smith arrived at 3.5 pm. He left!  Was it late? yes"
     claims = split_claims(answer)
-    assert [c[0] for c in claims] == ["Dr. Smith arrived at 3.5 pm.", "He left!", "Was it late? yes"]
+    assert [c[0] for c in claims] == [
+        "Dr. Smith arrived at 3.5 pm.",
+        "He left!",
+        "Was it late? yes",
+    ]
     for text, start, end in claims:
         assert answer[start:end] == text
 

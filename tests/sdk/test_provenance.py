@@ -7,7 +7,6 @@ from collections.abc import Iterator
 
 import pytest
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import tracerail
@@ -46,7 +45,9 @@ DOC = "Refunds are issued within 14 days of a return being received."
 def test_generation_records_template_sources_hashes_and_app(exporter: InMemorySpanExporter) -> None:
     @tracerail.observe(kind="retrieval")
     def retrieve(question: str) -> list[dict[str, object]]:
-        return [{"id": "kb-1", "url": "kb://refunds", "title": "Refunds", "text": DOC, "score": 0.9}]
+        return [
+            {"id": "kb-1", "url": "kb://refunds", "title": "Refunds", "text": DOC, "score": 0.9}
+        ]
 
     @tracerail.observe(kind="generation", name="chat m")
     def generate(question: str, docs: list[dict[str, object]]) -> str:
@@ -67,7 +68,13 @@ def test_generation_records_template_sources_hashes_and_app(exporter: InMemorySp
         "variables_sha256": sha256_text('{"question":"How long do refunds take?"}'),
     }
     assert record["sources"] == [
-        {"id": "kb-1", "uri": "kb://refunds", "title": "Refunds", "sha256": sha256_text(DOC), "score": 0.9}
+        {
+            "id": "kb-1",
+            "uri": "kb://refunds",
+            "title": "Refunds",
+            "sha256": sha256_text(DOC),
+            "score": 0.9,
+        }
     ]
     assert record["answer_sha256"] == sha256_text(answer)
     prompt_text = generation.attributes[semconv.TRACERAIL_INPUT]  # type: ignore[index]
@@ -88,7 +95,9 @@ def test_generation_records_template_sources_hashes_and_app(exporter: InMemorySp
     assert event.attributes[semconv.TRACERAIL_SCORE_VALUE] < 0.5  # type: ignore[index,operator]
 
 
-def test_prompt_hash_covers_text_beyond_the_truncation_limit(exporter: InMemorySpanExporter) -> None:
+def test_prompt_hash_covers_text_beyond_the_truncation_limit(
+    exporter: InMemorySpanExporter,
+) -> None:
     exporter = InMemorySpanExporter()  # re-init shuts the fixture's exporter down
     tracerail.init(tracer_provider=TracerProvider(), span_exporter=exporter, max_content_chars=10)
     long_question = "x" * 100

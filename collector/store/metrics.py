@@ -62,7 +62,7 @@ class Window:
 
 
 _IN_WINDOW = (
-    "project = {project:String} "
+    "project = {{project:String}} "
     "AND {col} >= {{lo:DateTime('UTC')}} AND {col} < {{hi:DateTime('UTC')}}"
 )
 

@@ -173,9 +173,9 @@ def test_deleted_batch_is_detected(store: ClickHouseStore) -> None:
 
 def test_window_verifies_from_the_middle_of_the_chain(store: ClickHouseStore) -> None:
     _fill(store)
-    second = store.query(
-        f"SELECT created_at FROM {store.table('ledger_batches')} WHERE seq = 2"
-    )[0]["created_at"]
+    second = store.query(f"SELECT created_at FROM {store.table('ledger_batches')} WHERE seq = 2")[
+        0
+    ]["created_at"]
     report = verify(store, project="p1", start=second)
     assert report.ok
     assert report.batches_checked == 2

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from tracerail.collector.api.deps import ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.store.metrics import Window, hallucination_rate, model_scorecard
+from tracerail.collector.store.metrics import GROUPS, Window, hallucination_rate, model_scorecard
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 
@@ -47,17 +47,25 @@ def _iso(moment: datetime) -> str:
 async def read_hallucination_rate(
     store: StoreDep,
     project: ProjectDep,
-    group_by: Literal["model", "provider", "service", "prompt_template", "day"] = "model",
+    group_by: Annotated[
+        str,
+        Query(
+            description="model, provider, service, prompt_template or day; or several: model,day"
+        ),
+    ] = "model",
     from_: FromQuery = None,
     to: ToQuery = None,
     threshold: ThresholdQuery = 0.5,
 ) -> dict[str, Any]:
     window = _window(from_, to)
-    groups = await asyncio.to_thread(
-        hallucination_rate, store, project, group_by, window, threshold
-    )
+    keys = [key.strip() for key in group_by.split(",")]
+    if len(set(keys)) != len(keys) or any(key not in GROUPS for key in keys):
+        raise ApiError(
+            400, "invalid_parameter", f"group_by: expected one or more of {', '.join(GROUPS)}"
+        )
+    groups = await asyncio.to_thread(hallucination_rate, store, project, keys, window, threshold)
     return {
-        "group_by": group_by,
+        "group_by": keys,
         "from": _iso(window.start),
         "to": _iso(window.end),
         "threshold": threshold,

@@ -10,6 +10,7 @@ counted as ``unscored``, never as passes.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -80,46 +81,94 @@ def _rate(evaluated: int, hallucinated: int) -> dict[str, Any]:
 def _score_counts(
     store: ClickHouseStore, window: Window, project: str, group_col: str, threshold: float
 ) -> list[dict[str, Any]]:
-    """Per group and source (and ``any``): spans scored and spans scored as hallucinated."""
+    """Per group and source (and ``any``): spans scored and spans scored as hallucinated.
+
+    One pass groups the scores by span (latest value per source, and the preferred source's
+    value); the outer query counts per group.
+    """
     where = _IN_WINDOW.format(col="span_hour") + " AND name = {name:String}"
-    table = store.table("scores")
-    return store.query(
-        "SELECT grp, source, count() AS evaluated, "
-        "countIf(v >= {threshold:Float64}) AS hallucinated "
-        "FROM ("
-        f"  SELECT span_id, source, any({group_col}) AS grp, argMax(value, created_at) AS v "
-        f"  FROM {table} WHERE {where} GROUP BY span_id, source"
-        "  UNION ALL"
-        f"  SELECT span_id, 'any' AS source, any({group_col}) AS grp, "
-        f"  argMax(value, ({SOURCE_PRIORITY}, created_at)) AS v "
-        f"  FROM {table} WHERE {where} GROUP BY span_id"
-        ") GROUP BY grp, source ORDER BY grp, source",
+    per_source = []
+    counts = []
+    for source in semconv.SCORE_SOURCES:
+        per_source.append(
+            f"countIf(source = '{source}') > 0 AS has_{source}, "
+            f"argMaxIf(value, created_at, source = '{source}') AS v_{source}"
+        )
+        counts.append(
+            f"countIf(has_{source}) AS {source}_n, "
+            f"countIf(has_{source} AND v_{source} >= {{threshold:Float64}}) AS {source}_h"
+        )
+    rows = store.query(
+        f"SELECT grp, count() AS any_n, countIf(v_any >= {{threshold:Float64}}) AS any_h, "
+        f"{', '.join(counts)} FROM ("
+        f"  SELECT span_id, any({group_col}) AS grp, {', '.join(per_source)}, "
+        f"  argMax(value, ({SOURCE_PRIORITY}, created_at)) AS v_any "
+        f"  FROM {store.table('scores')} WHERE {where} GROUP BY span_id"
+        ") GROUP BY grp",
         {**window.params(project), "name": semconv.SCORE_HALLUCINATION, "threshold": threshold},
     )
+    out = []
+    for row in rows:
+        for source in ("any", *semconv.SCORE_SOURCES):
+            if row[f"{source}_n"]:
+                out.append(
+                    {
+                        "grp": row["grp"],
+                        "source": source,
+                        "evaluated": row[f"{source}_n"],
+                        "hallucinated": row[f"{source}_h"],
+                    }
+                )
+    return out
+
+
+GROUP_SEPARATOR: Final = " | "
+
+
+def group_columns(group_by: Sequence[str]) -> tuple[str, str]:
+    """SQL expressions of the group key over generation_stats and over scores."""
+    if not group_by or any(g not in GROUPS for g in group_by):
+        raise ValueError(f"group_by: expected some of {', '.join(GROUPS)}")
+    if len(group_by) == 1:
+        return GROUPS[group_by[0]]
+    stats = ", ".join(GROUPS[g][0] for g in group_by)
+    scores = ", ".join(GROUPS[g][1] for g in group_by)
+    sep = f"'{GROUP_SEPARATOR}'"
+    return f"concatWithSeparator({sep}, {stats})", f"concatWithSeparator({sep}, {scores})"
 
 
 def hallucination_rate(
-    store: ClickHouseStore, project: str, group_by: str, window: Window, threshold: float = 0.5
+    store: ClickHouseStore,
+    project: str,
+    group_by: str | Sequence[str],
+    window: Window,
+    threshold: float = 0.5,
 ) -> list[dict[str, Any]]:
-    """Per group: generations, evaluated, unscored, hallucinated, rate, Wilson 95% interval."""
-    stats_col, scores_col = GROUPS[group_by]
+    """Per group: generations, evaluated, unscored, hallucinated, rate, Wilson 95% interval.
+
+    ``group_by`` is one key of :data:`GROUPS` or several (e.g. model and day).
+    """
+    keys = [group_by] if isinstance(group_by, str) else list(group_by)
+    stats_col, scores_col = group_columns(keys)
     calls = store.query(
         f"SELECT {stats_col} AS grp, sum(calls) AS calls FROM {store.table('generation_stats')} "
         f"WHERE {_IN_WINDOW.format(col='hour')} GROUP BY grp",
         window.params(project),
     )
-    groups: dict[str, dict[str, Any]] = {
-        str(row["grp"]): {
-            "group": str(row["grp"]),
-            "generations": int(row["calls"]),
+
+    def entry_for(name: str, generations: int = 0) -> dict[str, Any]:
+        values = name.split(GROUP_SEPARATOR) if len(keys) > 1 else [name]
+        return {
+            "group": name,
+            "keys": dict(zip(keys, values, strict=False)),
+            "generations": generations,
             "by_source": {},
         }
-        for row in calls
-    }
+
+    groups = {str(row["grp"]): entry_for(str(row["grp"]), int(row["calls"])) for row in calls}
     for row in _score_counts(store, window, project, scores_col, threshold):
-        entry = groups.setdefault(
-            str(row["grp"]), {"group": str(row["grp"]), "generations": 0, "by_source": {}}
-        )
+        name = str(row["grp"])
+        entry = groups.setdefault(name, entry_for(name))
         counts = _rate(int(row["evaluated"]), int(row["hallucinated"]))
         if row["source"] == "any":
             entry.update(counts)

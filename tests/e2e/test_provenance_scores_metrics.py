@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
 from typer.testing import CliRunner
 
 import tracerail
@@ -22,6 +24,12 @@ from tracerail.provenance import Source
 pytestmark = pytest.mark.e2e
 
 DOC = "Refunds are issued within 14 days of a return being received."
+
+
+def _init(collector: RunningServer) -> None:
+    # A private provider: never the process-global one, which other tests' init() would reuse.
+    provider = TracerProvider(resource=Resource.create({semconv.SERVICE_NAME: "bot"}))
+    tracerail.init(endpoint=collector.base_url, service_name="bot", tracer_provider=provider)
 
 
 @pytest.fixture(autouse=True)
@@ -50,7 +58,7 @@ def _generate(model: str, answer: str, *, sources: bool, template: str = "qa") -
 
 
 def _populate(collector: RunningServer) -> dict[str, tuple[str, str]]:
-    tracerail.init(endpoint=collector.base_url, service_name="bot")
+    _init(collector)
     spans = {
         "a_grounded": _generate("m-a", "Refunds are issued within 14 days.", sources=True),
         "a_wrong": _generate("m-a", "Refunds are issued within 60 days.", sources=True),
@@ -105,6 +113,15 @@ def test_hallucination_rate_counts_sources_and_unscored(
     assert templates["chitchat"]["generations"] == 1
     assert templates["chitchat"]["evaluated"] == 0
     assert templates["chitchat"]["rate"] is None
+
+    by_model_day = httpx.get(
+        f"{collector.base_url}/api/v1/metrics/hallucination-rate",
+        params={"group_by": "model,day"},
+    ).json()
+    (a_today,) = [g for g in by_model_day["groups"] if g["keys"]["model"] == "m-a"]
+    assert a_today["generations"] == 4
+    assert a_today["hallucinated"] == 1
+    assert len(a_today["keys"]["day"]) == 10  # YYYY-MM-DD
 
     card = httpx.get(f"{collector.base_url}/api/v1/metrics/models").json()["models"]
     row = next(m for m in card if m["model"] == "m-a")
@@ -181,7 +198,7 @@ def test_invalid_scores_are_refused(
 
 
 def test_hallucination_score_needs_a_generation_span(collector: RunningServer) -> None:
-    tracerail.init(endpoint=collector.base_url, service_name="bot")
+    _init(collector)
     ids: list[str] = []
 
     @tracerail.observe(kind="tool")
@@ -203,6 +220,7 @@ def test_hallucination_score_needs_a_generation_span(collector: RunningServer) -
     "params",
     [
         {"group_by": "colour"},
+        {"group_by": "model,model"},
         {"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
         {"from": "2026-01-01T00:00:00"},
         {"threshold": "2"},

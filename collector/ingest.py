@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tracerail.collector.ledger import by_project
 from tracerail.collector.prepare import Prepared, prepare_request
+from tracerail.collector.scores import empty_score_columns
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.ledger import LedgerWriter
 
 logger = logging.getLogger("tracerail.collector")
 
@@ -38,6 +41,7 @@ class IngestBatcher:
 
     def __init__(self, store: ClickHouseStore, *, max_batch_rows: int = 20_000) -> None:
         self.store = store
+        self.ledger = LedgerWriter(store)
         self.max_batch_rows = max_batch_rows
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -98,8 +102,23 @@ class IngestBatcher:
                     queue.task_done()
 
     def _write(self, batch: list[_Pending]) -> None:
+        # Derived rows were made with the columns (see prepare.py), before anything is
+        # written: score rows from ``tracerail.score`` events, and the ledger batch (per
+        # project) of provenance records and guardrail decisions. The ledger header goes
+        # last, so a batch is in the chain only once everything before it is stored.
         table = pa.concat_tables([item.prepared.table for item in batch])
+        ledger_rows = [row for item in batch for row in item.prepared.ledger_rows]
+        scores = empty_score_columns()
+        for item in batch:
+            for problem in item.prepared.score_problems:
+                logger.warning("score event dropped: %s", problem)
+            for name, values in item.prepared.scores.items():
+                scores[name].extend(values)
         self.store.insert_arrow("spans", table)
+        if scores["score_id"]:
+            self.store.insert_columns("scores", scores)
+        for rows in by_project(ledger_rows).values():
+            self.ledger.append(rows)
 
 
 async def accept(

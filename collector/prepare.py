@@ -14,26 +14,35 @@ import asyncio
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tracerail.collector.ledger import LedgerRow, rows_from_columns
 from tracerail.collector.otlp.decode import decode_request
 from tracerail.collector.otlp.flatten import SpanColumns, flatten
+from tracerail.collector.scores import empty_score_columns, scores_from_columns
 from tracerail.collector.store.arrow import spans_table
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """One request's spans: the flattened columns and the same rows as an Arrow table."""
+    """One request's spans (flattened columns and the same rows as an Arrow table) and the
+    rows derived from them: audit-ledger rows and score rows (plus why invalid scores were
+    dropped)."""
 
     columns: SpanColumns
     table: pa.Table
+    ledger_rows: list[LedgerRow] = field(default_factory=list)
+    scores: dict[str, list[Any]] = field(default_factory=empty_score_columns)
+    score_problems: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> int:
-        return self.table.num_rows
+        rows: int = self.table.num_rows
+        return rows
 
 
 def prepare_request(
@@ -41,7 +50,10 @@ def prepare_request(
 ) -> Prepared:
     """Validate and flatten a decoded request; raises ``InvalidSpan`` before anything else."""
     columns = flatten(request, project=project, retention_days=retention_days)
-    return Prepared(columns, spans_table(columns))
+    # Derived rows come from the flattened columns before anything is written (row by row,
+    # so per request and concatenated is the same as over a merged batch).
+    scores, problems = scores_from_columns(columns)
+    return Prepared(columns, spans_table(columns), rows_from_columns(columns), scores, problems)
 
 
 def prepare_body(

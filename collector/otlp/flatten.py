@@ -186,8 +186,8 @@ def _pop_first(
     if not keys:
         return [""] * len(attributes)
     if len(keys) == 1:
-        key = keys[0]
-        return [a.pop(key, "") for a in attributes]
+        only = keys[0]
+        return [a.pop(only, "") for a in attributes]
     out: list[str] = []
     for a in attributes:
         key = next((k for k in keys if k in a), None)

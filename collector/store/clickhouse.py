@@ -182,7 +182,7 @@ class ClickHouseStore:
         on the client's own connection (about twice as fast as clickhouse-connect's insert,
         and it releases the GIL while it works); a server gets ``insert_arrow``.
         """
-        handle = getattr(getattr(self.client, "_backend", None), "_handle", None)
+        handle: Any = getattr(getattr(self.client, "_backend", None), "_handle", None)
         if not self.embedded or getattr(handle, "conn", None) is None:
             self.client.insert_arrow(self.table(table), data)
             return

@@ -44,6 +44,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         "spans and trace index",
         (schema.SPANS, schema.TRACE_INDEX, schema.TRACE_INDEX_MV),
     ),
+    Migration(
+        4,
+        "scores, audit ledger, generation statistics",
+        (
+            schema.SCORES,
+            schema.LEDGER_ROWS,
+            schema.LEDGER_BATCHES,
+            schema.GENERATION_STATS,
+            schema.GENERATION_STATS_MV,
+            schema.GENERATION_STATS_BACKFILL,
+        ),
+    ),
 )
 
 

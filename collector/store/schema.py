@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from tracerail import semconv as sc
+
 STRING_MAP = "Map(LowCardinality(String), String)"
 TS = "DateTime64(9, 'UTC')"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
@@ -157,6 +159,9 @@ class Statement:
 
     sql: str
     table: str | None = None
+    # DML (e.g. a backfill INSERT ... SELECT): in cluster mode it runs once, without
+    # ON CLUSTER, through the Distributed table, which routes rows to their shards.
+    data: bool = False
 
 
 MIGRATIONS_TABLE = Table(
@@ -291,6 +296,8 @@ def _cluster_view(view: MaterializedView, database: str, cluster: str) -> str:
 
 
 def _cluster_statement(statement: Statement, database: str, cluster: str) -> list[str]:
+    if statement.data:
+        return [statement.sql.format(db=f"`{database}`")]
     sql = _on_cluster_after_first_ref(statement.sql, cluster)
     if statement.table is None:
         return [sql.format(db=f"`{database}`")]
@@ -342,3 +349,124 @@ def render_cluster(
 
 def create_database_cluster(database: str, cluster: str) -> str:
     return f"{create_database(database)} ON CLUSTER {_quote_cluster(cluster)}"
+
+
+# --- migration 4: scores, the audit ledger, generation statistics ----------------------------
+
+SCORES = Table(
+    name="scores",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("score_id", "String"),
+        Column("trace_id", "String", codec="ZSTD(1)"),
+        Column("span_id", "String", codec="ZSTD(1)"),
+        Column("name", "LowCardinality(String)"),
+        Column("value", "Float64"),
+        Column("data_type", "LowCardinality(String)"),
+        Column("label", "String", codec="ZSTD(1)"),
+        Column("comment", "String", codec="ZSTD(3)"),
+        Column("source", "LowCardinality(String)"),
+        # The scored span's dimensions, copied in so rates group without joining spans.
+        Column("span_hour", "DateTime('UTC')"),
+        Column("observation_kind", "LowCardinality(String)"),
+        Column("service_name", "LowCardinality(String)"),
+        Column("provider", "LowCardinality(String)"),
+        Column("model", "LowCardinality(String)"),
+        Column("prompt_template", "LowCardinality(String)"),
+        Column("created_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+    ),
+    partition_by="toYYYYMM(span_hour)",
+    order_by="(project, name, span_hour, span_id, source)",
+    indexes=("INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",),
+)
+
+# One row per ledger entry: only hashes and identifiers, never prompt or answer text.
+LEDGER_ROWS = Table(
+    name="ledger_rows",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("batch_id", "String"),
+        Column("row_index", "UInt32"),
+        Column("kind", "LowCardinality(String)"),
+        Column("trace_id", "String", codec="ZSTD(1)"),
+        Column("span_id", "String", codec="ZSTD(1)"),
+        Column("payload", "String", codec="ZSTD(3)"),
+        Column("row_hash", "String", codec="ZSTD(1)"),
+    ),
+    order_by="(project, batch_id, row_index)",
+    shard_key="cityHash64(project)",  # a batch's rows live on the shard of its header
+    indexes=("INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",),
+)
+
+# One row per ingest batch: the Merkle root of its rows and the hash chaining it to the last.
+LEDGER_BATCHES = Table(
+    name="ledger_batches",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("seq", "UInt64"),
+        Column("batch_id", "String"),
+        Column("created_at", "DateTime64(9, 'UTC')"),
+        Column("row_count", "UInt32"),
+        Column("merkle_root", "String", codec="ZSTD(1)"),
+        Column("prev_hash", "String", codec="ZSTD(1)"),
+        Column("chain_hash", "String", codec="ZSTD(1)"),
+    ),
+    order_by="(project, seq)",
+    shard_key="cityHash64(project)",
+)
+
+# Per hour and model: calls, latency, tokens, cost of generation spans (the model scorecard).
+GENERATION_STATS = Table(
+    name="generation_stats",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("hour", "DateTime('UTC')"),
+        Column("service_name", "LowCardinality(String)"),
+        Column("provider", "LowCardinality(String)"),
+        Column("model", "LowCardinality(String)"),
+        Column("prompt_template", "LowCardinality(String)"),
+        Column("calls", "SimpleAggregateFunction(sum, UInt64)"),
+        Column("latency_ms_sum", "SimpleAggregateFunction(sum, Float64)"),
+        Column("latency_ms_q", "AggregateFunction(quantilesTDigest(0.5, 0.95), Float64)"),
+        Column("input_tokens", "SimpleAggregateFunction(sum, UInt64)"),
+        Column("output_tokens", "SimpleAggregateFunction(sum, UInt64)"),
+        Column("cost_usd", "SimpleAggregateFunction(sum, Float64)"),
+    ),
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(hour)",
+    order_by="(project, hour, model, provider, service_name, prompt_template)",
+    shard_key="cityHash64(project, model)",
+)
+
+_GENERATION_STATS_SELECT = (
+    "SELECT project, toStartOfHour(timestamp) AS hour, service_name, provider, "
+    "if(response_model != '', response_model, request_model) AS model, "
+    f"attributes['{sc.TRACERAIL_PROMPT_TEMPLATE_ID}'] AS prompt_template, "
+    "toUInt64(count()) AS calls, sum(duration_ns / 1e6) AS latency_ms_sum, "
+    "quantilesTDigestState(0.5, 0.95)(duration_ns / 1e6) AS latency_ms_q, "
+    "sum(toUInt64(input_tokens)) AS input_tokens, sum(toUInt64(output_tokens)) AS output_tokens, "
+    "sum(ifNull(cost_usd, 0)) AS cost_usd "
+    "FROM {db}.spans "
+    f"WHERE observation_kind = '{sc.KIND_GENERATION}' "
+    "GROUP BY project, hour, service_name, provider, model, prompt_template"
+)
+
+GENERATION_STATS_MV = MaterializedView(
+    name="generation_stats_mv",
+    source="spans",
+    target="generation_stats",
+    select=_GENERATION_STATS_SELECT,
+)
+
+# Fill generation_stats from spans stored before migration 4, once (only while it is empty).
+GENERATION_STATS_BACKFILL = Statement(
+    sql=(
+        "INSERT INTO {db}.generation_stats "
+        + _GENERATION_STATS_SELECT.replace(
+            "WHERE observation_kind",
+            "WHERE (SELECT count() FROM {db}.generation_stats) = 0 AND observation_kind",
+        )
+    ),
+    table="generation_stats",
+    data=True,
+)

@@ -82,7 +82,11 @@ class Result:
 
 
 class ProcessSampler(threading.Thread):
-    """Peak RSS (VmHWM) and CPU time of a process and its children, from /proc."""
+    """CPU time and peak memory of a process and its child processes (worker pools), from /proc.
+
+    Peak memory is the largest sum of the tree's resident sets seen at 5 Hz, and at least
+    the main process's own high-water mark (VmHWM).
+    """
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
@@ -90,24 +94,59 @@ class ProcessSampler(threading.Thread):
         self.peak_kb = 0
         self.stop_event = threading.Event()
 
+    def tree(self) -> list[int]:
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(fields[1])
+        found = [self.pid]
+        for pid in found:
+            found.extend(child for child, parent in parents.items() if parent == pid)
+        return found
+
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        total = 0
+        for pid in self.tree():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / CLOCK_TICKS
+
+    def _memory_kb(self, pid: int, key: str) -> int:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+        return 0
 
     def run(self) -> None:
         while not self.stop_event.is_set():
             try:
-                for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+                own_peak = self._memory_kb(self.pid, "VmHWM:")
             except OSError:
                 return
+            resident = 0
+            for pid in self.tree():
+                try:
+                    resident += self._memory_kb(pid, "VmRSS:")
+                except OSError:
+                    continue
+            self.peak_kb = max(self.peak_kb, own_peak, resident)
             time.sleep(0.2)
 
 
-def wait_http(url: str, timeout: float = 120.0) -> None:
+def wait_http(
+    url: str, timeout: float = 120.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode} before {url} answered")
         try:
             if requests.get(url, timeout=2).status_code == 200:
                 return
@@ -175,7 +214,12 @@ def run_tracerail(
     workdir = Path(tempfile.mkdtemp(prefix="tracerail-bench-"))
     dsn = storage or f"chdb://{workdir / 'chdb'}"
     database = f"bench_{int(time.time())}"
-    env = {**os.environ, "TRACERAIL_DATABASE": database, "TRACERAIL_WAL_DIR": str(workdir / "wal")}
+    env = {
+        **os.environ,
+        "TRACERAIL_DATABASE": database,
+        "TRACERAIL_WAL_DIR": str(workdir / "wal"),
+        "TRACERAIL_GRPC_PORT": "0",  # OTLP/HTTP only; 4317 may be taken on a shared machine
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -194,7 +238,7 @@ def run_tracerail(
     )
     result = Result(name, window)
     try:
-        wait_http(f"http://127.0.0.1:{port}/readyz")
+        wait_http(f"http://127.0.0.1:{port}/readyz", process=process)
         sampler = ProcessSampler(process.pid)
         sampler.start()
         cpu_before = sampler.cpu_seconds()

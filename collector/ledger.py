@@ -33,9 +33,15 @@ ROW_KINDS: Final = (KIND_PROVENANCE, KIND_GUARDRAIL, KIND_ERASURE)
 _GUARDRAIL_PREFIX = semconv.GUARDRAIL_SPAN_PREFIX + " "
 
 
+# One encoder: ``json.dumps`` with options builds a new encoder on every call (ingest hot path).
+_canonical_encode = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False
+).encode
+
+
 def canonical(value: object) -> str:
     """Canonical JSON: sorted keys, no insignificant space, non-ASCII kept as UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _canonical_encode(value)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -1,0 +1,146 @@
+"""CPU cost of the ingest pipeline per 1 000 spans: the original path vs the current one.
+
+    .venv/bin/python bench/pipeline.py [--requests 40] [--batch 1000] [--group 10]
+
+Both paths run in this process, alternately, on the same pre-encoded requests (the workload of
+``bench/ingest.py``), into two databases of one embedded chDB:
+
+* original: protobuf decode → row-wise ``flatten`` (``tests/support/flatten_reference.py``) →
+  merged column lists → ledger/score rows → clickhouse-connect ``insert`` into a spans table
+  with wide parts;
+* current: ``prepare_body`` (decode → column-wise ``flatten`` → Arrow table → ledger/score
+  rows) → ``concat_tables`` → ``ClickHouseStore.insert_arrow`` (chDB ``Python()`` table
+  function) into the spans table as migrated now (compact parts).
+
+CPU is process time (all threads, chDB's included), so a busy shared machine changes it far
+less than wall time; the single-core ceiling is 1 000 / (CPU ms per 1 000 spans) x 1 000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import pyarrow as pa  # noqa: E402
+
+from bench.workload import make_bodies, record_template  # noqa: E402
+from tests.support import flatten_reference  # noqa: E402
+from tracerail.collector.ledger import rows_from_columns  # noqa: E402
+from tracerail.collector.otlp.decode import decode_request  # noqa: E402
+from tracerail.collector.otlp.flatten import empty_columns, flatten  # noqa: E402
+from tracerail.collector.prepare import prepare_body  # noqa: E402
+from tracerail.collector.scores import scores_from_columns  # noqa: E402
+from tracerail.collector.store.arrow import spans_table  # noqa: E402
+from tracerail.collector.store.clickhouse import ClickHouseStore  # noqa: E402
+
+PB = "application/x-protobuf"
+
+
+def original(store: ClickHouseStore, bodies: list[bytes], group: int) -> None:
+    for start in range(0, len(bodies), group):
+        merged = empty_columns()
+        for body in bodies[start : start + group]:
+            request = decode_request(body, PB, "gzip")
+            columns = flatten_reference.flatten(request, project="p", retention_days=30)
+            for name, values in columns.items():
+                merged[name].extend(values)
+        rows_from_columns(merged)  # ledger and score rows, as ingest derives them
+        scores_from_columns(merged)
+        store.insert_columns("spans", merged)
+
+
+def current(store: ClickHouseStore, bodies: list[bytes], group: int) -> None:
+    for start in range(0, len(bodies), group):
+        prepared = [
+            prepare_body(b, PB, "gzip", max_bytes=1 << 26, project="p", retention_days=30)
+            for b in bodies[start : start + group]
+        ]
+        store.insert_arrow("spans", pa.concat_tables([p.table for p in prepared]))
+
+
+def cpu_ms(run: Callable[[], object]) -> tuple[float, float]:
+    cpu, wall = time.process_time(), time.perf_counter()
+    run()
+    return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--batch", type=int, default=1000, help="spans per request")
+    parser.add_argument("--group", type=int, default=10, help="requests per insert")
+    parser.add_argument("--rounds", type=int, default=2)
+    args = parser.parse_args()
+
+    template = record_template(args.batch)
+    bodies = [b.data for b in make_bodies(template, args.requests)]
+    spans = sum(len(ss.spans) for rs in template.resource_spans for ss in rs.scope_spans)
+    total = spans * args.requests
+    workdir = Path(tempfile.mkdtemp(prefix="tracerail-pipeline-"))
+    try:
+        stores = {}
+        for name in ("original", "current"):
+            stores[name] = ClickHouseStore(f"chdb://{workdir}", database=f"bench_{name}")
+            stores[name].migrate()
+        # The original table wrote wide parts (ClickHouse's default threshold, 10 MB).
+        stores["original"].client.command(
+            "ALTER TABLE bench_original.spans MODIFY SETTING min_bytes_for_wide_part = 10485760"
+        )
+        best: dict[str, tuple[float, float]] = {}
+        for _ in range(args.rounds):
+            for name, path in (("original", original), ("current", current)):
+                store = stores[name]
+                cpu, wall = cpu_ms(lambda p=path, s=store: p(s, bodies, args.group))  # type: ignore[misc]
+                if name not in best or cpu < best[name][0]:
+                    best[name] = (cpu, wall)
+
+        # Where the current path's CPU goes, per 1 000 spans.
+        request = decode_request(bodies[0], PB, "gzip")
+        columns = flatten(request, project="p", retention_days=30)
+        stages = {
+            "decode (gunzip + protobuf)": lambda: decode_request(bodies[0], PB, "gzip"),
+            "flatten, original (row-wise)": lambda: flatten_reference.flatten(
+                request, project="p", retention_days=30
+            ),
+            "flatten, current (column-wise)": lambda: flatten(
+                request, project="p", retention_days=30
+            ),
+            "Arrow table": lambda: spans_table(columns),
+            "ledger + score rows": lambda: (
+                rows_from_columns(columns),
+                scores_from_columns(columns),
+            ),
+        }
+        print(f"{total} spans in {args.requests} requests of {spans}, {args.group} per insert")
+        print("\nstage (median of 9, CPU ms per 1 000 spans)")
+        for label, stage in stages.items():
+            samples = sorted(cpu_ms(stage)[0] for _ in range(9))
+            print(f"  {label:<32} {samples[4] * 1000 / spans:7.1f}")
+        print("\nwhole pipeline incl. insert (best of rounds)")
+        for name, (cpu, wall) in best.items():
+            per_k = cpu * 1000 / total
+            print(
+                f"  {name:<9} CPU {per_k:6.1f} ms/1k spans  wall {wall * 1000 / total:6.1f} ms/1k"
+                f"  single-core ceiling {1_000_000 / per_k:8,.0f} spans/s"
+            )
+        ratio = best["original"][0] / best["current"][0]
+        print(f"\n  current / original throughput per CPU-second: {ratio:.2f}x")
+        for name, store in stores.items():
+            count = store.query(f"SELECT count() AS n FROM {store.table('spans')}")[0]["n"]
+            assert count == total * args.rounds, (name, count)
+    finally:
+        for store in stores.values():
+            store.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -92,7 +92,13 @@ class PolicyRunner:
         target: Target,
         context: Mapping[str, Any] | None = None,
     ) -> GuardResult:
-        """Apply every check for ``target`` in policy order; each sees earlier redactions."""
+        """Apply every check for ``target`` in policy order; each sees earlier redactions.
+
+        A ``dict`` context keeps the call's placeholder book, so input and output of one call
+        share placeholders (``<EMAIL_1>`` is the same address in the prompt and the answer).
+        """
+        if isinstance(context, dict):
+            context.setdefault(PLACEHOLDERS_KEY, PlaceholderBook())
         ctx: dict[str, Any] = dict(context or {})
         ctx.setdefault(PLACEHOLDERS_KEY, PlaceholderBook())
         current = list(texts)

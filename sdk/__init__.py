@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
+from tracerail.guard import run_guardrails
 from tracerail.observe import observe
 from tracerail.runtime import flush, get_config, init, shutdown
 from tracerail.version import __version__
@@ -30,5 +31,6 @@ __all__ = [
     "get_config",
     "init",
     "observe",
+    "run_guardrails",
     "shutdown",
 ]

@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracerail.collector.otlp.flatten import SpanColumns, empty_columns, flatten
+from tracerail.collector.otlp.guardrails import (
+    GuardrailColumns,
+    empty_guardrail_columns,
+    guardrail_columns,
+)
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 logger = logging.getLogger("tracerail.collector")
@@ -28,6 +33,7 @@ class IngestUnavailable(RuntimeError):
 class _Pending:
     columns: SpanColumns
     rows: int
+    guardrails: GuardrailColumns | None = None
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -60,13 +66,18 @@ class IngestBatcher:
             pass
         self._task = None
 
-    async def submit(self, columns: SpanColumns, rows: int) -> None:
-        """Queue rows and wait until they are stored; raises :class:`IngestUnavailable`."""
+    async def submit(
+        self, columns: SpanColumns, rows: int, guardrails: GuardrailColumns | None = None
+    ) -> None:
+        """Queue rows (and their guardrail decisions) and wait until they are stored.
+
+        Raises :class:`IngestUnavailable`.
+        """
         if rows == 0:
             return
         if self._queue is None:
             raise IngestUnavailable("ingest is not running")
-        pending = _Pending(columns, rows)
+        pending = _Pending(columns, rows, guardrails)
         await self._queue.put(pending)
         await pending.done
 
@@ -106,6 +117,15 @@ class IngestBatcher:
                 for name, values in item.columns.items():
                     merged[name].extend(values)
         self.store.insert_columns("spans", merged)
+        # Spans first: a failure after this point makes the client retry, and duplicate span
+        # rows are collapsed on read, while decisions are only written once spans are stored.
+        decisions = empty_guardrail_columns()
+        for item in batch:
+            if item.guardrails is not None:
+                for name, values in item.guardrails.items():
+                    decisions[name].extend(values)
+        if decisions["check_name"]:
+            self.store.insert_columns("guardrail_events", decisions)
 
 
 async def accept(
@@ -123,5 +143,5 @@ async def accept(
     """
     columns = flatten(request, project=project, retention_days=retention_days)
     rows = len(columns["span_id"])
-    await batcher.submit(columns, rows)
+    await batcher.submit(columns, rows, guardrail_columns(columns))
     return rows

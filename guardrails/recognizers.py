@@ -223,7 +223,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
 _SSN_SHAPE = regex.compile(r"^\d{3}-\d{2}-\d{4}$")
 _PHONE_TRIGGER = regex.compile(r"\d[\d\s().\-/]{5,}\d")
 _PHONE_CANDIDATE = regex.compile(
-    r"(?<![\w+@/.-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d[\d\s.\-/]{4,18}\d(?![\w@])"
+    r"(?<![\w+@/.#-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,5}\)[\s.-]?)?\d[\d\s.\-/]{4,18}\d(?![\w@])"
 )
 
 
@@ -248,7 +248,9 @@ def find_phones(
         if _SSN_SHAPE.match(chunk):
             continue
         digits = sum(ch.isdigit() for ch in chunk)
-        if not 7 <= digits <= 15:
+        # National numbers (no +) have at least 9 digits in the default regions; shorter runs
+        # are mostly build numbers, batch ids and the like.
+        if not (7 if chunk.startswith("+") else 9) <= digits <= 15:
             continue
         for region in regions[:1] if chunk.startswith("+") else regions:
             try:

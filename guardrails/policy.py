@@ -257,7 +257,13 @@ def _parse_entry(name: str, raw: object) -> CheckConfig | None:
 
 def _type_name(kind: registry.OptionType) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {list: "a list", dict: "a table", bool: "true or false", str: "a string", int: "a number"}
+    names = {
+        list: "a list",
+        dict: "a table",
+        bool: "true or false",
+        str: "a string",
+        int: "a number",
+    }
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
 
 

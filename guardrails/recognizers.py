@@ -185,36 +185,115 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
     p = _presidio()
     dob_words = ("born", "birth", "dob", "d.o.b", "birthday", "birthdate")
     specs = [
-        PatternSpec("EMAIL_ADDRESS", p["email"].patterns[0].regex, 0.5, r"@",
-                    p["email"].context, _email_valid),
-        PatternSpec("CREDIT_CARD", p["card"].patterns[0].regex, 0.3, r"\d{4}",
-                    tuple(p["card"].context), _validator("card")),
-        PatternSpec("IBAN_CODE", p["iban"].patterns[0].regex, 0.5, r"[A-Z]{2}\d{2}",
-                    tuple(p["iban"].context), _validator("iban"), regex.MULTILINE),
-        PatternSpec("US_SSN", r"\b([0-9]{3})[- .]([0-9]{2})[- .]([0-9]{4})\b", 0.5,
-                    r"\d{3}[- .]\d{2}[- .]\d{4}", tuple(p["ssn"].context), _invalid_to_validator("ssn")),
-        PatternSpec("US_SSN", r"\b[0-9]{9}\b", 0.05, r"\d{9}",
-                    tuple(p["ssn"].context), _invalid_to_validator("ssn"), requires_context=True),
-        PatternSpec("IP_ADDRESS", p["ip"].patterns[2].regex, 0.6, r"\d\.\d{1,3}\.\d",
-                    tuple(p["ip"].context), _invalid_to_validator("ip")),
-        PatternSpec("IP_ADDRESS", p["ip"].patterns[3].regex, 0.6, r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
-                    tuple(p["ip"].context), _invalid_to_validator("ip")),
-        PatternSpec("URL", r"(?i)\b(?:https?|ftp)://[^\s<>\"'`)\]]+[^\s<>\"'`)\].,;:!?]", 0.6, r"(?i)(?:https?|ftp)://"),
-        PatternSpec("URL", r"(?i)(?<![\w@./-])www\d{0,3}\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[^\s<>\"'`)\]]*[^\s<>\"'`)\].,;:!?])?", 0.6, r"(?i)www\d{0,3}\."),
-        PatternSpec("URL", r"(?i)(?<![\w@./:-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:" + _TLDS
-                    + r")\b(?!\.\w|@)(?:/[^\s<>\"'`)\]]*[^\s<>\"'`)\].,;:!?])?", 0.5,
-                    r"(?i)\.(?:" + _TLDS + r")\b", ("url", "website", "link", "site"), _url_valid),
-        PatternSpec("CRYPTO", p["crypto"].patterns[0].regex, 0.5, r"\b(?:bc1|[13])[a-zA-HJ-NP-Z0-9]{25}",
-                    tuple(p["crypto"].context), _validator("crypto")),
-        PatternSpec("CRYPTO", r"\b0x[a-fA-F0-9]{40}\b", 0.6, r"0x[a-fA-F0-9]{40}",
-                    ("wallet", "eth", "ethereum", "address", "crypto")),
+        PatternSpec(
+            "EMAIL_ADDRESS",
+            p["email"].patterns[0].regex,
+            0.5,
+            r"@",
+            p["email"].context,
+            _email_valid,
+        ),
+        PatternSpec(
+            "CREDIT_CARD",
+            p["card"].patterns[0].regex,
+            0.3,
+            r"\d{4}",
+            tuple(p["card"].context),
+            _validator("card"),
+        ),
+        PatternSpec(
+            "IBAN_CODE",
+            p["iban"].patterns[0].regex,
+            0.5,
+            r"[A-Z]{2}\d{2}",
+            tuple(p["iban"].context),
+            _validator("iban"),
+            regex.MULTILINE,
+        ),
+        PatternSpec(
+            "US_SSN",
+            r"\b([0-9]{3})[- .]([0-9]{2})[- .]([0-9]{4})\b",
+            0.5,
+            r"\d{3}[- .]\d{2}[- .]\d{4}",
+            tuple(p["ssn"].context),
+            _invalid_to_validator("ssn"),
+        ),
+        PatternSpec(
+            "US_SSN",
+            r"\b[0-9]{9}\b",
+            0.05,
+            r"\d{9}",
+            tuple(p["ssn"].context),
+            _invalid_to_validator("ssn"),
+            requires_context=True,
+        ),
+        PatternSpec(
+            "IP_ADDRESS",
+            p["ip"].patterns[2].regex,
+            0.6,
+            r"\d\.\d{1,3}\.\d",
+            tuple(p["ip"].context),
+            _invalid_to_validator("ip"),
+        ),
+        PatternSpec(
+            "IP_ADDRESS",
+            p["ip"].patterns[3].regex,
+            0.6,
+            r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
+            tuple(p["ip"].context),
+            _invalid_to_validator("ip"),
+        ),
+        PatternSpec(
+            "URL",
+            r"(?i)\b(?:https?|ftp)://[^\s<>\"'`)\]]+[^\s<>\"'`)\].,;:!?]",
+            0.6,
+            r"(?i)(?:https?|ftp)://",
+        ),
+        PatternSpec(
+            "URL",
+            r"(?i)(?<![\w@./-])www\d{0,3}\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[^\s<>\"'`)\]]*[^\s<>\"'`)\].,;:!?])?",
+            0.6,
+            r"(?i)www\d{0,3}\.",
+        ),
+        PatternSpec(
+            "URL",
+            r"(?i)(?<![\w@./:-])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:"
+            + _TLDS
+            + r")\b(?!\.\w|@)(?:/[^\s<>\"'`)\]]*[^\s<>\"'`)\].,;:!?])?",
+            0.5,
+            r"(?i)\.(?:" + _TLDS + r")\b",
+            ("url", "website", "link", "site"),
+            _url_valid,
+        ),
+        PatternSpec(
+            "CRYPTO",
+            p["crypto"].patterns[0].regex,
+            0.5,
+            r"\b(?:bc1|[13])[a-zA-HJ-NP-Z0-9]{25}",
+            tuple(p["crypto"].context),
+            _validator("crypto"),
+        ),
+        PatternSpec(
+            "CRYPTO",
+            r"\b0x[a-fA-F0-9]{40}\b",
+            0.6,
+            r"0x[a-fA-F0-9]{40}",
+            ("wallet", "eth", "ethereum", "address", "crypto"),
+        ),
     ]
     for date_regex in _date_patterns():
         specs.append(
-            PatternSpec("DATE_OF_BIRTH", date_regex, 0.6,
-                        r"(?i)\b(?:born|birth|dob|d\.o\.b|birthday|birthdate)", dob_words,
-                        flags=regex.IGNORECASE, requires_context=True,
-                        context_before=32, context_after=0)
+            PatternSpec(
+                "DATE_OF_BIRTH",
+                date_regex,
+                0.6,
+                r"(?i)\b(?:born|birth|dob|d\.o\.b|birthday|birthdate)",
+                dob_words,
+                flags=regex.IGNORECASE,
+                requires_context=True,
+                context_before=32,
+                context_after=0,
+            )
         )
     return tuple(specs)
 
@@ -227,9 +306,7 @@ _PHONE_CANDIDATE = regex.compile(
 )
 
 
-def find_phones(
-    text: str, regions: Sequence[str], taken: Sequence[Finding] = ()
-) -> list[Finding]:
+def find_phones(text: str, regions: Sequence[str], taken: Sequence[Finding] = ()) -> list[Finding]:
     """Phone numbers valid in one of ``regions``, checked only on plausible digit runs.
 
     Runs that overlap a validated finding of another recognizer (``taken``: cards, IBANs,

@@ -102,7 +102,9 @@ class Redactor:
         cursor = 0
         for finding in merge_overlaps(findings):
             parts.append(text[cursor : finding.start])
-            parts.append(self.replacement(operator, finding.type, text[finding.start : finding.end]))
+            parts.append(
+                self.replacement(operator, finding.type, text[finding.start : finding.end])
+            )
             cursor = finding.end
         parts.append(text[cursor:])
         return "".join(parts)
@@ -116,7 +118,9 @@ def merge_overlaps(findings: Iterable[Finding]) -> list[Finding]:
         if kept and finding.start < kept[-1].end:
             last = kept[-1]
             if finding.end > last.end:
-                kept[-1] = Finding(last.type, last.start, finding.end, max(last.score, finding.score))
+                kept[-1] = Finding(
+                    last.type, last.start, finding.end, max(last.score, finding.score)
+                )
             continue
         kept.append(finding)
     return kept

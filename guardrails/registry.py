@@ -127,5 +127,3 @@ def create(config: CheckConfig) -> Guardrail:
         raise KeyError(f"unknown check type {config.type!r}")
     guardrail = spec.load()(config)
     return guardrail
-
-

@@ -146,7 +146,9 @@ def run_guardrails(
             [d.check for d in blocked],
             [f"{d.check}: {d.reason or 'blocked'}" for d in blocked],
         )
-    return [new if isinstance(new, str) else old for new, old in zip(result.texts, items, strict=True)]
+    return [
+        new if isinstance(new, str) else old for new, old in zip(result.texts, items, strict=True)
+    ]
 
 
 def decision_attributes(

@@ -158,6 +158,7 @@ class ObservedCall:
             return
         if all(isinstance(item, str) for item in self._items):
             self._items = [self.guard_output("".join(self._items))]
+
     def _record(self, key: str, truncated_key: str, value: object) -> None:
         text, cut = truncate(to_json(value), self._limit)
         self.span.set_attribute(key, text)

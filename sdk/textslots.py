@@ -62,13 +62,20 @@ def _content_slots(holder: Any, slots: Slots) -> None:
     elif isinstance(content, list):
         for part in content:
             text = _get(part, "text")
-            if isinstance(text, str) and _get(part, "type") in (None, "text", "input_text", "output_text"):
+            if isinstance(text, str) and _get(part, "type") in (
+                None,
+                "text",
+                "input_text",
+                "output_text",
+            ):
                 slots.add(text, _setter(part, "text"))
 
 
 def _is_messages(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(m, Mapping) or hasattr(m, "content") for m in value
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(m, Mapping) or hasattr(m, "content") for m in value)
     )
 
 

@@ -129,9 +129,7 @@ def list_events(
     return page, next_cursor
 
 
-def summary(
-    store: ClickHouseStore, project: str, filters: GuardrailFilter
-) -> list[dict[str, Any]]:
+def summary(store: ClickHouseStore, project: str, filters: GuardrailFilter) -> list[dict[str, Any]]:
     """Decision counts by day × check × action (with the entity totals of each group)."""
     where, params = _where(project, filters)
     rows = store.query(

@@ -11,24 +11,27 @@ from __future__ import annotations
 import base64
 import binascii
 
-import regex
+import re
 
 from tracerail.guardrails.base import FindingCheck
 from tracerail.guardrails.policy import CheckConfig
 from tracerail.guardrails.types import Finding
 
 _ANY = r"(?:all|any|the|your|my|these|those|prior|previous|above|earlier|preceding|initial)"
-PATTERNS: tuple[tuple[str, str, float], ...] = (
+# (type, pattern, score, lower-case needles: the pattern runs only if one occurs)
+PATTERNS: tuple[tuple[str, str, float, tuple[str, ...]], ...] = (
     (
         "IGNORE_INSTRUCTIONS",
         rf"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:{_ANY}\s+){{0,3}}"
         r"(?:instructions?|rules|guidelines|directions|prompts?|context|constraints|restrictions)\b",
         0.9,
+        ("ignor", "disregard", "forget", "overrid", "bypass", "skip"),
     ),
     (
         "IGNORE_INSTRUCTIONS",
         r"\b(?:new|updated|real)\s+instructions?\s*:",
         0.6,
+        ("instruction",),
     ),
     (
         "ROLE_PLAY_ESCAPE",
@@ -36,12 +39,14 @@ PATTERNS: tuple[tuple[str, str, float], ...] = (
         r"roleplay\s+as)\b[^.\n]{0,60}\b(?:dan|jailbr[eo]ken?|unfiltered|uncensored|unrestricted|"
         r"no\s+(?:rules|restrictions|limits|filters)|evil|without\s+(?:rules|restrictions|limits))",
         0.85,
+        ("you are now", "from now on", "act as", "pretend", "roleplay"),
     ),
     (
         "ROLE_PLAY_ESCAPE",
         r"\b(?:do\s+anything\s+now|developer\s+mode\s+(?:enabled|on)|jailbreak(?:\s+mode)?|"
         r"DAN\s+mode|god\s+mode\s+enabled)\b",
         0.85,
+        ("anything now", "developer mode", "jailbr", "dan mode", "god mode"),
     ),
     (
         "SYSTEM_PROMPT_EXFILTRATION",
@@ -50,21 +55,27 @@ PATTERNS: tuple[tuple[str, str, float], ...] = (
         r"(?:system\s+prompt|system\s+message|initial\s+instructions|hidden\s+instructions|"
         r"instructions\s+above|prompt\s+above)",
         0.85,
+        (
+            "system prompt",
+            "system message",
+            "initial instructions",
+            "hidden instructions",
+            "instructions above",
+            "prompt above",
+        ),
     ),
     (
         "SYSTEM_PROMPT_EXFILTRATION",
         r"\brepeat\s+(?:everything|all|the\s+text)\s+(?:above|before)\b",
         0.8,
+        ("repeat",),
     ),
 )
 # Zero-width and joiners, bidi overrides/isolates, Unicode tag characters.
-INVISIBLE = regex.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]+")
-BASE64_BLOB = regex.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
-TRIGGER = regex.compile(
-    r"(?i)ignor|disregard|forget|overrid|bypass|skip|instruction|you\s+are|act\s+as|pretend|"
-    r"roleplay|anything\s+now|developer\s+mode|jailbr|dan\b|god\s+mode|reveal|print|show|repeat|"
-    r"output|display|leak|tell\s+me|give\s+me|what\s+(?:is|are)"
+INVISIBLE = re.compile(
+    r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]+"
 )
+BASE64_BLOB = re.compile(r"(?<![A-Za-z0-9+/=])[A-Za-z0-9+/]{24,}={0,2}(?![A-Za-z0-9+/=])")
 
 
 class InjectionCheck(FindingCheck):
@@ -72,19 +83,18 @@ class InjectionCheck(FindingCheck):
 
     def __init__(self, config: CheckConfig) -> None:
         super().__init__(config)
-        self.patterns = [(name, regex.compile(p, regex.IGNORECASE), s) for name, p, s in PATTERNS]
+        self.patterns = [(n, re.compile(p, re.IGNORECASE), s, nd) for n, p, s, nd in PATTERNS]
         self.patterns += [
-            ("CUSTOM_INJECTION", regex.compile(str(p), regex.IGNORECASE), 0.9)
+            ("CUSTOM_INJECTION", re.compile(str(p), re.IGNORECASE), 0.9, ())
             for p in config.options.get("patterns", ())
         ]
-        self._custom = len(self.patterns) > len(PATTERNS)
 
-    def _phrases(self, text: str, offset: int = 0, score_factor: float = 1.0) -> list[Finding]:
-        if not self._custom and TRIGGER.search(text) is None:
-            return []
+    def _phrases(self, text: str) -> list[Finding]:
+        lowered = " ".join(text.lower().split())
         return [
-            Finding(name, offset + m.start(), offset + m.end(), score * score_factor)
-            for name, pattern, score in self.patterns
+            Finding(name, m.start(), m.end(), score)
+            for name, pattern, score, needles in self.patterns
+            if not needles or any(needle in lowered for needle in needles)
             for m in pattern.finditer(text)
         ]
 

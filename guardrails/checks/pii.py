@@ -36,7 +36,9 @@ class PiiCheck(FindingCheck):
     def __init__(self, config: CheckConfig) -> None:
         super().__init__(config)
         options = config.options
-        self.regions = tuple(str(r).upper() for r in options.get("regions", recognizers.DEFAULT_REGIONS))
+        self.regions = tuple(
+            str(r).upper() for r in options.get("regions", recognizers.DEFAULT_REGIONS)
+        )
         self.specs = recognizers.builtin_specs() + tuple(
             recognizers.custom_spec(entry) for entry in options.get("recognizers", ())
         )

@@ -102,17 +102,15 @@ def test_sdk_decisions_are_stored_and_queryable(collector: RunningServer) -> Non
     assert [e["span_id"] for e in by_entity] == [pii["span_id"]]
     blocked = _get(collector, "events", action="block").json()["events"]
     assert sorted(e["check_name"] for e in blocked) == ["injection", "toxicity"]
-    assert [e["check_name"] for e in _get(collector, "events", model="other-model").json()["events"]] == [
-        "toxicity"
-    ]
+    assert [
+        e["check_name"] for e in _get(collector, "events", model="other-model").json()["events"]
+    ] == ["toxicity"]
     assert _get(collector, "events", check="pii", target="output").json()["count"] == 1
 
     page1 = _get(collector, "events", limit=4).json()
     page2 = _get(collector, "events", limit=4, cursor=page1["next_cursor"]).json()
     page3 = _get(collector, "events", limit=4, cursor=page2["next_cursor"]).json()
-    keys = [
-        (e["span_id"], e["event_index"]) for p in (page1, page2, page3) for e in p["events"]
-    ]
+    keys = [(e["span_id"], e["event_index"]) for p in (page1, page2, page3) for e in p["events"]]
     assert len(keys) == len(set(keys)) == 10 and page3["next_cursor"] is None
 
     summary = _get(collector, "summary").json()

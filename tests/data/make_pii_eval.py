@@ -26,9 +26,15 @@ def email() -> str:
 
 
 PHONES = [
-    ("+1 {a} {b} {c}", "US"), ("({a}) {b}-{c}", "US"), ("{a}-{b}-{c}", "US"), ("{a}.{b}.{c}", "US"),
-    ("+1-{a}-{b}-{c}", "US"), ("+44 20 7946 {d}", "GB"), ("+49 30 {e}", "DE"),
-    ("+33 1 42 68 {f} {g}", "FR"), ("+91 98{h} {i}", "IN"),
+    ("+1 {a} {b} {c}", "US"),
+    ("({a}) {b}-{c}", "US"),
+    ("{a}-{b}-{c}", "US"),
+    ("{a}.{b}.{c}", "US"),
+    ("+1-{a}-{b}-{c}", "US"),
+    ("+44 20 7946 {d}", "GB"),
+    ("+49 30 {e}", "DE"),
+    ("+33 1 42 68 {f} {g}", "FR"),
+    ("+91 98{h} {i}", "IN"),
 ]
 US_AREAS = ["212", "312", "415", "617", "646", "202", "303", "512", "206", "718"]
 
@@ -39,10 +45,15 @@ def phone() -> str:
     while True:
         fmt, region = rng.choice(PHONES)
         value = fmt.format(
-            a=rng.choice(US_AREAS), b=f"{rng.randint(201, 989)}", c=f"{rng.randint(0, 9999):04d}",
-            d=f"{rng.randint(0, 9999):04d}", e=f"{rng.randint(1000000, 9999999)}",
-            f=f"{rng.randint(10, 99)}", g=f"{rng.randint(10, 99)}",
-            h=f"{rng.randint(100, 999)}", i=f"{rng.randint(10000, 99999)}",
+            a=rng.choice(US_AREAS),
+            b=f"{rng.randint(201, 989)}",
+            c=f"{rng.randint(0, 9999):04d}",
+            d=f"{rng.randint(0, 9999):04d}",
+            e=f"{rng.randint(1000000, 9999999)}",
+            f=f"{rng.randint(10, 99)}",
+            g=f"{rng.randint(10, 99)}",
+            h=f"{rng.randint(100, 999)}",
+            i=f"{rng.randint(10000, 99999)}",
         )
         if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
             return value
@@ -106,7 +117,9 @@ def ip() -> str:
 
 
 def url() -> str:
-    host = rng.choice(["example.com", "docs.example.org", "shop.example.net", "acme.io", "news.example.co.uk"])
+    host = rng.choice(
+        ["example.com", "docs.example.org", "shop.example.net", "acme.io", "news.example.co.uk"]
+    )
     path = rng.choice(["", "/", "/account/settings", "/a/b?id=42&x=y", "/reset#token"])
     scheme = rng.choice(["https://", "http://", "https://www.", "www.", ""])
     if scheme == "" and not path:
@@ -135,42 +148,115 @@ def crypto() -> str:
 
 
 MAKERS = {
-    "EMAIL_ADDRESS": (email, ["Please write to {v} about the refund.", "Contact: {v}", "cc <{v}> on the thread",
-                              "My e-mail is {v}, thanks!", "{v} asked for an update yesterday."]),
-    "PHONE_NUMBER": (phone, ["Call me on {v} after 5pm.", "Phone: {v}", "You can reach the office at {v}.",
-                             "my number is {v}", "Text {v} when you arrive."]),
-    "CREDIT_CARD": (card, ["My card {v} was charged twice.", "Visa ending... full number {v}",
-                           "Payment with {v} failed", "card number: {v} exp 09/27"]),
-    "IBAN_CODE": (iban, ["Please transfer to IBAN {v} by Friday.", "Account {v}", "Bank details: {v} (Berlin)",
-                         "send it to {v}"]),
-    "US_SSN": (ssn, ["My SSN is {v}.", "social security number {v}", "SSN: {v}", "ssn {v} for the tax form"]),
-    "IP_ADDRESS": (ip, ["The server at {v} is down.", "Blocked IP {v} after the scan", "ip={v}",
-                        "Login from {v} at night"]),
-    "URL": (url, ["See {v} for details.", "Open {v} and log in", "Docs: {v}", "I found it on {v} yesterday"]),
-    "CRYPTO": (crypto, ["Send the coins to {v} please", "wallet: {v}", "My bitcoin address is {v}",
-                        "Pay {v} the remaining balance"]),
+    "EMAIL_ADDRESS": (
+        email,
+        [
+            "Please write to {v} about the refund.",
+            "Contact: {v}",
+            "cc <{v}> on the thread",
+            "My e-mail is {v}, thanks!",
+            "{v} asked for an update yesterday.",
+        ],
+    ),
+    "PHONE_NUMBER": (
+        phone,
+        [
+            "Call me on {v} after 5pm.",
+            "Phone: {v}",
+            "You can reach the office at {v}.",
+            "my number is {v}",
+            "Text {v} when you arrive.",
+        ],
+    ),
+    "CREDIT_CARD": (
+        card,
+        [
+            "My card {v} was charged twice.",
+            "Visa ending... full number {v}",
+            "Payment with {v} failed",
+            "card number: {v} exp 09/27",
+        ],
+    ),
+    "IBAN_CODE": (
+        iban,
+        [
+            "Please transfer to IBAN {v} by Friday.",
+            "Account {v}",
+            "Bank details: {v} (Berlin)",
+            "send it to {v}",
+        ],
+    ),
+    "US_SSN": (
+        ssn,
+        ["My SSN is {v}.", "social security number {v}", "SSN: {v}", "ssn {v} for the tax form"],
+    ),
+    "IP_ADDRESS": (
+        ip,
+        [
+            "The server at {v} is down.",
+            "Blocked IP {v} after the scan",
+            "ip={v}",
+            "Login from {v} at night",
+        ],
+    ),
+    "URL": (
+        url,
+        ["See {v} for details.", "Open {v} and log in", "Docs: {v}", "I found it on {v} yesterday"],
+    ),
+    "CRYPTO": (
+        crypto,
+        [
+            "Send the coins to {v} please",
+            "wallet: {v}",
+            "My bitcoin address is {v}",
+            "Pay {v} the remaining balance",
+        ],
+    ),
 }
 
 NEGATIVES = [
-    "Order #{n6} shipped on Monday.", "Ticket ORD-2024-{n6} is resolved.", "Upgrade to version {ver}.",
-    "Released v{ver} with bug fixes.", "The build finished at 2024-05-{d2}T12:30:00Z.", "Meeting at {h}:{m} tomorrow.",
-    "Invoice INV-{n6} totals $1,299.99.", "ISBN 978-3-16-148410-0 is out of print.", "Zip code {n5} is outside the zone.",
-    "It grew {pct}% in {year}.", "Commit a3f5c9e{n5} fixed the crash.", "Use os.path.join and config.yaml here.",
-    "Open README.md and main.py first.", "Call the function at line {n3}.", "Room {n3}, floor {n2}.",
-    "Temperature was {n2}.{n1} degrees.", "Batch {n4}-{n4} processed {n6} rows.", "Score: {n2}/{n3} points.",
-    "The ratio is 3.14159 over 2.71828.", "Port 8080 and 443 are open on the load balancer.",
-    "Tracking id 1Z999AA1{n6}.", "Build #{n4}.{n3} passed all {n3} tests.", "The fix is in node.js and react.",
-    "Flight LH{n4} departs at {h}:{m}.", "Product code SKU-{n5}-{n2} is back in stock.",
+    "Order #{n6} shipped on Monday.",
+    "Ticket ORD-2024-{n6} is resolved.",
+    "Upgrade to version {ver}.",
+    "Released v{ver} with bug fixes.",
+    "The build finished at 2024-05-{d2}T12:30:00Z.",
+    "Meeting at {h}:{m} tomorrow.",
+    "Invoice INV-{n6} totals $1,299.99.",
+    "ISBN 978-3-16-148410-0 is out of print.",
+    "Zip code {n5} is outside the zone.",
+    "It grew {pct}% in {year}.",
+    "Commit a3f5c9e{n5} fixed the crash.",
+    "Use os.path.join and config.yaml here.",
+    "Open README.md and main.py first.",
+    "Call the function at line {n3}.",
+    "Room {n3}, floor {n2}.",
+    "Temperature was {n2}.{n1} degrees.",
+    "Batch {n4}-{n4} processed {n6} rows.",
+    "Score: {n2}/{n3} points.",
+    "The ratio is 3.14159 over 2.71828.",
+    "Port 8080 and 443 are open on the load balancer.",
+    "Tracking id 1Z999AA1{n6}.",
+    "Build #{n4}.{n3} passed all {n3} tests.",
+    "The fix is in node.js and react.",
+    "Flight LH{n4} departs at {h}:{m}.",
+    "Product code SKU-{n5}-{n2} is back in stock.",
 ]
 
 
 def negative() -> str:
     template = rng.choice(NEGATIVES)
     return template.format(
-        n1=rng.randint(0, 9), n2=rng.randint(10, 99), n3=rng.randint(100, 999), n4=rng.randint(1000, 9999),
-        n5=rng.randint(10000, 99999), n6=rng.randint(100000, 999999),
-        ver=f"{rng.randint(1, 12)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}", d2=f"{rng.randint(1, 28):02d}",
-        h=f"{rng.randint(0, 23):02d}", m=f"{rng.randint(0, 59):02d}", pct=rng.randint(1, 99),
+        n1=rng.randint(0, 9),
+        n2=rng.randint(10, 99),
+        n3=rng.randint(100, 999),
+        n4=rng.randint(1000, 9999),
+        n5=rng.randint(10000, 99999),
+        n6=rng.randint(100000, 999999),
+        ver=f"{rng.randint(1, 12)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}",
+        d2=f"{rng.randint(1, 28):02d}",
+        h=f"{rng.randint(0, 23):02d}",
+        m=f"{rng.randint(0, 59):02d}",
+        pct=rng.randint(1, 99),
         year=rng.randint(1990, 2030),
     )
 

@@ -25,6 +25,8 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
 def spans() -> Iterator[InMemorySpanExporter]:
     """tracerail initialised on a private provider that exports to memory."""
     memory = InMemorySpanExporter()
-    tracerail.init(service_name="guard-tests", tracer_provider=TracerProvider(), span_exporter=memory)
+    tracerail.init(
+        service_name="guard-tests", tracer_provider=TracerProvider(), span_exporter=memory
+    )
     yield memory
     tracerail.shutdown()

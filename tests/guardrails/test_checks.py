@@ -41,8 +41,14 @@ def types(v: Verdict) -> set[str]:
         ("slack xoxb-1234567890-abcdefghij", "SLACK_TOKEN"),
         ("stripe sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "STRIPE_KEY"),
         ("use AIza" + "SyD-9tSrke72PouQMnMX-a7eZSW0jkFMBWY", "GCP_API_KEY"),
-        ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----", "PRIVATE_KEY"),
-        ("jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U", "JWT"),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+            "PRIVATE_KEY",
+        ),
+        (
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "JWT",
+        ),
         ('db_password = "h7Gq!x92LmPz4Rt0"', "GENERIC_SECRET"),
         ("postgres://admin:s3cr3tPass@db.internal:5432/app", "BASIC_AUTH_URL"),
     ],
@@ -115,9 +121,16 @@ def test_content_matches_whole_words_only(text: str) -> None:
 
 
 def test_content_user_words_and_category_subset() -> None:
-    v = verdict("content", "talk about project zeus", options={"words": {"secret_project": ["project zeus"]}})
+    v = verdict(
+        "content",
+        "talk about project zeus",
+        options={"words": {"secret_project": ["project zeus"]}},
+    )
     assert types(v) == {"SECRET_PROJECT"}
-    assert verdict("content", "buy cocaine", options={"categories": ["weapons"]}).action is Action.ALLOW
+    assert (
+        verdict("content", "buy cocaine", options={"categories": ["weapons"]}).action
+        is Action.ALLOW
+    )
 
 
 def test_profanity_score_uses_the_offline_model() -> None:
@@ -129,7 +142,9 @@ def test_profanity_score_uses_the_offline_model() -> None:
 
 def test_topics_need_min_hits() -> None:
     options = {"topics": {"medical": ["diagnosis", "dosage", "prescription"]}, "min_hits": 2}
-    assert verdict("topics", "what dosage for this diagnosis?", options=options).action is Action.FLAG
+    assert (
+        verdict("topics", "what dosage for this diagnosis?", options=options).action is Action.FLAG
+    )
     assert verdict("topics", "my diagnosis came back", options=options).action is Action.ALLOW
 
 
@@ -205,9 +220,15 @@ def test_redaction_operators(operator: str, expected: str) -> None:
 
 
 def test_hash_operator_is_salted_and_deterministic() -> None:
-    one = verdict("pii", "a@example.com", action=Action.REDACT, operator="hash", options={"salt": "s1"})
-    two = verdict("pii", "a@example.com", action=Action.REDACT, operator="hash", options={"salt": "s1"})
-    other = verdict("pii", "a@example.com", action=Action.REDACT, operator="hash", options={"salt": "s2"})
+    one = verdict(
+        "pii", "a@example.com", action=Action.REDACT, operator="hash", options={"salt": "s1"}
+    )
+    two = verdict(
+        "pii", "a@example.com", action=Action.REDACT, operator="hash", options={"salt": "s1"}
+    )
+    other = verdict(
+        "pii", "a@example.com", action=Action.REDACT, operator="hash", options={"salt": "s2"}
+    )
     assert one.redacted_text == two.redacted_text != other.redacted_text
     assert one.redacted_text is not None and "example" not in one.redacted_text
 

@@ -49,7 +49,9 @@ def test_regex_tier_recall_and_precision() -> None:
             else:
                 fn += 1
         for f in found:
-            if not any(f.type == g["type"] and overlaps(g, f.start, f.end) for g in row["entities"]):
+            if not any(
+                f.type == g["type"] and overlaps(g, f.start, f.end) for g in row["entities"]
+            ):
                 fp += 1
     recall, precision = tp / (tp + fn), tp / (tp + fp)
     assert recall >= 0.95, f"recall {recall:.3f}"

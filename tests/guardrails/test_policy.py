@@ -24,7 +24,9 @@ def test_default_policy_redacts_pii_and_secrets_and_flags_the_rest() -> None:
         "injection": Action.FLAG,
         "content": Action.FLAG,
     }
-    assert [c.name for c in policy.for_target("input")] == [c.name for c in policy.for_target("output")]
+    assert [c.name for c in policy.for_target("input")] == [
+        c.name for c in policy.for_target("output")
+    ]
 
 
 def test_toml_policy_loads_checks_targets_and_options(tmp_path: Path) -> None:
@@ -52,7 +54,12 @@ topics = { medical = ["diagnosis", "dosage"] }
     policy = Policy.from_toml(path)
     assert policy.name == "support"
     pii, out_pii, topics = policy.checks
-    assert (pii.action, pii.targets, pii.threshold, pii.fail) == (Action.BLOCK, ("input",), 0.7, "closed")
+    assert (pii.action, pii.targets, pii.threshold, pii.fail) == (
+        Action.BLOCK,
+        ("input",),
+        0.7,
+        "closed",
+    )
     assert pii.options == {"regions": ["GB"]} and pii.entities == ("EMAIL_ADDRESS",)
     assert (out_pii.type, out_pii.operator) == ("pii", "mask")
     assert [c.name for c in policy.for_target("output")] == ["out_pii", "topics"]

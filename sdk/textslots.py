@@ -90,7 +90,7 @@ def _copy_messages(messages: list[Any]) -> list[Any]:
                 new["content"] = parts
             else:
                 try:
-                    setattr(new, "content", parts)
+                    new.content = parts
                 except Exception:
                     pass
         copied.append(new)

@@ -130,7 +130,7 @@ def list_events(
 
 
 def summary(store: ClickHouseStore, project: str, filters: GuardrailFilter) -> list[dict[str, Any]]:
-    """Decision counts by day × check × action (with the entity totals of each group)."""
+    """Decision counts by day, check and action (with the entity totals of each group)."""
     where, params = _where(project, filters)
     rows = store.query(
         "SELECT toString(toDate(timestamp)) AS day, check_name, action, count() AS decisions, "

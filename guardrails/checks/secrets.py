@@ -8,9 +8,8 @@ pattern alone is weak, so ``password = "changeme"`` style placeholders are not r
 from __future__ import annotations
 
 import math
-from collections import Counter
-
 import re
+from collections import Counter
 
 from tracerail.guardrails.base import FindingCheck
 from tracerail.guardrails.policy import CheckConfig

@@ -46,7 +46,8 @@ def types(v: Verdict) -> set[str]:
             "PRIVATE_KEY",
         ),
         (
-            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+            "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0"
+            ".dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
             "JWT",
         ),
         ('db_password = "h7Gq!x92LmPz4Rt0"', "GENERIC_SECRET"),

@@ -7,6 +7,7 @@ when the entry is fail-open, ``block`` when fail-closed, with the error type rec
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,8 @@ from tracerail.guardrails.base import PLACEHOLDERS_KEY, summarize
 from tracerail.guardrails.policy import CheckConfig, Policy
 from tracerail.guardrails.redaction import PlaceholderBook
 from tracerail.guardrails.types import Action, Finding, Guardrail, Target, Verdict
+
+logger = logging.getLogger("tracerail")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,14 @@ class PolicyRunner:
                     try:
                         built = registry.create(config)
                     except Exception as exc:
+                        logger.warning(
+                            "tracerail: guardrail %r cannot be built (%s: %s); it fails %s "
+                            "(is the [guardrails] extra installed?)",
+                            config.name,
+                            type(exc).__name__,
+                            exc,
+                            config.fail,
+                        )
                         built = exc
                     self._checks[config.name] = built
         if isinstance(built, BaseException):

@@ -16,6 +16,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tracerail.collector.ledger import by_project, rows_from_columns
 from tracerail.collector.otlp.flatten import SpanColumns, empty_columns, flatten
+from tracerail.collector.otlp.guardrails import (
+    GuardrailColumns,
+    empty_guardrail_columns,
+    guardrail_columns,
+)
 from tracerail.collector.scores import scores_from_columns
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import LedgerWriter
@@ -31,6 +36,7 @@ class IngestUnavailable(RuntimeError):
 class _Pending:
     columns: SpanColumns
     rows: int
+    guardrails: GuardrailColumns | None = None
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -64,13 +70,18 @@ class IngestBatcher:
             pass
         self._task = None
 
-    async def submit(self, columns: SpanColumns, rows: int) -> None:
-        """Queue rows and wait until they are stored; raises :class:`IngestUnavailable`."""
+    async def submit(
+        self, columns: SpanColumns, rows: int, guardrails: GuardrailColumns | None = None
+    ) -> None:
+        """Queue rows (and their guardrail decisions) and wait until they are stored.
+
+        Raises :class:`IngestUnavailable`.
+        """
         if rows == 0:
             return
         if self._queue is None:
             raise IngestUnavailable("ingest is not running")
-        pending = _Pending(columns, rows)
+        pending = _Pending(columns, rows, guardrails)
         await self._queue.put(pending)
         await pending.done
 
@@ -118,6 +129,15 @@ class IngestBatcher:
         for problem in problems:
             logger.warning("score event dropped: %s", problem)
         self.store.insert_columns("spans", merged)
+        # Spans first: a failure after this point makes the client retry, and duplicate span
+        # rows are collapsed on read, while decisions are only written once spans are stored.
+        decisions = empty_guardrail_columns()
+        for item in batch:
+            if item.guardrails is not None:
+                for name, values in item.guardrails.items():
+                    decisions[name].extend(values)
+        if decisions["check_name"]:
+            self.store.insert_columns("guardrail_events", decisions)
         if scores["score_id"]:
             self.store.insert_columns("scores", scores)
         for rows in by_project(ledger_rows).values():
@@ -139,5 +159,5 @@ async def accept(
     """
     columns = flatten(request, project=project, retention_days=retention_days)
     rows = len(columns["span_id"])
-    await batcher.submit(columns, rows)
+    await batcher.submit(columns, rows, guardrail_columns(columns))
     return rows

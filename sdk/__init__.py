@@ -17,6 +17,7 @@ from __future__ import annotations
 from tracerail import provenance
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
+from tracerail.guard import run_guardrails
 from tracerail.observe import observe
 from tracerail.provenance import PromptTemplate, Source, prompt, sources
 from tracerail.runtime import flush, get_config, init, shutdown
@@ -37,6 +38,7 @@ __all__ = [
     "observe",
     "prompt",
     "provenance",
+    "run_guardrails",
     "score",
     "shutdown",
     "sources",

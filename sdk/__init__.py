@@ -9,13 +9,18 @@ Quick start::
     @tracerail.observe(kind="generation")
     def answer(question: str) -> str: ...
 
-Importing ``tracerail`` never imports the collector (fastapi, chdb) or presidio.
+Official clients: ``client = tracerail.instrument(openai.OpenAI())`` (or Anthropic), or
+``tracerail.instrument_all()`` for every client.
+
+Importing ``tracerail`` never imports the provider packages (openai, anthropic), the
+collector (fastapi, chdb) or presidio.
 """
 
 from __future__ import annotations
 
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
+from tracerail.instrumentation import instrument, instrument_all, uninstrument, uninstrument_all
 from tracerail.observe import observe
 from tracerail.runtime import flush, get_config, init, shutdown
 from tracerail.version import __version__
@@ -29,6 +34,10 @@ __all__ = [
     "flush",
     "get_config",
     "init",
+    "instrument",
+    "instrument_all",
     "observe",
     "shutdown",
+    "uninstrument",
+    "uninstrument_all",
 ]

@@ -291,9 +291,10 @@ class GuardedCall:
                 span.set_attribute(
                     semconv.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoning_tokens
                 )
-            cost = cost_usd(info.model or self.model, usage)
-            if cost is None and info.model and self.model and info.model != self.model:
-                cost = cost_usd(self.model, usage)
+            # The response's (dated) model first, quietly; then the requested one, warning once.
+            cost = cost_usd(info.model, usage, warn=False)
+            if cost is None:
+                cost = cost_usd(self.model or info.model, usage)
             if cost is not None:
                 span.set_attribute(semconv.TRACERAIL_COST_USD, cost)
         except Exception:

@@ -17,9 +17,7 @@ PROMPT_TOKENS = count_tokens(SYSTEM) + count_tokens("What is the refund window?"
 ANSWER = "Echo: What is the refund window?"
 
 
-def test_message_span_attributes_tokens_and_cost(
-    claude: anthropic.Anthropic, spans: Spans
-) -> None:
+def test_message_span_attributes_tokens_and_cost(claude: anthropic.Anthropic, spans: Spans) -> None:
     message = claude.messages.create(
         model="claude-sonnet-4-5",
         max_tokens=100,

@@ -162,7 +162,9 @@ def test_pipeline_buffered_stream_delivers_the_redacted_answer(
             anthropic.Anthropic(base_url=model_server.url, api_key="t", max_retries=0),
             stream_output="buffered",
         )
-        with claude.messages.stream(model="claude-haiku-4-5", max_tokens=50, messages=messages) as s:
+        with claude.messages.stream(
+            model="claude-haiku-4-5", max_tokens=50, messages=messages
+        ) as s:
             text = "".join(s.text_stream)
             final = s.get_final_message().content[0].text  # type: ignore[union-attr]
     else:

@@ -96,9 +96,7 @@ def test_cached_and_reasoning_tokens_are_recorded_and_priced(
     assert attrs[sc.TRACERAIL_COST_USD] == pytest.approx(expected)
 
 
-def test_stream_records_ttft_usage_and_accumulated_output(
-    oai: openai.OpenAI, spans: Spans
-) -> None:
+def test_stream_records_ttft_usage_and_accumulated_output(oai: openai.OpenAI, spans: Spans) -> None:
     stream = oai.chat.completions.create(
         model="gpt-4o",
         messages=PROMPT,
@@ -187,9 +185,7 @@ def test_responses_api(oai: openai.OpenAI, model_server: LocalModelServer, spans
     assert attrs[sc.TRACERAIL_COST_USD] == pytest.approx(expected)
 
 
-async def test_responses_stream_helper_async(
-    async_oai: openai.AsyncOpenAI, spans: Spans
-) -> None:
+async def test_responses_stream_helper_async(async_oai: openai.AsyncOpenAI, spans: Spans) -> None:
     async with async_oai.responses.stream(model="gpt-4.1", input="Where is my parcel?") as stream:
         async for _ in stream:
             pass
@@ -242,7 +238,9 @@ def test_provider_errors_are_recorded_and_reraised_unchanged(
     assert [e.name for e in span.events] == ["exception"]
 
 
-def test_stream_error_is_recorded(oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans) -> None:
+def test_stream_error_is_recorded(
+    oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
+) -> None:
     model_server.fail_next(429)
     with pytest.raises(openai.RateLimitError):
         oai.chat.completions.create(model="gpt-4o", messages=PROMPT, stream=True)
@@ -305,7 +303,7 @@ def test_uninstrument_client(oai: openai.OpenAI, spans: Spans) -> None:
 
 
 def test_instrument_rejects_other_objects() -> None:
-    with pytest.raises(TypeError, match="openai.OpenAI"):
+    with pytest.raises(TypeError, match=r"openai\.OpenAI"):
         tracerail.instrument(object())
 
 

@@ -138,6 +138,7 @@ class LocalModelServer:
 class _Handler(BaseHTTPRequestHandler):
     owner: LocalModelServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: no 40 ms stalls
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: tests read requests from the server, not from stderr."""

@@ -42,7 +42,10 @@ def _generation_spans(collector: RunningServer, service: str) -> list[dict[str, 
 def test_instrumented_client_lands_with_model_tokens_and_cost(
     collector: RunningServer, model_server: LocalModelServer
 ) -> None:
-    tracerail.init(endpoint=collector.base_url, service_name="provider-e2e")
+    # Its own provider: init() would otherwise make the first provider of the process global,
+    # and later tests' init() calls would inherit this test's service name.
+    own = TracerProvider(resource=Resource.create({"service.name": "provider-e2e"}))
+    tracerail.init(endpoint=collector.base_url, tracer_provider=own)
     try:
         client = tracerail.instrument(
             openai.OpenAI(base_url=model_server.openai_base_url, api_key="t", max_retries=0)
@@ -54,6 +57,7 @@ def test_instrumented_client_lands_with_model_tokens_and_cost(
         assert tracerail.flush()
     finally:
         tracerail.shutdown()
+        own.shutdown()
 
     (span,) = _generation_spans(collector, "provider-e2e")
     usage = TokenUsage(count_tokens(QUESTION), count_tokens(ANSWER), 2)

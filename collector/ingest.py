@@ -14,8 +14,11 @@ from dataclasses import dataclass, field
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tracerail.collector.ledger import by_project, rows_from_columns
 from tracerail.collector.otlp.flatten import SpanColumns, empty_columns, flatten
+from tracerail.collector.scores import scores_from_columns
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.ledger import LedgerWriter
 
 logger = logging.getLogger("tracerail.collector")
 
@@ -38,6 +41,7 @@ class IngestBatcher:
 
     def __init__(self, store: ClickHouseStore, *, max_batch_rows: int = 20_000) -> None:
         self.store = store
+        self.ledger = LedgerWriter(store)
         self.max_batch_rows = max_batch_rows
         self._queue: asyncio.Queue[_Pending] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -105,7 +109,19 @@ class IngestBatcher:
             for item in batch:
                 for name, values in item.columns.items():
                     merged[name].extend(values)
+        # Derived rows come from the flattened columns in one pass, before anything is
+        # written: score rows from ``tracerail.score`` events, and the ledger batch (per
+        # project) of provenance records and guardrail decisions. The ledger header goes
+        # last, so a batch is in the chain only once everything before it is stored.
+        ledger_rows = rows_from_columns(merged)
+        scores, problems = scores_from_columns(merged)
+        for problem in problems:
+            logger.warning("score event dropped: %s", problem)
         self.store.insert_columns("spans", merged)
+        if scores["score_id"]:
+            self.store.insert_columns("scores", scores)
+        for rows in by_project(ledger_rows).values():
+            self.ledger.append(rows)
 
 
 async def accept(

@@ -18,17 +18,22 @@ collector (fastapi, chdb) or presidio.
 
 from __future__ import annotations
 
+from tracerail import provenance
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
 from tracerail.instrumentation import instrument, instrument_all, uninstrument, uninstrument_all
 from tracerail.observe import observe
+from tracerail.provenance import PromptTemplate, Source, prompt, sources
 from tracerail.runtime import flush, get_config, init, shutdown
+from tracerail.scores import score
 from tracerail.version import __version__
 
 __all__ = [
     "Config",
     "ConfigError",
     "GuardrailBlocked",
+    "PromptTemplate",
+    "Source",
     "TracerailError",
     "__version__",
     "flush",
@@ -37,7 +42,11 @@ __all__ = [
     "instrument",
     "instrument_all",
     "observe",
+    "prompt",
+    "provenance",
+    "score",
     "shutdown",
+    "sources",
     "uninstrument",
     "uninstrument_all",
 ]

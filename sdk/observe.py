@@ -18,7 +18,7 @@ from typing import Any, Literal, TypeVar, overload
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tracerail import semconv
+from tracerail import provenance, semconv
 from tracerail.content import bound_arguments, to_json, truncate
 from tracerail.errors import ConfigError
 from tracerail.runtime import get_config, get_tracer
@@ -57,6 +57,8 @@ class ObservedCall:
         self.spec = spec
         self.span: trace.Span = trace.INVALID_SPAN
         self._items: list[Any] = []
+        self.scope = provenance.new_scope()
+        self._prompt_text: str | None = None
         try:
             config = get_config()
             self._capture_content = config.capture_content
@@ -65,15 +67,23 @@ class ObservedCall:
                 semconv.TRACERAIL_OBSERVATION_KIND: spec.kind,
                 semconv.TRACERAIL_CODE_FUNCTION: spec.code_function,
             }
-            if spec.capture_input and self._capture_content:
-                text, cut = truncate(to_json(bound_arguments(spec.func, args, kwargs)), self._limit)
-                attributes[semconv.TRACERAIL_INPUT] = text
-                if cut:
-                    attributes[semconv.TRACERAIL_INPUT_TRUNCATED] = True
+            capture_input = spec.capture_input and self._capture_content
+            is_generation = spec.kind == semconv.KIND_GENERATION
+            if capture_input or is_generation:
+                text = to_json(bound_arguments(spec.func, args, kwargs))
+                if is_generation:
+                    self._prompt_text = text  # exact prompt, hashed before any truncation
+                if capture_input:
+                    shown, cut = truncate(text, self._limit)
+                    attributes[semconv.TRACERAIL_INPUT] = shown
+                    if cut:
+                        attributes[semconv.TRACERAIL_INPUT_TRUNCATED] = True
             # One attributes dict at start: each separate set_attribute takes the span's lock.
             self.span = get_tracer().start_span(
                 spec.name, kind=spec.span_kind, attributes=attributes
             )
+            if not self.span.is_recording():
+                self._prompt_text = None
         except Exception:
             logger.exception("tracerail: could not start span for %s", spec.name)
 
@@ -86,10 +96,14 @@ class ObservedCall:
     @contextmanager
     def active(self) -> Iterator[None]:
         """Make the span current while the wrapped code runs."""
-        with trace.use_span(
-            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
-            yield
+        token = provenance.enter_scope(self.scope)
+        try:
+            with trace.use_span(
+                self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
+            ):
+                yield
+        finally:
+            provenance.exit_scope(token)
 
     def collect(self, item: Any) -> None:
         """Remember one yielded item of a generator as part of its output."""
@@ -99,9 +113,16 @@ class ObservedCall:
     def succeed(self, result: Any = None, *, from_items: bool = False) -> None:
         """Record the output and end the span."""
         try:
+            value = self._items if from_items else result
             if self.spec.capture_output and self._capture_content and self.span.is_recording():
-                value = self._items if from_items else result
                 self._record(semconv.TRACERAIL_OUTPUT, semconv.TRACERAIL_OUTPUT_TRUNCATED, value)
+            if self.spec.kind == semconv.KIND_GENERATION:
+                answer = provenance.answer_text(result, self._items if from_items else None)
+                provenance.attach(
+                    self.span, prompt_text=self._prompt_text, answer=answer, scope=self.scope
+                )
+            elif self.spec.kind == semconv.KIND_RETRIEVAL:
+                provenance.add_retrieved(self.scope, value)
             self.span.end()
         except Exception:
             logger.exception("tracerail: could not end span for %s", self.spec.name)
@@ -109,6 +130,10 @@ class ObservedCall:
     def fail(self, exc: BaseException) -> None:
         """Record the exception (status ERROR, ``error.type``) and end the span."""
         try:
+            if self.spec.kind == semconv.KIND_GENERATION:
+                provenance.attach(
+                    self.span, prompt_text=self._prompt_text, answer=None, scope=self.scope
+                )
             self.span.record_exception(exc)
             self.span.set_attribute(semconv.ERROR_TYPE, type(exc).__qualname__)
             self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:1024]))

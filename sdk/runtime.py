@@ -37,6 +37,8 @@ class _Runtime:
 
 _lock = threading.Lock()
 _runtime: _Runtime | None = None
+# The provider an earlier init() installed as the global one (it cannot be replaced later).
+_installed_global: TracerProvider | None = None
 
 
 def _otlp_exporter(config: Config) -> SpanExporter:
@@ -81,7 +83,7 @@ def init(
     exporter). Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
     Calling ``init`` again replaces the previous configuration.
     """
-    global _runtime
+    global _runtime, _installed_global
     config = resolve_config(
         endpoint=endpoint,
         api_key=api_key,
@@ -99,7 +101,7 @@ def init(
         provider = tracer_provider
         if provider is None:
             current = trace.get_tracer_provider()
-            if isinstance(current, TracerProvider):
+            if isinstance(current, TracerProvider) and current is not _installed_global:
                 logger.info("tracerail: adding its exporter to the application's TracerProvider")
                 provider = current
             else:
@@ -110,6 +112,7 @@ def init(
                 owns = True
                 if not _global_provider_set():
                     trace.set_tracer_provider(provider)
+                    _installed_global = provider
         processor = BatchSpanProcessor(span_exporter or _otlp_exporter(config))
         provider.add_span_processor(processor)
         _runtime = _Runtime(
@@ -178,7 +181,7 @@ def _shutdown_locked() -> None:
     if runtime is None:
         return
     try:
-        if runtime.owns_provider:
+        if runtime.owns_provider and runtime.provider is not _installed_global:
             runtime.provider.shutdown()
         else:
             runtime.processor.shutdown()  # type: ignore[no-untyped-call]

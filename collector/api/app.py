@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tracerail.collector.api import health, otlp, traces
+from tracerail.collector.api import audit, health, metrics, otlp, scores, traces
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.ingest import IngestBatcher
 from tracerail.collector.settings import Settings
@@ -39,18 +39,30 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = store is None
-        active = store or ClickHouseStore(settings.storage, settings.database)
-        await asyncio.to_thread(active.migrate)
+        active = store or ClickHouseStore(
+            settings.storage, settings.database, cluster=settings.cluster
+        )
+        if settings.migrate_on_start:
+            await asyncio.to_thread(active.migrate)
         batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
         await batcher.start()
         app.state.store = active
         app.state.batcher = batcher
+        grpc_ingest = None
+        app.state.grpc_port = None
+        if settings.grpc_port:
+            from tracerail.collector.api.otlp_grpc import GrpcIngest  # grpcio only when enabled
+
+            grpc_ingest = GrpcIngest(batcher, settings)
+            app.state.grpc_port = await grpc_ingest.start()
         logger.info(
             "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
         )
         try:
             yield
         finally:
+            if grpc_ingest is not None:
+                await grpc_ingest.stop()
             await batcher.stop()
             if owned:
                 active.close()
@@ -64,6 +76,6 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, otlp, traces):
+    for module in (health, otlp, traces, scores, metrics, audit):
         app.include_router(module.router)
     return app

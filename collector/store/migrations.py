@@ -31,12 +31,30 @@ class Migration:
         """The single-node DDL of this migration."""
         return [schema.render(obj, database) for obj in self.objects]
 
+    def cluster_statements(self, database: str, cluster: str) -> list[str]:
+        """The ``ON CLUSTER`` DDL of this migration, from the same objects."""
+        return [
+            sql for obj in self.objects for sql in schema.render_cluster(obj, database, cluster)
+        ]
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "spans and trace index",
         (schema.SPANS, schema.TRACE_INDEX, schema.TRACE_INDEX_MV),
+    ),
+    Migration(
+        4,
+        "scores, audit ledger, generation statistics",
+        (
+            schema.SCORES,
+            schema.LEDGER_ROWS,
+            schema.LEDGER_BATCHES,
+            schema.GENERATION_STATS,
+            schema.GENERATION_STATS_MV,
+            schema.GENERATION_STATS_BACKFILL,
+        ),
     ),
 )
 

@@ -23,6 +23,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from tracerail.collector.ledger import LedgerRow, rows_from_columns
 from tracerail.collector.otlp.decode import decode_request
 from tracerail.collector.otlp.flatten import SpanColumns, flatten
+from tracerail.collector.otlp.guardrails import (
+    GuardrailColumns,
+    empty_guardrail_columns,
+    guardrail_columns,
+)
 from tracerail.collector.scores import empty_score_columns, scores_from_columns
 from tracerail.collector.store.arrow import spans_table
 
@@ -30,11 +35,12 @@ from tracerail.collector.store.arrow import spans_table
 @dataclass(frozen=True)
 class Prepared:
     """One request's spans (flattened columns and the same rows as an Arrow table) and the
-    rows derived from them: audit-ledger rows and score rows (plus why invalid scores were
-    dropped)."""
+    rows derived from them: guardrail decisions, audit-ledger rows and score rows (plus why
+    invalid scores were dropped)."""
 
     columns: SpanColumns
     table: pa.Table
+    guardrails: GuardrailColumns = field(default_factory=empty_guardrail_columns)
     ledger_rows: list[LedgerRow] = field(default_factory=list)
     scores: dict[str, list[Any]] = field(default_factory=empty_score_columns)
     score_problems: list[str] = field(default_factory=list)
@@ -53,7 +59,14 @@ def prepare_request(
     # Derived rows come from the flattened columns before anything is written (row by row,
     # so per request and concatenated is the same as over a merged batch).
     scores, problems = scores_from_columns(columns)
-    return Prepared(columns, spans_table(columns), rows_from_columns(columns), scores, problems)
+    return Prepared(
+        columns,
+        spans_table(columns),
+        guardrail_columns(columns),
+        rows_from_columns(columns),
+        scores,
+        problems,
+    )
 
 
 def prepare_body(

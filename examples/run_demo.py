@@ -75,9 +75,15 @@ def main() -> int:
         assert isinstance(spans, list)
         print(f"\n==> the collector stored {len(spans)} recent spans:")
         for span in spans[:10]:
+            tokens = (
+                f"{span['input_tokens']}+{span['output_tokens']} tok"
+                if span["input_tokens"]
+                else ""
+            )
+            cost = f"${span['cost_usd']:.8f}" if span.get("cost_usd") is not None else ""
             print(
                 f"  {span['trace_id']}  {span['name']:<18} {span['observation_kind']:<10}"
-                f" {span['duration_ms']:.2f} ms"
+                f" {span['duration_ms']:7.2f} ms  {tokens:<12} {cost}"
             )
         trace_id = spans[0]["trace_id"] if spans else "<trace id>"
         print(

@@ -9,7 +9,11 @@ Quick start::
     @tracerail.observe(kind="generation")
     def answer(question: str) -> str: ...
 
-Importing ``tracerail`` never imports the collector (fastapi, chdb) or presidio.
+Official clients: ``client = tracerail.instrument(openai.OpenAI())`` (or Anthropic), or
+``tracerail.instrument_all()`` for every client.
+
+Importing ``tracerail`` never imports the provider packages (openai, anthropic), the
+collector (fastapi, chdb) or presidio.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from __future__ import annotations
 from tracerail import provenance
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
+from tracerail.guard import run_guardrails
+from tracerail.instrumentation import instrument, instrument_all, uninstrument, uninstrument_all
 from tracerail.observe import observe
 from tracerail.provenance import PromptTemplate, Source, prompt, sources
 from tracerail.runtime import flush, get_config, init, shutdown
@@ -34,10 +40,15 @@ __all__ = [
     "flush",
     "get_config",
     "init",
+    "instrument",
+    "instrument_all",
     "observe",
     "prompt",
     "provenance",
+    "run_guardrails",
     "score",
     "shutdown",
     "sources",
+    "uninstrument",
+    "uninstrument_all",
 ]

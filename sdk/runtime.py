@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -33,6 +34,7 @@ class _Runtime:
     processor: BatchSpanProcessor
     owns_provider: bool
     tracer: trace.Tracer
+    policy: Any = None  # tracerail.guardrails.Policy, typed loosely to keep imports light
 
 
 _lock = threading.Lock()
@@ -75,12 +77,15 @@ def init(
     app_version: str | None = None,
     tracer_provider: TracerProvider | None = None,
     span_exporter: SpanExporter | None = None,
+    policy: Any = None,
 ) -> Config:
     """Configure tracing and return the resolved :class:`~tracerail.config.Config`.
 
     Each setting comes from its argument, else its ``TRACERAIL_*`` environment variable, else
     the default. ``span_exporter`` replaces the OTLP exporter (e.g. a console or in-memory
-    exporter). Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
+    exporter). ``policy`` (a ``tracerail.guardrails.Policy``, a TOML path, ``"default"`` or
+    ``"off"``) sets the guardrail policy for every guarded call; a bad policy file fails here.
+    Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
     Calling ``init`` again replaces the previous configuration.
     """
     global _runtime, _installed_global
@@ -94,6 +99,11 @@ def init(
         environment=environment,
         app_version=app_version,
     )
+    resolved_policy = None
+    if policy is not None:
+        from tracerail.guard import resolve_policy
+
+        resolved_policy = resolve_policy(policy)
     with _lock:
         if _runtime is not None:
             _shutdown_locked()
@@ -121,6 +131,7 @@ def init(
             processor=processor,
             owns_provider=owns,
             tracer=provider.get_tracer(INSTRUMENTATION_NAME, __version__),
+            policy=resolved_policy,
         )
     return config
 
@@ -147,6 +158,12 @@ def _default_config() -> Config:
             logger.warning("tracerail: invalid TRACERAIL_* environment, using defaults")
             _default = Config()
     return _default
+
+
+def get_policy() -> Any:
+    """The guardrail policy given to ``init(policy=...)``, or None."""
+    runtime = _runtime
+    return runtime.policy if runtime is not None else None
 
 
 def get_tracer() -> trace.Tracer:

@@ -19,6 +19,7 @@ from tracerail.collector.otlp.promote import (
     OPENINFERENCE_KINDS,
     STRING_COLUMNS,
 )
+from tracerail.pricing import TokenUsage, cost_usd
 
 SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 STATUS_CODES = ("UNSET", "OK", "ERROR")
@@ -144,6 +145,34 @@ def _to_float(text: str | None) -> float | None:
     return number if number == number and number not in (float("inf"), float("-inf")) else None
 
 
+_COST_INPUTS = (
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "reasoning_tokens",
+    "response_model",
+    "request_model",
+)
+
+
+def _derived_cost(row: dict[str, Any]) -> float | None:
+    """Price a span that has a model and tokens but no cost, from tracerail's price table."""
+    if not (row["input_tokens"] or row["output_tokens"]):
+        return None
+    usage = TokenUsage(
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cached_input_tokens=row["cached_input_tokens"],
+        reasoning_tokens=row["reasoning_tokens"],
+    )
+    for model in (row["response_model"], row["request_model"]):
+        if model:
+            cost = cost_usd(model, usage, warn=False)
+            if cost is not None:
+                return cost
+    return None
+
+
 def _check_id(raw: bytes, size: int, what: str, *, optional: bool = False) -> str:
     if optional and not raw:
         return ""
@@ -266,6 +295,14 @@ def flatten(
         columns[column] = [None if v is None else _to_float(v) for v in values]
     for column, keys in CONTENT_COLUMNS.items():
         columns[column] = _pop_first(attributes, keys, present)
+    costs = columns["cost_usd"]
+    inputs, outputs = columns["input_tokens"], columns["output_tokens"]
+    for index, cost in enumerate(costs):
+        if cost is None and (inputs[index] or outputs[index]):
+            row = {name: columns[name][index] for name in _COST_INPUTS}
+            costs[index] = _derived_cost(row)
+            if costs[index] is not None:
+                attributes[index][semconv.TRACERAIL_COST_SOURCE] = semconv.COST_SOURCE_COLLECTOR
     observation = columns["observation_kind"]
     if not all(observation):
         models = columns["request_model"]

@@ -44,6 +44,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "spans and trace index",
         (schema.SPANS, schema.TRACE_INDEX, schema.TRACE_INDEX_MV),
     ),
+    Migration(2, "guardrail decisions", (schema.GUARDRAIL_EVENTS,)),
     Migration(
         4,
         "scores, audit ledger, generation statistics",

@@ -153,6 +153,45 @@ TRACE_INDEX_MV = MaterializedView(
 )
 
 
+# One row per guardrail decision, derived at ingest from ``run_guardrail {check}`` span events
+# (and spans of that name from other instrumentations). Sorted for the dashboard's questions:
+# a project's decisions over time by check and action.
+GUARDRAIL_EVENTS = Table(
+    name="guardrail_events",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("timestamp", TS, codec="Delta, ZSTD(1)"),
+        Column("trace_id", "String", codec="ZSTD(1)"),
+        Column("span_id", "String", codec="ZSTD(1)"),
+        Column("event_index", "UInt16"),
+        Column("service_name", "LowCardinality(String)"),
+        Column("request_model", "LowCardinality(String)"),
+        Column("check_name", "LowCardinality(String)"),
+        Column("check_type", "LowCardinality(String)"),
+        Column("target", "LowCardinality(String)"),
+        Column("action", "LowCardinality(String)"),
+        Column("policy_name", "LowCardinality(String)"),
+        Column("policy_version", "LowCardinality(String)"),
+        Column("latency_ms", "Float64"),
+        Column("entity_types", "Array(LowCardinality(String))"),
+        Column("entity_counts", "Map(LowCardinality(String), UInt32)"),
+        Column("reason", "String", codec="ZSTD(1)"),
+        Column("error", "LowCardinality(String)"),
+        Column("retention_days", "UInt16", default="30"),
+        Column("ingested_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+    ),
+    partition_by="toDate(timestamp)",
+    order_by="(project, toDate(timestamp), check_name, action, timestamp)",
+    ttl="toDateTime(timestamp) + toIntervalDay(retention_days)",
+    indexes=(
+        "INDEX idx_ge_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
+        "INDEX idx_ge_entity_types entity_types TYPE bloom_filter(0.01) GRANULARITY 4",
+        "INDEX idx_ge_request_model request_model TYPE set(256) GRANULARITY 4",
+    ),
+    settings={"ttl_only_drop_parts": "1"},
+)
+
+
 @dataclass(frozen=True)
 class Statement:
     """Any other DDL (e.g. ``ALTER TABLE {db}.spans ...``); ``{db}`` is the quoted database."""

@@ -46,6 +46,10 @@ def _every_kind_of_value(tracer: Tracer) -> None:
             child.add_event("e1", {"n": 1, "b": False})
             child.add_event("e2")
             child.set_status(Status(StatusCode.ERROR, "bad"))
+        with tracer.start_as_current_span("chat gpt-4o") as priced:  # cost from the price table
+            priced.set_attribute("gen_ai.request.model", "gpt-4o")
+            priced.set_attribute("gen_ai.usage.input_tokens", 1000)
+            priced.set_attribute("gen_ai.usage.output_tokens", 10)
         with tracer.start_as_current_span("plain"):
             pass
 
@@ -69,9 +73,10 @@ def _requests() -> list[ExportTraceServiceRequest]:
 @pytest.mark.parametrize("index", range(len(_requests())))
 def test_column_wise_flatten_equals_the_row_wise_reference(index: int) -> None:
     request = _requests()[index]
-    assert flatten(request, project="p", retention_days=9) == flatten_reference.flatten(
-        request, project="p", retention_days=9
-    )
+    ours = flatten(request, project="p", retention_days=9)
+    assert ours == flatten_reference.flatten(request, project="p", retention_days=9)
+    if index == 1:
+        assert ours["cost_usd"][ours["name"].index("chat gpt-4o")] is not None
 
 
 @pytest.mark.parametrize(

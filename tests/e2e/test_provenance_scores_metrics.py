@@ -140,7 +140,16 @@ def test_ledger_records_every_generation_and_verifies(
     assert len(head["chain_hash"]) == 64
     report = verify(store)
     assert report.ok
-    assert report.rows_checked == 5
+    # One provenance row per generation plus one per guardrail decision (the default policy
+    # runs on every generation's input and output).
+    kinds = store.query(
+        f"SELECT kind, count() AS n FROM {store.table('ledger_rows')} GROUP BY kind"
+    )
+    by_kind = {row["kind"]: row["n"] for row in kinds}
+    assert by_kind["provenance"] == 5
+    decisions = store.query(f"SELECT count() AS n FROM {store.table('guardrail_events')}")
+    assert by_kind["guardrail"] == decisions[0]["n"] > 0
+    assert report.rows_checked == sum(by_kind.values())
     assert report.heads == {"default": head["chain_hash"]}
     _, span_id = spans["a_grounded"]
     payload = store.query(

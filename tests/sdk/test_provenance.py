@@ -201,3 +201,22 @@ def test_verify_text() -> None:
     assert verify_text("héllo", digest)
     assert verify_text("héllo", digest.upper())
     assert not verify_text("hello", digest)
+
+
+def test_answer_hash_is_of_the_text_before_redaction(exporter: InMemorySpanExporter) -> None:
+    """The default policy redacts the e-mail in the answer; the hash proves the original."""
+    from tracerail.provenance import verify_text
+
+    original = "Write to jane.doe@example.com for a refund."
+
+    @tracerail.observe(kind="generation")
+    def answer(question: str) -> str:
+        return original
+
+    returned = answer("Who do I write to?")
+    assert "jane.doe@example.com" not in returned
+    tracerail.flush()
+    (span,) = [s for s in exporter.get_finished_spans() if s.name == "answer"]
+    digest = str((span.attributes or {})[semconv.TRACERAIL_PROVENANCE_ANSWER_SHA256])
+    assert verify_text(original, digest)
+    assert not verify_text(returned, digest)

@@ -272,6 +272,10 @@ def phoenix_python(venv: Path) -> Path:
     return python
 
 
+def acked_total(result: Result) -> int:
+    return result.acked_spans
+
+
 def run_phoenix(venv: Path, bodies: list[Body], senders: int, window: float, port: int) -> Result:
     phoenix_python(venv)
     workdir = Path(tempfile.mkdtemp(prefix="phoenix-bench-"))
@@ -302,14 +306,17 @@ def run_phoenix(venv: Path, bodies: list[Body], senders: int, window: float, por
         # Phoenix acknowledges before it writes; wait for its queue to drain and count.
         drain_started = time.monotonic()
         database = workdir / "phoenix.db"
-        last = -1
+        last, unchanged = -1, 0
         while time.monotonic() - drain_started < 300:
             time.sleep(2)
             with sqlite3.connect(database) as conn:
                 stored = conn.execute(
                     "SELECT count(*), count(DISTINCT span_id) FROM spans"
                 ).fetchone()
-            if stored[0] == last:
+            # Done when the count has not moved for 10 s (Phoenix parses in bulk between
+            # commits, so two equal samples 2 s apart do not mean it has finished).
+            unchanged = unchanged + 1 if stored[0] == last else 0
+            if stored[0] == acked_total(result) or unchanged >= 5:
                 break
             last = stored[0]
         result.drain_s = time.monotonic() - drain_started

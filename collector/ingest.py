@@ -16,7 +16,6 @@ import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracerail.collector.ledger import by_project
-from tracerail.collector.otlp.guardrails import empty_guardrail_columns
 from tracerail.collector.prepare import Prepared, prepare_request
 from tracerail.collector.scores import empty_score_columns
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -118,12 +117,9 @@ class IngestBatcher:
         self.store.insert_arrow("spans", table)
         # Spans first: a failure after this point makes the client retry, and duplicate span
         # rows are collapsed on read, while decisions are only written once spans are stored.
-        decisions = empty_guardrail_columns()
-        for item in batch:
-            for name, values in item.prepared.guardrails.items():
-                decisions[name].extend(values)
-        if decisions["check_name"]:
-            self.store.insert_columns("guardrail_events", decisions)
+        decisions = pa.concat_tables([item.prepared.guardrails for item in batch])
+        if decisions.num_rows:
+            self.store.insert_arrow("guardrail_events", decisions)
         if scores["score_id"]:
             self.store.insert_columns("scores", scores)
         for rows in by_project(ledger_rows).values():

@@ -3,8 +3,8 @@
 Turning an OTLP body into rows is pure Python and holds the GIL (~25 ms per 1 000 spans), so
 in one process it competes with HTTP handling and the insert for one core. A
 :class:`PreparePool` with ``workers > 0`` runs it in worker processes (started through a
-clean ``forkserver``, never forked from the process that holds chDB) and hands back the
-flattened columns and the Arrow table; the collector process only reads requests and inserts.
+clean ``forkserver``, never forked from the process that holds chDB) and hands back the Arrow
+table and the derived rows; the collector process only reads requests and inserts.
 With ``workers = 0`` the same functions run in a thread.
 """
 
@@ -22,25 +22,27 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tracerail.collector.ledger import LedgerRow, rows_from_columns
 from tracerail.collector.otlp.decode import decode_request
-from tracerail.collector.otlp.flatten import SpanColumns, flatten
-from tracerail.collector.otlp.guardrails import (
-    GuardrailColumns,
-    empty_guardrail_columns,
-    guardrail_columns,
-)
+from tracerail.collector.otlp.flatten import flatten
+from tracerail.collector.otlp.guardrails import empty_guardrail_columns, guardrail_columns
 from tracerail.collector.scores import empty_score_columns, scores_from_columns
-from tracerail.collector.store.arrow import spans_table
+from tracerail.collector.store.arrow import GUARDRAIL_TYPES, spans_table, typed_table
 
 
 @dataclass(frozen=True)
 class Prepared:
-    """One request's spans (flattened columns and the same rows as an Arrow table) and the
-    rows derived from them: guardrail decisions, audit-ledger rows and score rows (plus why
-    invalid scores were dropped)."""
+    """One request's spans as an Arrow table and the rows derived from its flattened columns:
+    guardrail decisions, audit-ledger rows and score rows (plus why invalid scores were
+    dropped).
 
-    columns: SpanColumns
+    The flattened columns themselves stay where they were made: crossing the process boundary
+    they would cost more than building the Arrow table. Rows derived from spans are derived in
+    :func:`prepare_request`, next to ``flatten``.
+    """
+
     table: pa.Table
-    guardrails: GuardrailColumns = field(default_factory=empty_guardrail_columns)
+    guardrails: pa.Table = field(
+        default_factory=lambda: typed_table(empty_guardrail_columns(), GUARDRAIL_TYPES)
+    )
     ledger_rows: list[LedgerRow] = field(default_factory=list)
     scores: dict[str, list[Any]] = field(default_factory=empty_score_columns)
     score_problems: list[str] = field(default_factory=list)
@@ -60,9 +62,8 @@ def prepare_request(
     # so per request and concatenated is the same as over a merged batch).
     scores, problems = scores_from_columns(columns)
     return Prepared(
-        columns,
         spans_table(columns),
-        guardrail_columns(columns),
+        typed_table(guardrail_columns(columns), GUARDRAIL_TYPES),
         rows_from_columns(columns),
         scores,
         problems,

@@ -45,10 +45,10 @@ def _offsets(lengths: Iterable[int]) -> pa.Array:
     return pa.array([0, *accumulate(lengths)], pa.int32())
 
 
-def map_array(maps: Sequence[Mapping[str, str]]) -> pa.MapArray:
-    """``Map(String, String)`` values from dicts, via flat key and value arrays."""
+def map_array(maps: Sequence[Mapping[str, Any]], value_type: pa.DataType = STRING) -> pa.MapArray:
+    """``Map(String, T)`` values from dicts, via flat key and value arrays."""
     keys = pa.array(list(chain.from_iterable(maps)), STRING)
-    values = pa.array(list(chain.from_iterable(m.values() for m in maps)), STRING)
+    values = pa.array(list(chain.from_iterable(m.values() for m in maps)), value_type)
     return pa.MapArray.from_arrays(_offsets(map(len, maps)), keys, values)
 
 
@@ -80,3 +80,29 @@ def spans_table(columns: SpanColumns) -> pa.Table:
     return pa.Table.from_arrays(
         [column_array(name, columns[name]) for name in SPAN_COLUMNS], names=list(SPAN_COLUMNS)
     )
+
+
+def typed_table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, pa.DataType]) -> pa.Table:
+    """Any column dict as an Arrow table; ``types`` names the non-string columns."""
+    arrays: list[pa.Array] = []
+    for name, values in columns.items():
+        kind = types.get(name, STRING)
+        if pa.types.is_map(kind):
+            arrays.append(map_array(values, kind.item_type))
+        elif pa.types.is_list(kind):
+            arrays.append(list_array(values, kind.value_type))
+        else:
+            arrays.append(pa.array(values, kind))
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+# Typed columns of the guardrail_events and ledger_rows tables (the rest are strings).
+GUARDRAIL_TYPES: dict[str, pa.DataType] = {
+    "timestamp": TIMESTAMP,
+    "event_index": pa.uint16(),
+    "latency_ms": pa.float64(),
+    "entity_types": pa.list_(STRING),
+    "entity_counts": pa.map_(STRING, pa.uint32()),
+    "retention_days": pa.uint16(),
+}
+LEDGER_ROW_TYPES: dict[str, pa.DataType] = {"row_index": pa.uint32()}

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from tracerail.collector.ledger import GENESIS, BatchHeader, LedgerRow, merkle_root, row_hash
+from tracerail.collector.store.arrow import LEDGER_ROW_TYPES, typed_table
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 _VERIFY_CHUNK = 500
@@ -60,18 +61,21 @@ class LedgerWriter:
             merkle_root=merkle_root([r.row_hash for r in rows]),
         )
         chain = header.chain_hash(previous.chain_hash)
-        self.store.insert_columns(
+        self.store.insert_arrow(
             "ledger_rows",
-            {
-                "project": [project] * len(rows),
-                "batch_id": [header.batch_id] * len(rows),
-                "row_index": list(range(len(rows))),
-                "kind": [r.kind for r in rows],
-                "trace_id": [r.trace_id for r in rows],
-                "span_id": [r.span_id for r in rows],
-                "payload": [r.payload for r in rows],
-                "row_hash": [r.row_hash for r in rows],
-            },
+            typed_table(
+                {
+                    "project": [project] * len(rows),
+                    "batch_id": [header.batch_id] * len(rows),
+                    "row_index": list(range(len(rows))),
+                    "kind": [r.kind for r in rows],
+                    "trace_id": [r.trace_id for r in rows],
+                    "span_id": [r.span_id for r in rows],
+                    "payload": [r.payload for r in rows],
+                    "row_hash": [r.row_hash for r in rows],
+                },
+                LEDGER_ROW_TYPES,
+            ),
         )
         self.store.insert_columns(
             "ledger_batches",

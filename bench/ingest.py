@@ -251,15 +251,21 @@ def run_tracerail(
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
-    import clickhouse_connect
-
-    client = clickhouse_connect.get_client(dsn=dsn)
-    row = client.query(f"SELECT count(), uniqExact(span_id) FROM `{database}`.spans").result_rows[0]
-    result.stored, result.distinct = int(row[0]), int(row[1])
+    # Count in a child process: an embedded chDB opened here would keep running background
+    # merges in the directory that is deleted next (and chDB allows one path per process).
+    count = (
+        "import sys, clickhouse_connect\n"
+        "client = clickhouse_connect.get_client(dsn=sys.argv[1])\n"
+        "row = client.query(f'SELECT count(), uniqExact(span_id) FROM `{sys.argv[2]}`.spans')"
+        ".result_rows[0]\n"
+        "if len(sys.argv) > 3: client.command(f'DROP DATABASE IF EXISTS `{sys.argv[2]}`')\n"
+        "print(row[0], row[1])\n"
+    )
+    args = [sys.executable, "-c", count, dsn, database] + ([] if storage is None else ["drop"])
+    output = subprocess.run(args, check=True, capture_output=True, text=True).stdout.split()
+    result.stored, result.distinct = int(output[-2]), int(output[-1])
     if storage is None:
         shutil.rmtree(workdir, ignore_errors=True)
-    else:
-        client.command(f"DROP DATABASE IF EXISTS `{database}`")
     return result
 
 

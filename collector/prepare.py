@@ -100,6 +100,11 @@ class PreparePool:
             context.set_forkserver_preload([__name__])
             self._executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)
 
+    async def start(self) -> None:
+        """Start the worker processes now, so the first request does not wait for them."""
+        if self._executor is not None:
+            await asyncio.wrap_future(self._executor.submit(default_workers))
+
     async def prepare_body(
         self,
         body: bytes,

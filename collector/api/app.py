@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
         await batcher.start()
         prepare_pool = PreparePool(settings.prepare_workers)
+        await prepare_pool.start()
         app.state.store = active
         app.state.batcher = batcher
         app.state.prepare_pool = prepare_pool

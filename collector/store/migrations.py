@@ -38,6 +38,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         "spans and trace index",
         (schema.SPANS, schema.TRACE_INDEX, schema.TRACE_INDEX_MV),
     ),
+    Migration(
+        3,
+        "projects, api keys, erasures, idempotent ingest",
+        (
+            schema.PROJECTS,
+            schema.API_KEYS,
+            schema.ERASURES,
+            *(
+                schema.Statement(
+                    f"ALTER TABLE {{db}}.`{table}` MODIFY SETTING "
+                    f"non_replicated_deduplication_window = {schema.DEDUP_WINDOW}",
+                    table=table,
+                )
+                for table in ("spans", "trace_index")
+            ),
+        ),
+    ),
 )
 
 

@@ -44,8 +44,19 @@ def _otlp_exporter(config: Config) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else None
-    return OTLPSpanExporter(
+    exporter = OTLPSpanExporter(
         endpoint=config.traces_url, headers=headers, compression=Compression.Gzip, timeout=10
+    )
+    if config.spool_dir is None:
+        return exporter
+    from tracerail.spool import SpoolingExporter
+
+    return SpoolingExporter(
+        exporter,
+        config.spool_dir,
+        endpoint=config.traces_url,
+        headers=headers,
+        max_bytes=config.spool_max_mb * 1024 * 1024,
     )
 
 
@@ -71,6 +82,8 @@ def init(
     max_content_chars: int | None = None,
     environment: str | None = None,
     app_version: str | None = None,
+    spool_dir: str | None = None,
+    spool_max_mb: int | None = None,
     tracer_provider: TracerProvider | None = None,
     span_exporter: SpanExporter | None = None,
 ) -> Config:
@@ -78,7 +91,9 @@ def init(
 
     Each setting comes from its argument, else its ``TRACERAIL_*`` environment variable, else
     the default. ``span_exporter`` replaces the OTLP exporter (e.g. a console or in-memory
-    exporter). Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
+    exporter). ``spool_dir`` turns on the on-disk spool (:mod:`tracerail.spool`): batches the
+    collector cannot take are kept there (at most ``spool_max_mb``) and re-sent in order.
+    Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
     Calling ``init`` again replaces the previous configuration.
     """
     global _runtime
@@ -91,6 +106,8 @@ def init(
         max_content_chars=max_content_chars,
         environment=environment,
         app_version=app_version,
+        spool_dir=spool_dir,
+        spool_max_mb=spool_max_mb,
     )
     with _lock:
         if _runtime is not None:

@@ -5,8 +5,9 @@
 sent (temp file, ``fsync``, rename). While the spool holds anything, new batches go straight to
 its end, so delivery order is kept and the application's export thread never waits on a dead
 collector. A background thread re-sends the files oldest first every ``retry_seconds`` and
-deletes each after a 2xx answer; a 4xx other than 429 means the collector will never take the
-batch, so it is dropped with a warning instead of blocking the spool forever.
+deletes each after a 2xx answer. 429, 5xx, no answer, and 401/403/404/408 (a key or URL an
+operator can fix) keep it; any other 4xx (400, 413, 415) means the collector will never take
+the batch, so it is dropped with a counted warning instead of blocking the spool forever.
 
 The spool is bounded by ``max_bytes``: when a new batch would exceed it, the oldest files are
 deleted and their spans counted in :attr:`SpoolingExporter.dropped_spans` with a warning.
@@ -28,6 +29,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 logger = logging.getLogger("tracerail")
 
 SUFFIX = ".otlp"
+# Answers after which a batch is kept for later: overload, and auth problems an operator fixes.
+_KEEP = frozenset({401, 403, 404, 408, 429})
 
 
 def _span_count(path: Path) -> int:
@@ -95,6 +98,8 @@ class SpoolingExporter(SpanExporter):
         return not self.pending()
 
     def shutdown(self) -> None:
+        if self._stop.is_set():
+            return
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=self.timeout + 5)
@@ -173,7 +178,7 @@ class SpoolingExporter(SpanExporter):
                 except FileNotFoundError:  # dropped to make room meanwhile
                     continue
                 status = self._post(data)
-                if status is None or status == 429 or status >= 500:
+                if status is None or status in _KEEP or status >= 500:
                     return False
                 if not 200 <= status < 300:
                     self.dropped_spans += _span_count(path)

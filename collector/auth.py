@@ -150,12 +150,13 @@ def authenticate(authorization: str | None, scope: Scope, *, keyring: KeyRing) -
     """The project a request acts for, or :class:`AuthError`.
 
     ``authorization`` is the raw ``Authorization`` header (or gRPC ``authorization`` metadata)
-    value. With auth off every request acts for ``Settings.project``.
+    value. A key that is presented is always checked; a request without one acts for
+    ``Settings.project`` while auth is off.
     """
-    if not keyring.required():
-        return keyring.settings.project
     token = bearer_token(authorization)
     if token is None:
+        if not keyring.required():
+            return keyring.settings.project
         raise AuthError(401, "unauthorized", "an API key is required (Authorization: Bearer …)")
     try:
         key_id, secret = split_key(token)

@@ -263,7 +263,11 @@ def test_auth_off_only_on_loopback(store: ClickHouseStore, chdb_dsn: str) -> Non
     keyring = KeyRing(store, Settings(**base, host="0.0.0.0"))
     with pytest.raises(AuthError):
         authenticate(None, "read", keyring=keyring)
-    assert authenticate(None, "read", keyring=KeyRing(store, Settings(**base))) == "default"
+    open_keyring = KeyRing(store, Settings(**base))
+    assert authenticate(None, "read", keyring=open_keyring) == "default"
+    # A presented key is checked even while auth is off.
+    with pytest.raises(AuthError):
+        authenticate("Bearer trk_0123456789abcdef_nope", "read", keyring=open_keyring)
 
 
 def test_cli_serve_refuses_insecure_bind() -> None:

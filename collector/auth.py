@@ -16,6 +16,7 @@ import ipaddress
 import logging
 import threading
 import time
+from collections.abc import Iterable
 
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -144,6 +145,16 @@ def bearer_token(authorization: str | None) -> str | None:
     if kind.lower() != "bearer" or not token.strip():
         raise AuthError(401, "unauthorized", "Authorization must be 'Bearer <api key>'")
     return token.strip()
+
+
+def authorization_from_metadata(
+    metadata: Iterable[tuple[str, str | bytes]] | None,
+) -> str | None:
+    """The ``authorization`` value of gRPC invocation metadata (keys are lower-case there)."""
+    for key, value in metadata or ():
+        if key.lower() == "authorization":
+            return value.decode(errors="replace") if isinstance(value, bytes) else value
+    return None
 
 
 def authenticate(authorization: str | None, scope: Scope, *, keyring: KeyRing) -> str:

@@ -278,3 +278,12 @@ def test_cli_serve_refuses_insecure_bind() -> None:
     )
     assert result.exit_code == 2
     assert "refusing to serve" in result.output
+
+
+def test_grpc_metadata_authorization_is_found() -> None:
+    from tracerail.collector.auth import authorization_from_metadata
+
+    metadata = [("user-agent", "grpc"), ("authorization", b"Bearer trk_x")]
+    assert authorization_from_metadata(metadata) == "Bearer trk_x"
+    assert authorization_from_metadata([("x", "y")]) is None
+    assert authorization_from_metadata(None) is None

@@ -172,12 +172,9 @@ class IngestBatcher:
             self.stats.batches_rejected_busy += 1
             raise IngestBusy(f"{self.queued_spans} spans are waiting to be written")
         pending = _Pending(batch)
-        self.queued_spans += batch.rows
-        try:
-            await self._queue.put(pending)
-            await pending.done
-        finally:
-            self.queued_spans -= batch.rows
+        self.queued_spans += batch.rows  # released by the writer once the batch is handled
+        await self._queue.put(pending)
+        await pending.done
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -195,6 +192,7 @@ class IngestBatcher:
                 logger.exception("ingest writer failed")
                 outcomes = [exc] * len(group)
             for item, outcome in zip(group, outcomes, strict=True):
+                self.queued_spans -= item.batch.rows
                 if not item.done.done():
                     if outcome is None:
                         item.done.set_result(None)

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DATA   ?= $(CURDIR)/.tracerail-data
 PORT   ?= 4318
 
-.PHONY: run test install lint typecheck bench clean
+.PHONY: run test install system-deps lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Debian packages the test suite needs: headless Chromium drives the dashboard tests and prints
+# PDF reports. Installed only when missing; needs root (CI runs as root).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (Debian package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core; }
+
 ## run: start the collector on embedded storage and send it traffic from the demo app
 run: install
 	$(BIN)/python examples/run_demo.py --port $(PORT) --data-dir $(DATA)
 
 ## test: the full test suite
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest
 
 lint: install

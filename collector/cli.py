@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Annotated
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +24,10 @@ app = typer.Typer(
 )
 collector_app = typer.Typer(help="Run and manage the collector.", no_args_is_help=True)
 app.add_typer(collector_app, name="collector")
+audit_app = typer.Typer(help="Check the tamper-evident audit ledger.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+provenance_app = typer.Typer(help="Check texts against provenance hashes.", no_args_is_help=True)
+app.add_typer(provenance_app, name="provenance")
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 projects_app = typer.Typer(help="Projects and their retention.", no_args_is_help=True)
@@ -28,6 +37,18 @@ HostOpt = Annotated[
     str | None, typer.Option("--host", help="Address to bind [env TRACERAIL_HOST].")
 ]
 PortOpt = Annotated[int | None, typer.Option("--port", help="Port [env TRACERAIL_PORT].")]
+GrpcPortOpt = Annotated[
+    int | None,
+    typer.Option("--grpc-port", help="OTLP/gRPC port, 0 disables [env TRACERAIL_GRPC_PORT]."),
+]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        help="ClickHouse cluster: replicated + Distributed tables ON CLUSTER "
+        "[env TRACERAIL_CLUSTER].",
+    ),
+]
 StorageOpt = Annotated[
     str | None,
     typer.Option(
@@ -62,7 +83,9 @@ def _main(
 def serve(
     host: HostOpt = None,
     port: PortOpt = None,
+    grpc_port: GrpcPortOpt = None,
     storage: StorageOpt = None,
+    cluster: ClusterOpt = None,
     auth: AuthOpt = None,
     allow_insecure_bind: Annotated[
         bool | None,
@@ -72,14 +95,20 @@ def serve(
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Serve OTLP/HTTP ingest and the query API."""
+    """Serve OTLP/HTTP and OTLP/gRPC ingest and the query API."""
     import uvicorn
 
     from tracerail.collector.api.app import create_app
     from tracerail.collector.auth import InsecureBind, check_bind
 
     settings = _settings(
-        host=host, port=port, storage=storage, auth=auth, allow_insecure_bind=allow_insecure_bind
+        host=host,
+        port=port,
+        grpc_port=grpc_port,
+        storage=storage,
+        cluster=cluster,
+        auth=auth,
+        allow_insecure_bind=allow_insecure_bind,
     )
     try:
         check_bind(settings)
@@ -90,6 +119,8 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     typer.echo(f"tracerail collector {__version__} on http://{settings.host}:{settings.port}")
+    if settings.grpc_port:
+        typer.echo(f"OTLP/gRPC on {settings.host}:{settings.grpc_port}")
     typer.echo(f"storage: {settings.storage} (database {settings.database})")
     uvicorn.run(
         create_app(settings), host=settings.host, port=settings.port, log_level=log_level.lower()
@@ -97,18 +128,176 @@ def serve(
 
 
 @collector_app.command("migrate")
-def migrate(storage: StorageOpt = None) -> None:
+def migrate(
+    storage: StorageOpt = None,
+    cluster: ClusterOpt = None,
+    print_sql: Annotated[
+        bool, typer.Option("--print-sql", help="Print all DDL and exit without connecting.")
+    ] = False,
+) -> None:
     """Create or upgrade the storage schema (idempotent)."""
     from tracerail.collector.store.clickhouse import ClickHouseStore
+    from tracerail.collector.store.migrations import MIGRATIONS
 
-    settings = _settings(storage=storage)
-    store = ClickHouseStore(settings.storage, settings.database)
+    settings = _settings(storage=storage, cluster=cluster)
+    store = ClickHouseStore(settings.storage, settings.database, cluster=settings.cluster)
+    if print_sql:
+        for sql in store.bootstrap_statements():
+            typer.echo(f"{sql};\n")
+        for migration in MIGRATIONS:
+            typer.echo(f"-- migration {migration.version}: {migration.name}")
+            for sql in store.schema_statements(migration):
+                typer.echo(f"{sql};\n")
+        return
     applied = store.migrate()
     store.close()
     if applied:
         typer.echo(f"applied migrations: {', '.join(map(str, applied))}")
     else:
         typer.echo("schema is up to date")
+
+
+DatabaseOpt = Annotated[
+    str | None, typer.Option("--database", help="Database name [env TRACERAIL_DATABASE].")
+]
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    project: Annotated[str | None, typer.Option(help="Only this project (default: all).")] = None,
+    from_: Annotated[
+        datetime | None, typer.Option("--from", help="Batches written at or after (UTC).")
+    ] = None,
+    to: Annotated[
+        datetime | None, typer.Option("--to", help="Batches written before (UTC).")
+    ] = None,
+    expect_head: Annotated[
+        str | None,
+        typer.Option(help="Chain hash anchored earlier; must still be on the chain (one project)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    storage: StorageOpt = None,
+    database: DatabaseOpt = None,
+) -> None:
+    """Recompute row hashes, Merkle roots and the hash chain; exit 1 on any break."""
+    from tracerail.collector.store.clickhouse import ClickHouseStore
+    from tracerail.collector.store.ledger import verify
+
+    settings = _settings(storage=storage, database=database)
+    store = ClickHouseStore(settings.storage, settings.database)
+    try:
+        report = verify(store, project=project, start=_utc(from_), end=_utc(to))
+        anchored = True
+        if expect_head is not None:
+            anchored = _anchored(store, project, expect_head)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps({**report.as_dict(), "expected_head_found": anchored}, indent=2))
+    else:
+        typer.echo(
+            f"checked {report.batches_checked} batches, {report.rows_checked} rows "
+            f"in {len(report.projects)} project(s); {report.uncommitted_rows} uncommitted rows"
+        )
+        for name, head in report.heads.items():
+            typer.echo(f"head {name}: {head}")
+        if report.first_break is not None:
+            brk = report.first_break
+            typer.echo(
+                f"TAMPERED: project {brk.project} batch {brk.seq} ({brk.batch_id}): {brk.reason}"
+            )
+        if not anchored:
+            typer.echo(f"TAMPERED: anchored head {expect_head} is not on the chain")
+    if not report.ok or not anchored:
+        raise typer.Exit(1)
+    if not as_json:
+        typer.echo("ledger verified")
+
+
+def _anchored(store: Any, project: str | None, chain_hash: str) -> bool:
+    rows = store.query(
+        f"SELECT count() AS n FROM {store.table('ledger_batches')} "
+        "WHERE chain_hash = {hash:String} "
+        "AND ({project:String} = '' OR project = {project:String})",
+        {"hash": chain_hash.strip().lower(), "project": project or ""},
+    )
+    return bool(rows[0]["n"])
+
+
+def _read_text(text: str | None, file: Path | None) -> str:
+    if (text is None) == (file is None):
+        raise typer.BadParameter("give exactly one of --text or --file ('-' reads stdin)")
+    if text is not None:
+        return text
+    assert file is not None
+    if str(file) == "-":
+        return sys.stdin.read()
+    return file.read_text(encoding="utf-8")
+
+
+def _stored_hashes(
+    endpoint: str, trace_id: str, span_id: str, api_key: str | None
+) -> dict[str, str]:
+    request = urllib.request.Request(f"{endpoint.rstrip('/')}/api/v1/traces/{trace_id}")
+    if api_key:
+        request.add_header("Authorization", f"Bearer {api_key}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        trace = json.load(response)
+    from tracerail import semconv
+
+    for span in trace["spans"]:
+        if span["span_id"] == span_id:
+            attributes = span["attributes"]
+            return {
+                "prompt": attributes.get(semconv.TRACERAIL_PROVENANCE_PROMPT_SHA256, ""),
+                "answer": attributes.get(semconv.TRACERAIL_PROVENANCE_ANSWER_SHA256, ""),
+            }
+    raise typer.BadParameter(f"span {span_id} is not in trace {trace_id}")
+
+
+@provenance_app.command("verify")
+def provenance_verify(
+    text: Annotated[str | None, typer.Option(help="The text to check.")] = None,
+    file: Annotated[
+        Path | None, typer.Option(help="Read the text from a file ('-': stdin).")
+    ] = None,
+    sha256: Annotated[str | None, typer.Option(help="The recorded SHA-256 (hex).")] = None,
+    trace_id: Annotated[str | None, typer.Option(help="Look the hash up on this trace...")] = None,
+    span_id: Annotated[str | None, typer.Option(help="...and this generation span.")] = None,
+    field: Annotated[str, typer.Option(help="prompt or answer (with --span-id).")] = "answer",
+    endpoint: Annotated[
+        str, typer.Option(envvar="TRACERAIL_ENDPOINT", help="Collector URL.")
+    ] = "http://127.0.0.1:4318",
+    api_key: Annotated[str | None, typer.Option(envvar="TRACERAIL_API_KEY")] = None,
+) -> None:
+    """Check that a text is exactly the prompt or answer a provenance record hashed."""
+    from tracerail.provenance import verify_text
+
+    content = _read_text(text, file)
+    if sha256 is None:
+        if trace_id is None or span_id is None:
+            raise typer.BadParameter("give --sha256, or --trace-id and --span-id")
+        if field not in ("prompt", "answer"):
+            raise typer.BadParameter("--field must be prompt or answer")
+        try:
+            sha256 = _stored_hashes(endpoint, trace_id.lower(), span_id.lower(), api_key)[field]
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            typer.echo(f"cannot read the record from {endpoint}: {exc}", err=True)
+            raise typer.Exit(2) from None
+        if not sha256:
+            typer.echo(f"span {span_id} has no {field} hash", err=True)
+            raise typer.Exit(2)
+    if verify_text(content, sha256):
+        typer.echo(f"match: the text hashes to {sha256.lower()}")
+        return
+    typer.echo("MISMATCH: the text is not the one recorded")
+    raise typer.Exit(1)
 
 
 def _open_store(storage: str | None) -> ClickHouseStore:

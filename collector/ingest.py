@@ -31,8 +31,12 @@ from dataclasses import dataclass, field
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tracerail.collector.ledger import by_project, rows_from_columns
 from tracerail.collector.otlp.flatten import SpanColumns, flatten
+from tracerail.collector.otlp.guardrails import guardrail_columns
+from tracerail.collector.scores import scores_from_columns
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.ledger import LedgerWriter
 from tracerail.collector.wal import WalFull, WalRecord, WriteAheadLog
 
 logger = logging.getLogger("tracerail.collector")
@@ -124,6 +128,7 @@ class IngestBatcher:
         replay_interval: float = 1.0,
     ) -> None:
         self.store = store
+        self.ledger = LedgerWriter(store)
         self.wal = wal
         self.max_batch_rows = max_batch_rows
         self.max_queue_spans = max_queue_spans
@@ -201,8 +206,27 @@ class IngestBatcher:
                 queue.task_done()
 
     def insert(self, batch: Batch) -> None:
-        """One idempotent insert of one batch."""
-        self.store.insert_columns("spans", batch.columns, settings=dedup_settings(batch.batch_id))
+        """Idempotent inserts of one batch and the rows derived from it.
+
+        Derived rows come from the flattened columns before anything is written: guardrail
+        decisions, score rows from ``tracerail.score`` events, and the batch's ledger rows.
+        Spans go first; every insert carries the batch id as its dedup token (the ledger
+        skips a batch id it already holds), so a retry or replay after a failure half-way
+        completes the batch without writing anything twice.
+        """
+        ledger_rows = rows_from_columns(batch.columns)
+        scores, problems = scores_from_columns(batch.columns)
+        for problem in problems:
+            logger.warning("score event dropped: %s", problem)
+        token = dedup_settings(batch.batch_id)
+        self.store.insert_columns("spans", batch.columns, settings=token)
+        decisions = guardrail_columns(batch.columns)
+        if decisions["check_name"]:
+            self.store.insert_columns("guardrail_events", decisions, settings=token)
+        if scores["score_id"]:
+            self.store.insert_columns("scores", scores, settings=token)
+        for rows in by_project(ledger_rows).values():
+            self.ledger.append(rows, batch_id=batch.batch_id)
 
     def _write_group(self, batches: list[Batch]) -> list[Exception | None]:
         outcomes: list[Exception | None] = [None] * len(batches)

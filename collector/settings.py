@@ -27,11 +27,22 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address to bind.")
     port: int = Field(4318, ge=0, le=65535, description="OTLP/HTTP and API port.")
+    grpc_port: int | None = Field(
+        4317, ge=0, le=65535, description="OTLP/gRPC port; 0 or unset disables gRPC."
+    )
     storage: str = Field(
         default_factory=default_storage,
         description="chdb:///path for embedded ClickHouse, or http(s)://host:8123 for a server.",
     )
     database: str = Field("tracerail", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    cluster: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$",
+        description="ClickHouse cluster name: schema ON CLUSTER, reads via Distributed tables.",
+    )
+    migrate_on_start: bool = Field(
+        True, description="Apply pending migrations at startup (off when a migration job does)."
+    )
     project: str = Field("default", min_length=1, description="Project for unauthenticated ingest.")
     retention_days: int = Field(30, ge=1, le=3650, description="Days spans are kept.")
     max_body_bytes: int = Field(

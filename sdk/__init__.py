@@ -14,21 +14,32 @@ Importing ``tracerail`` never imports the collector (fastapi, chdb) or presidio.
 
 from __future__ import annotations
 
+from tracerail import provenance
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
+from tracerail.guard import run_guardrails
 from tracerail.observe import observe
+from tracerail.provenance import PromptTemplate, Source, prompt, sources
 from tracerail.runtime import flush, get_config, init, shutdown
+from tracerail.scores import score
 from tracerail.version import __version__
 
 __all__ = [
     "Config",
     "ConfigError",
     "GuardrailBlocked",
+    "PromptTemplate",
+    "Source",
     "TracerailError",
     "__version__",
     "flush",
     "get_config",
     "init",
     "observe",
+    "prompt",
+    "provenance",
+    "run_guardrails",
+    "score",
     "shutdown",
+    "sources",
 ]

@@ -18,9 +18,9 @@ from typing import Any, Literal, TypeVar, overload
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from tracerail import semconv
+from tracerail import provenance, semconv
 from tracerail.content import bound_arguments, to_json, truncate
-from tracerail.errors import ConfigError
+from tracerail.errors import ConfigError, GuardrailBlocked
 from tracerail.runtime import get_config, get_tracer
 
 logger = logging.getLogger("tracerail")
@@ -40,6 +40,12 @@ class ObserveSpec:
     kind: Kind
     capture_input: bool
     capture_output: bool
+    policy: Any = None
+
+    @property
+    def guarded(self) -> bool:
+        """Generations run guardrails; so does anything given an explicit policy."""
+        return self.kind == semconv.KIND_GENERATION or self.policy is not None
 
     @property
     def span_kind(self) -> SpanKind:
@@ -47,12 +53,24 @@ class ObserveSpec:
 
 
 class ObservedCall:
-    """The span of one observed call. Telemetry errors here are logged, never raised."""
+    """The span of one observed call. Telemetry errors here are logged, never raised.
+
+    For guarded calls it also runs the input guardrails (``args``/``kwargs`` become the
+    redacted arguments to call with; a block is raised by :meth:`raise_if_blocked`) and the
+    output guardrails (:meth:`guard_output`), so what is recorded is what was checked.
+    """
 
     def __init__(self, spec: ObserveSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.spec = spec
         self.span: trace.Span = trace.INVALID_SPAN
+        self.args = args
+        self.kwargs = kwargs
         self._items: list[Any] = []
+        self.scope = provenance.new_scope()
+        self._prompt_text: str | None = None
+        self._raw_output: tuple[Any, list[Any] | None] | None = None  # before redaction
+        self._blocked: GuardrailBlocked | None = None
+        self._guard_context: dict[str, Any] = {}
         try:
             config = get_config()
             self._capture_content = config.capture_content
@@ -63,14 +81,93 @@ class ObservedCall:
                 semconv.TRACERAIL_CODE_FUNCTION,
                 f"{spec.func.__module__}.{spec.func.__qualname__}",
             )
-            if spec.capture_input and self._capture_content and self.span.is_recording():
+            recording = self.span.is_recording()
+            if recording and spec.kind == semconv.KIND_GENERATION:
+                # The exact prompt, hashed before redaction and truncation.
+                self._prompt_text = to_json(bound_arguments(spec.func, args, kwargs))
+            if spec.guarded:
+                self._guard_input()
+            if spec.capture_input and self._capture_content and recording:
                 self._record(
                     semconv.TRACERAIL_INPUT,
                     semconv.TRACERAIL_INPUT_TRUNCATED,
-                    bound_arguments(spec.func, args, kwargs),
+                    bound_arguments(spec.func, self.args, self.kwargs),
                 )
         except Exception:
             logger.exception("tracerail: could not start span for %s", spec.name)
+
+    def _guard_input(self) -> None:
+        from tracerail.guard import run_guardrails
+        from tracerail.textslots import input_slots
+
+        slots, rebuild = input_slots(self.spec.func, self.args, self.kwargs)
+        if not slots.texts:
+            return
+        try:
+            texts = run_guardrails(
+                slots.texts,
+                target="input",
+                policy=self._policy(),
+                span=self.span,
+                context=self._guard_context,
+            )
+        except GuardrailBlocked as exc:
+            self._blocked = exc
+            return
+        slots.apply(texts)
+        self.args, self.kwargs = rebuild()
+
+    def _policy(self) -> Any:
+        if self.spec.policy is None:
+            return None
+        from tracerail.guard import resolve_policy
+
+        return resolve_policy(self.spec.policy)
+
+    def raise_if_blocked(self) -> None:
+        """Raise the input guardrails' block, before the wrapped function runs."""
+        if self._blocked is not None:
+            raise self._blocked
+
+    def guard_output(self, result: Any) -> Any:
+        """Run the output guardrails on ``result``; returns it redacted or raises a block."""
+        if not self.spec.guarded:
+            return result
+        if self._raw_output is None:
+            self._raw_output = (result, None)
+        try:
+            from tracerail.guard import run_guardrails
+            from tracerail.textslots import output_slots
+
+            slots, updated = output_slots(result)
+            if not slots.texts:
+                return result
+            texts = run_guardrails(
+                slots.texts,
+                target="output",
+                policy=self._policy(),
+                span=self.span,
+                context=self._guard_context,
+            )
+            slots.apply(texts)
+            return updated()
+        except GuardrailBlocked:
+            raise
+        except Exception:
+            logger.exception("tracerail: output guardrails failed for %s", self.spec.name)
+            return result
+
+    def guard_items(self) -> None:
+        """Output guardrails over the text a generator yielded (recorded, or raised on block).
+
+        Items already handed to the caller cannot be taken back; the recorded output is the
+        redacted text.
+        """
+        if not self.spec.guarded or not self._items:
+            return
+        if all(isinstance(item, str) for item in self._items):
+            self._raw_output = (None, list(self._items))
+            self._items = [self.guard_output("".join(self._items))]
 
     def _record(self, key: str, truncated_key: str, value: object) -> None:
         text, cut = truncate(to_json(value), self._limit)
@@ -80,11 +177,23 @@ class ObservedCall:
 
     @contextmanager
     def active(self) -> Iterator[None]:
-        """Make the span current while the wrapped code runs."""
-        with trace.use_span(
-            self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
-            yield
+        """Make the span, its provenance scope and ``@observe(policy=...)`` current."""
+        from tracerail.guard import policy_scope
+
+        token = provenance.enter_scope(self.scope)
+        try:
+            with (
+                trace.use_span(
+                    self.span,
+                    end_on_exit=False,
+                    record_exception=False,
+                    set_status_on_exception=False,
+                ),
+                policy_scope(self.spec.policy),
+            ):
+                yield
+        finally:
+            provenance.exit_scope(token)
 
     def collect(self, item: Any) -> None:
         """Remember one yielded item of a generator as part of its output."""
@@ -94,9 +203,20 @@ class ObservedCall:
     def succeed(self, result: Any = None, *, from_items: bool = False) -> None:
         """Record the output and end the span."""
         try:
+            value = self._items if from_items else result
             if self.spec.capture_output and self._capture_content and self.span.is_recording():
-                value = self._items if from_items else result
                 self._record(semconv.TRACERAIL_OUTPUT, semconv.TRACERAIL_OUTPUT_TRUNCATED, value)
+            if self.spec.kind == semconv.KIND_GENERATION:
+                raw_result, raw_items = self._raw_output or (
+                    result,
+                    self._items if from_items else None,
+                )
+                answer = provenance.answer_text(raw_result, raw_items)
+                provenance.attach(
+                    self.span, prompt_text=self._prompt_text, answer=answer, scope=self.scope
+                )
+            elif self.spec.kind == semconv.KIND_RETRIEVAL:
+                provenance.add_retrieved(self.scope, value)
             self.span.end()
         except Exception:
             logger.exception("tracerail: could not end span for %s", self.spec.name)
@@ -104,6 +224,10 @@ class ObservedCall:
     def fail(self, exc: BaseException) -> None:
         """Record the exception (status ERROR, ``error.type``) and end the span."""
         try:
+            if self.spec.kind == semconv.KIND_GENERATION:
+                provenance.attach(
+                    self.span, prompt_text=self._prompt_text, answer=None, scope=self.scope
+                )
             self.span.record_exception(exc)
             self.span.set_attribute(semconv.ERROR_TYPE, type(exc).__qualname__)
             self.span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:1024]))
@@ -118,8 +242,10 @@ def _wrap_sync(spec: ObserveSpec) -> Callable[..., Any]:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = ObservedCall(spec, args, kwargs)
         try:
+            call.raise_if_blocked()
             with call.active():
-                result = func(*args, **kwargs)
+                result = func(*call.args, **call.kwargs)
+            result = call.guard_output(result)
         except BaseException as exc:
             call.fail(exc)
             raise
@@ -135,8 +261,10 @@ def _wrap_async(spec: ObserveSpec) -> Callable[..., Any]:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = ObservedCall(spec, args, kwargs)
         try:
+            call.raise_if_blocked()
             with call.active():
-                result = await func(*args, **kwargs)
+                result = await func(*call.args, **call.kwargs)
+            result = call.guard_output(result)
         except BaseException as exc:
             call.fail(exc)
             raise
@@ -151,7 +279,12 @@ def _wrap_generator(spec: ObserveSpec) -> Callable[..., Any]:
 
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         call = ObservedCall(spec, args, kwargs)
-        inner = func(*args, **kwargs)
+        try:
+            call.raise_if_blocked()
+        except GuardrailBlocked as exc:
+            call.fail(exc)
+            raise
+        inner = func(*call.args, **call.kwargs)
         step: Callable[[Any], Any] = inner.send
         value: Any = None
         while True:
@@ -159,6 +292,11 @@ def _wrap_generator(spec: ObserveSpec) -> Callable[..., Any]:
                 with call.active():
                     item = step(value)
             except StopIteration as stop:
+                try:
+                    call.guard_items()
+                except GuardrailBlocked as exc:
+                    call.fail(exc)
+                    raise
                 call.succeed(from_items=True)
                 return stop.value
             except BaseException as exc:
@@ -183,7 +321,12 @@ def _wrap_async_generator(spec: ObserveSpec) -> Callable[..., Any]:
 
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         call = ObservedCall(spec, args, kwargs)
-        inner = func(*args, **kwargs)
+        try:
+            call.raise_if_blocked()
+        except GuardrailBlocked as exc:
+            call.fail(exc)
+            raise
+        inner = func(*call.args, **call.kwargs)
         step: Callable[[Any], Any] = inner.asend
         value: Any = None
         while True:
@@ -191,6 +334,11 @@ def _wrap_async_generator(spec: ObserveSpec) -> Callable[..., Any]:
                 with call.active():
                     item = await step(value)
             except StopAsyncIteration:
+                try:
+                    call.guard_items()
+                except GuardrailBlocked as exc:
+                    call.fail(exc)
+                    raise
                 call.succeed(from_items=True)
                 return
             except BaseException as exc:
@@ -221,8 +369,11 @@ def _decorate(
     kind: Kind,
     capture_input: bool,
     capture_output: bool,
+    policy: Any = None,
 ) -> Callable[..., Any]:
-    spec = ObserveSpec(func, name or default_name(func), kind, capture_input, capture_output)
+    spec = ObserveSpec(
+        func, name or default_name(func), kind, capture_input, capture_output, policy
+    )
     if inspect.isasyncgenfunction(func):
         wrapper = _wrap_async_generator(spec)
     elif inspect.isgeneratorfunction(func):
@@ -245,6 +396,7 @@ def observe(
     kind: Kind = "span",
     capture_input: bool = True,
     capture_output: bool = True,
+    policy: Any = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -256,18 +408,29 @@ def observe(
     kind: Kind = "span",
     capture_input: bool = True,
     capture_output: bool = True,
+    policy: Any = None,
 ) -> Any:
     """Trace every call of the decorated function as a span.
 
     Use as ``@observe`` or ``@observe(name=..., kind="generation")``. Input (the bound
     arguments) and output are recorded as JSON, truncated at ``max_content_chars``; exceptions
     set status ERROR and ``error.type`` and are re-raised unchanged.
+
+    ``kind="generation"`` (or any ``policy``) runs guardrails: input checks on string arguments
+    and ``messages`` content before the call, output checks on the returned text after it.
+    ``policy`` is a ``tracerail.guardrails.Policy``, a TOML path, ``"default"`` or ``"off"``; a
+    bad policy fails here, at decoration. ``redact`` changes what the function receives, what
+    the caller gets and what is recorded; ``block`` raises :class:`~tracerail.GuardrailBlocked`.
     """
+    if policy is not None:
+        from tracerail.guard import resolve_policy
+
+        policy = resolve_policy(policy)
     if kind not in semconv.OBSERVATION_KINDS:
         raise ConfigError(
             "kind", f"expected one of {sorted(semconv.OBSERVATION_KINDS)}, got {kind!r}"
         )
-    options = (name, kind, capture_input, capture_output)
+    options = (name, kind, capture_input, capture_output, policy)
     if func is not None:
         return _decorate(func, *options)
     return lambda f: _decorate(f, *options)

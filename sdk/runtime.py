@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -33,10 +34,13 @@ class _Runtime:
     processor: BatchSpanProcessor
     owns_provider: bool
     tracer: trace.Tracer
+    policy: Any = None  # tracerail.guardrails.Policy, typed loosely to keep imports light
 
 
 _lock = threading.Lock()
 _runtime: _Runtime | None = None
+# The provider an earlier init() installed as the global one (it cannot be replaced later).
+_installed_global: TracerProvider | None = None
 
 
 def _otlp_exporter(config: Config) -> SpanExporter:
@@ -86,17 +90,20 @@ def init(
     spool_max_mb: int | None = None,
     tracer_provider: TracerProvider | None = None,
     span_exporter: SpanExporter | None = None,
+    policy: Any = None,
 ) -> Config:
     """Configure tracing and return the resolved :class:`~tracerail.config.Config`.
 
     Each setting comes from its argument, else its ``TRACERAIL_*`` environment variable, else
     the default. ``span_exporter`` replaces the OTLP exporter (e.g. a console or in-memory
-    exporter). ``spool_dir`` turns on the on-disk spool (:mod:`tracerail.spool`): batches the
+    exporter). ``policy`` (a ``tracerail.guardrails.Policy``, a TOML path, ``"default"`` or
+    ``"off"``) sets the guardrail policy for every guarded call; a bad policy file fails here.
+    ``spool_dir`` turns on the on-disk spool (:mod:`tracerail.spool`): batches the
     collector cannot take are kept there (at most ``spool_max_mb``) and re-sent in order.
     Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
     Calling ``init`` again replaces the previous configuration.
     """
-    global _runtime
+    global _runtime, _installed_global
     config = resolve_config(
         endpoint=endpoint,
         api_key=api_key,
@@ -109,6 +116,11 @@ def init(
         spool_dir=spool_dir,
         spool_max_mb=spool_max_mb,
     )
+    resolved_policy = None
+    if policy is not None:
+        from tracerail.guard import resolve_policy
+
+        resolved_policy = resolve_policy(policy)
     with _lock:
         if _runtime is not None:
             _shutdown_locked()
@@ -116,7 +128,7 @@ def init(
         provider = tracer_provider
         if provider is None:
             current = trace.get_tracer_provider()
-            if isinstance(current, TracerProvider):
+            if isinstance(current, TracerProvider) and current is not _installed_global:
                 logger.info("tracerail: adding its exporter to the application's TracerProvider")
                 provider = current
             else:
@@ -127,6 +139,7 @@ def init(
                 owns = True
                 if not _global_provider_set():
                     trace.set_tracer_provider(provider)
+                    _installed_global = provider
         processor = BatchSpanProcessor(span_exporter or _otlp_exporter(config))
         provider.add_span_processor(processor)
         _runtime = _Runtime(
@@ -135,6 +148,7 @@ def init(
             processor=processor,
             owns_provider=owns,
             tracer=provider.get_tracer(INSTRUMENTATION_NAME, __version__),
+            policy=resolved_policy,
         )
     return config
 
@@ -161,6 +175,12 @@ def _default_config() -> Config:
             logger.warning("tracerail: invalid TRACERAIL_* environment, using defaults")
             _default = Config()
     return _default
+
+
+def get_policy() -> Any:
+    """The guardrail policy given to ``init(policy=...)``, or None."""
+    runtime = _runtime
+    return runtime.policy if runtime is not None else None
 
 
 def get_tracer() -> trace.Tracer:
@@ -195,7 +215,7 @@ def _shutdown_locked() -> None:
     if runtime is None:
         return
     try:
-        if runtime.owns_provider:
+        if runtime.owns_provider and runtime.provider is not _installed_global:
             runtime.provider.shutdown()
         else:
             runtime.processor.shutdown()  # type: ignore[no-untyped-call]

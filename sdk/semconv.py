@@ -80,10 +80,47 @@ TRACERAIL_GUARDRAIL_ENTITY_TYPES: Final = "tracerail.guardrail.entity_types"
 TRACERAIL_GUARDRAIL_ENTITY_COUNTS: Final = "tracerail.guardrail.entity_counts"
 TRACERAIL_GUARDRAIL_FINDINGS: Final = "tracerail.guardrail.findings"
 TRACERAIL_GUARDRAIL_ERROR: Final = "tracerail.guardrail.error"
+TRACERAIL_GUARDRAIL_CHECK_TYPE: Final = "tracerail.guardrail.check_type"
+TRACERAIL_GUARDRAIL_POLICY_NAME: Final = "tracerail.guardrail.policy_name"
+TRACERAIL_GUARDRAIL_REASON: Final = "tracerail.guardrail.reason"
+TRACERAIL_GUARDRAIL_TEXT_COUNT: Final = "tracerail.guardrail.text_count"
 
 TRACERAIL_PROVENANCE_PROMPT_SHA256: Final = "tracerail.provenance.prompt_sha256"
 TRACERAIL_PROVENANCE_ANSWER_SHA256: Final = "tracerail.provenance.answer_sha256"
 TRACERAIL_PROVENANCE_RECORD: Final = "tracerail.provenance.record"
+TRACERAIL_PROVENANCE_SOURCE_COUNT: Final = "tracerail.provenance.source_count"
+TRACERAIL_PROMPT_TEMPLATE_ID: Final = "tracerail.prompt.template_id"
+TRACERAIL_PROMPT_TEMPLATE_VERSION: Final = "tracerail.prompt.template_version"
+TRACERAIL_PROMPT_VARIABLES_SHA256: Final = "tracerail.prompt.variables_sha256"
+OPENAI_RESPONSE_SYSTEM_FINGERPRINT: Final = "openai.response.system_fingerprint"
+
+# Keys inside the JSON provenance record (``tracerail.provenance.record``).
+PROVENANCE_SCHEMA_VERSION: Final = 1
+PROVENANCE_REQUEST_PARAMETERS: Final = (
+    GEN_AI_REQUEST_TEMPERATURE,
+    GEN_AI_REQUEST_TOP_P,
+    GEN_AI_REQUEST_MAX_TOKENS,
+    "gen_ai.request.seed",
+    "gen_ai.request.frequency_penalty",
+    "gen_ai.request.presence_penalty",
+    "gen_ai.request.stop_sequences",
+)
+
+# Scores: a span event the collector turns into a row of the scores table.
+TRACERAIL_SCORE_EVENT: Final = "tracerail.score"
+TRACERAIL_SCORE_NAME: Final = "tracerail.score.name"
+TRACERAIL_SCORE_VALUE: Final = "tracerail.score.value"
+TRACERAIL_SCORE_DATA_TYPE: Final = "tracerail.score.data_type"
+TRACERAIL_SCORE_LABEL: Final = "tracerail.score.label"
+TRACERAIL_SCORE_COMMENT: Final = "tracerail.score.comment"
+TRACERAIL_SCORE_SOURCE: Final = "tracerail.score.source"
+SCORE_HALLUCINATION: Final = "hallucination"
+SCORE_SOURCES: Final = ("human", "auto", "judge")
+SCORE_DATA_TYPES: Final = ("numeric", "boolean", "categorical")
+
+# Groundedness check results on a generation span.
+TRACERAIL_GROUNDING_CLAIMS: Final = "tracerail.grounding.claims"
+TRACERAIL_GROUNDING_UNSUPPORTED: Final = "tracerail.grounding.unsupported_claims"
 
 # Observation kinds accepted by @observe.
 KIND_SPAN: Final = "span"
@@ -106,3 +143,5 @@ ENV_ENVIRONMENT: Final = "TRACERAIL_ENVIRONMENT"
 ENV_APP_VERSION: Final = "TRACERAIL_APP_VERSION"
 ENV_SPOOL_DIR: Final = "TRACERAIL_SPOOL_DIR"
 ENV_SPOOL_MAX_MB: Final = "TRACERAIL_SPOOL_MAX_MB"
+ENV_POLICY: Final = "TRACERAIL_POLICY"
+DEFAULT_POLICY_FILE: Final = "tracerail.toml"

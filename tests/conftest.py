@@ -31,7 +31,8 @@ def store(chdb_dsn: str) -> Iterator[object]:
 def settings(chdb_dsn: str, store: object) -> object:
     from tracerail.collector.settings import Settings
 
-    return Settings(storage=chdb_dsn, database=store.database)  # type: ignore[attr-defined]
+    # gRPC off: tests that need it pick a free port (4317 may be taken on a shared machine).
+    return Settings(storage=chdb_dsn, database=store.database, grpc_port=0)  # type: ignore[attr-defined]
 
 
 @pytest.fixture

@@ -11,7 +11,18 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tracerail.collector.api import health, keys, otlp, projects, subjects, traces
+from tracerail.collector.api import (
+    audit,
+    guardrails,
+    health,
+    keys,
+    metrics,
+    otlp,
+    projects,
+    scores,
+    subjects,
+    traces,
+)
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.auth import KeyRing, check_bind
 from tracerail.collector.ingest import IngestBatcher
@@ -42,16 +53,19 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         check_bind(settings)
         owned = store is None
-        active = store or ClickHouseStore(settings.storage, settings.database)
+        active = store or ClickHouseStore(
+            settings.storage, settings.database, cluster=settings.cluster
+        )
         storage_up = True
-        try:
-            await asyncio.to_thread(active.migrate)
-        except ValueError:
-            raise
-        except Exception as exc:
-            # Start anyway: ingest goes to the WAL until storage answers (see ingest.py).
-            logger.error("storage unavailable at start, ingest goes to the WAL: %s", exc)
-            storage_up = False
+        if settings.migrate_on_start:
+            try:
+                await asyncio.to_thread(active.migrate)
+            except ValueError:
+                raise
+            except Exception as exc:
+                # Start anyway: ingest goes to the WAL until storage answers (see ingest.py).
+                logger.error("storage unavailable at start, ingest goes to the WAL: %s", exc)
+                storage_up = False
         wal = WriteAheadLog(settings.wal_path(), settings.wal_max_mb * 1024 * 1024)
         batcher = IngestBatcher(
             active,
@@ -74,12 +88,21 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
                 settings.host,
                 settings.project,
             )
+        grpc_ingest = None
+        app.state.grpc_port = None
+        if settings.grpc_port:
+            from tracerail.collector.api.otlp_grpc import GrpcIngest  # grpcio only when enabled
+
+            grpc_ingest = GrpcIngest(batcher, settings, keyring)
+            app.state.grpc_port = await grpc_ingest.start()
         logger.info(
             "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
         )
         try:
             yield
         finally:
+            if grpc_ingest is not None:
+                await grpc_ingest.stop()
             await batcher.stop()
             if owned:
                 active.close()
@@ -93,6 +116,17 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, otlp, traces, keys, projects, subjects):
+    for module in (
+        health,
+        otlp,
+        traces,
+        guardrails,
+        scores,
+        metrics,
+        audit,
+        keys,
+        projects,
+        subjects,
+    ):
         app.include_router(module.router)
     return app

@@ -29,26 +29,46 @@ class StoreError(RuntimeError):
     """Storage is unreachable or refused an operation."""
 
 
-def _connect(dsn: str) -> Client:
+# Cluster mode: a query with ``trace_id = ...`` reads only the shard that holds the trace
+# (tables are sharded by ``cityHash64(trace_id)``), and an insert into a Distributed table
+# returns only after every shard has the rows, so acknowledged spans are stored, not queued.
+CLUSTER_SETTINGS: dict[str, Any] = {
+    "optimize_skip_unused_shards": 1,
+    "distributed_foreground_insert": 1,
+}
+
+
+def _connect(dsn: str, settings: Mapping[str, Any] | None = None) -> Client:
     parsed = urlparse(dsn)
     if parsed.scheme == "chdb":
         path = parsed.path or parsed.netloc
         if path:
             Path(path).mkdir(parents=True, exist_ok=True)
-        return clickhouse_connect.get_client(dsn=dsn)
+        return clickhouse_connect.get_client(dsn=dsn, settings=dict(settings or {}))
     if parsed.scheme in ("http", "https", "clickhouse", "clickhouses"):
-        return clickhouse_connect.get_client(dsn=dsn, compress="lz4")
+        return clickhouse_connect.get_client(dsn=dsn, compress="lz4", settings=dict(settings or {}))
     raise ValueError(f"storage DSN must start with chdb://, http:// or https://, got {dsn!r}")
 
 
 class ClickHouseStore:
-    """Connection, migrations and parameterized reads/writes over one client."""
+    """Connection, migrations and parameterized reads/writes over one client.
 
-    def __init__(self, dsn: str, database: str = "tracerail") -> None:
+    With ``cluster`` set, the schema is created ``ON CLUSTER`` (see
+    :func:`~tracerail.collector.store.schema.render_cluster`): :meth:`table` names the
+    ``Distributed`` table, so every read and write spans all shards, and :meth:`local_table`
+    names the shard-local replicated table behind it.
+    """
+
+    def __init__(
+        self, dsn: str, database: str = "tracerail", *, cluster: str | None = None
+    ) -> None:
         if not _DATABASE_NAME.match(database):
             raise ValueError(f"invalid database name {database!r}")
+        if cluster is not None and not _DATABASE_NAME.match(cluster):
+            raise ValueError(f"invalid cluster name {cluster!r}")
         self.dsn = dsn
         self.database = database
+        self.cluster = cluster
         self.embedded = urlparse(dsn).scheme == "chdb"
         self._client: Client | None = None
         self._lock = threading.Lock()
@@ -60,7 +80,9 @@ class ClickHouseStore:
             with self._lock:
                 if self._client is None:
                     try:
-                        self._client = _connect(self.dsn)
+                        self._client = _connect(
+                            self.dsn, CLUSTER_SETTINGS if self.cluster else None
+                        )
                     except ValueError:
                         raise
                     except Exception as exc:
@@ -74,8 +96,12 @@ class ClickHouseStore:
         return self.dsn
 
     def table(self, name: str) -> str:
-        """Fully qualified, quoted table name."""
+        """Fully qualified, quoted table name (the Distributed table in cluster mode)."""
         return f"`{self.database}`.`{name}`"
+
+    def local_table(self, name: str) -> str:
+        """The shard-local table behind ``name`` (``name`` itself on a single node)."""
+        return self.table(schema.local_name(name) if self.cluster else name)
 
     def ping(self) -> bool:
         """True when storage answers a trivial query."""
@@ -96,14 +122,32 @@ class ClickHouseStore:
         result = self.client.query(f"SELECT version FROM {self.table('schema_migrations')} FINAL")
         return {int(row[0]) for row in result.result_rows}
 
+    def schema_statements(self, migration: migrations.Migration) -> list[str]:
+        """The DDL of ``migration`` for this store's mode (single node or cluster)."""
+        if self.cluster:
+            return migration.cluster_statements(self.database, self.cluster)
+        return migration.statements(self.database)
+
+    def bootstrap_statements(self) -> list[str]:
+        """Database and ``schema_migrations`` table, before any migration."""
+        if self.cluster:
+            return [
+                schema.create_database_cluster(self.database, self.cluster),
+                *schema.render_cluster(schema.MIGRATIONS_TABLE, self.database, self.cluster),
+            ]
+        return [
+            schema.create_database(self.database),
+            schema.create_table(schema.MIGRATIONS_TABLE, self.database),
+        ]
+
     def migrate(self) -> list[int]:
         """Apply pending migrations; returns the versions applied now."""
-        self.client.command(schema.create_database(self.database))
-        self.client.command(schema.create_table(schema.MIGRATIONS_TABLE, self.database))
+        for statement in self.bootstrap_statements():
+            self.client.command(statement)
         done: list[int] = []
         for migration in migrations.pending(self.applied_versions()):
             logger.info("applying migration %d: %s", migration.version, migration.name)
-            for statement in migration.statements(self.database):
+            for statement in self.schema_statements(migration):
                 self.client.command(statement)
             self.client.insert(
                 self.table("schema_migrations"),

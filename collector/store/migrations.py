@@ -31,6 +31,12 @@ class Migration:
         """The single-node DDL of this migration."""
         return [schema.render(obj, database) for obj in self.objects]
 
+    def cluster_statements(self, database: str, cluster: str) -> list[str]:
+        """The ``ON CLUSTER`` DDL of this migration, from the same objects."""
+        return [
+            sql for obj in self.objects for sql in schema.render_cluster(obj, database, cluster)
+        ]
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -38,6 +44,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "spans and trace index",
         (schema.SPANS, schema.TRACE_INDEX, schema.TRACE_INDEX_MV),
     ),
+    Migration(2, "guardrail decisions", (schema.GUARDRAIL_EVENTS,)),
     Migration(
         3,
         "projects, api keys, erasures, idempotent ingest",
@@ -45,14 +52,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             schema.PROJECTS,
             schema.API_KEYS,
             schema.ERASURES,
+            # Tables of later migrations (scores, generation_stats) set it at creation.
             *(
                 schema.Statement(
                     f"ALTER TABLE {{db}}.`{table}` MODIFY SETTING "
                     f"non_replicated_deduplication_window = {schema.DEDUP_WINDOW}",
                     table=table,
                 )
-                for table in ("spans", "trace_index")
+                for table in ("spans", "trace_index", "guardrail_events")
             ),
+        ),
+    ),
+    Migration(
+        4,
+        "scores, audit ledger, generation statistics",
+        (
+            schema.SCORES,
+            schema.LEDGER_ROWS,
+            schema.LEDGER_BATCHES,
+            schema.GENERATION_STATS,
+            schema.GENERATION_STATS_MV,
+            schema.GENERATION_STATS_BACKFILL,
         ),
     ),
 )

@@ -7,10 +7,14 @@ reads the same descriptions, so the two variants cannot drift apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
+
+from tracerail import semconv as sc
 
 STRING_MAP = "Map(LowCardinality(String), String)"
 TS = "DateTime64(9, 'UTC')"
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -200,12 +204,54 @@ ERASURES = Table(
 DEDUP_WINDOW = 10_000
 
 
+# One row per guardrail decision, derived at ingest from ``run_guardrail {check}`` span events
+# (and spans of that name from other instrumentations). Sorted for the dashboard's questions:
+# a project's decisions over time by check and action.
+GUARDRAIL_EVENTS = Table(
+    name="guardrail_events",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("timestamp", TS, codec="Delta, ZSTD(1)"),
+        Column("trace_id", "String", codec="ZSTD(1)"),
+        Column("span_id", "String", codec="ZSTD(1)"),
+        Column("event_index", "UInt16"),
+        Column("service_name", "LowCardinality(String)"),
+        Column("request_model", "LowCardinality(String)"),
+        Column("check_name", "LowCardinality(String)"),
+        Column("check_type", "LowCardinality(String)"),
+        Column("target", "LowCardinality(String)"),
+        Column("action", "LowCardinality(String)"),
+        Column("policy_name", "LowCardinality(String)"),
+        Column("policy_version", "LowCardinality(String)"),
+        Column("latency_ms", "Float64"),
+        Column("entity_types", "Array(LowCardinality(String))"),
+        Column("entity_counts", "Map(LowCardinality(String), UInt32)"),
+        Column("reason", "String", codec="ZSTD(1)"),
+        Column("error", "LowCardinality(String)"),
+        Column("retention_days", "UInt16", default="30"),
+        Column("ingested_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+    ),
+    partition_by="toDate(timestamp)",
+    order_by="(project, toDate(timestamp), check_name, action, timestamp)",
+    ttl="toDateTime(timestamp) + toIntervalDay(retention_days)",
+    indexes=(
+        "INDEX idx_ge_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",
+        "INDEX idx_ge_entity_types entity_types TYPE bloom_filter(0.01) GRANULARITY 4",
+        "INDEX idx_ge_request_model request_model TYPE set(256) GRANULARITY 4",
+    ),
+    settings={"ttl_only_drop_parts": "1"},
+)
+
+
 @dataclass(frozen=True)
 class Statement:
     """Any other DDL (e.g. ``ALTER TABLE {db}.spans ...``); ``{db}`` is the quoted database."""
 
     sql: str
     table: str | None = None
+    # DML (e.g. a backfill INSERT ... SELECT): in cluster mode it runs once, without
+    # ON CLUSTER, through the Distributed table, which routes rows to their shards.
+    data: bool = False
 
 
 MIGRATIONS_TABLE = Table(
@@ -217,6 +263,7 @@ MIGRATIONS_TABLE = Table(
     ),
     order_by="version",
     engine="ReplacingMergeTree",
+    shard_key="version",
 )
 
 
@@ -256,3 +303,265 @@ def render(obj: Table | MaterializedView | Statement, database: str) -> str:
     if isinstance(obj, MaterializedView):
         return create_view(obj, database)
     return obj.sql.format(db=f"`{database}`")
+
+
+# --- cluster mode -------------------------------------------------------------------------------
+# Each logical table becomes a Replicated*MergeTree table ``<name>_local`` on every node plus a
+# ``Distributed`` table ``<name>`` over it, so readers and writers keep using the logical name
+# (``ClickHouseStore.table(name)``) and reach every shard. Materialized views attach to the
+# local tables, so what they derive stays on the shard of its source rows.
+
+LOCAL_SUFFIX = "_local"
+REPLICA_PATH = "/clickhouse/tables/{shard}/{database}/{table}"
+REPLICA_NAME = "{replica}"
+
+# ``{db}.name`` / ``{db}.`name``` inside a view's SELECT or a Statement.
+_DB_REF = re.compile(r"\{db\}\.`?([A-Za-z_][A-Za-z0-9_]*)`?")
+# ALTER actions a Distributed table must mirror (it has columns, but no indexes, TTL, ...).
+_COLUMN_ACTION = re.compile(r"\b(?:ADD|DROP|MODIFY|RENAME|COMMENT|CLEAR)\s+COLUMN\b", re.I)
+_OTHER_ACTION = re.compile(
+    r"\b(?:(?:ADD|DROP|MATERIALIZE|CLEAR)\s+(?:INDEX|PROJECTION|CONSTRAINT|STATISTICS?)"
+    r"|MODIFY\s+(?:TTL|SETTING|ORDER\s+BY|SAMPLE\s+BY|QUERY)|REMOVE\s+TTL|MATERIALIZE\s+TTL"
+    r"|UPDATE|DELETE|FREEZE|DETACH|ATTACH)\b",
+    re.I,
+)
+
+
+def local_name(name: str) -> str:
+    """The shard-local table behind the Distributed table ``name``."""
+    return name + LOCAL_SUFFIX
+
+
+def _quote_cluster(cluster: str) -> str:
+    if not _IDENTIFIER.match(cluster):
+        raise ValueError(f"invalid cluster name {cluster!r}")
+    return f"`{cluster}`"
+
+
+def _on_cluster_after_first_ref(sql: str, cluster: str) -> str:
+    """Insert ``ON CLUSTER`` after the statement's first ``{db}.name`` (where ClickHouse wants
+    it for CREATE/ALTER/DROP/TRUNCATE/OPTIMIZE); RENAME takes it at the end."""
+    if sql.lstrip().upper().startswith("RENAME"):
+        return f"{sql.rstrip().rstrip(';')} ON CLUSTER {cluster}"
+    match = _DB_REF.search(sql)
+    if match is None:
+        raise ValueError(f"cannot place ON CLUSTER: no {{db}}.<name> in {sql!r}")
+    return f"{sql[: match.end()]} ON CLUSTER {cluster}{sql[match.end() :]}"
+
+
+def _replicated_table(table: Table, database: str, cluster: str) -> str:
+    args = ", ".join(a for a in (f"'{REPLICA_PATH}'", f"'{REPLICA_NAME}'", table.engine_args) if a)
+    local = replace(
+        table,
+        name=local_name(table.name),
+        engine="Replicated" + table.engine,
+        engine_args=args,
+    )
+    head, rest = create_table(local, database).split("\n", 1)
+    return f"{head.removesuffix(' (')} ON CLUSTER {cluster} (\n{rest}"
+
+
+def _distributed_table(table: Table, database: str, cluster: str) -> str:
+    columns = {c.name for c in table.columns}
+    used = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", table.shard_key))
+    if not used & columns:
+        raise ValueError(
+            f"table {table.name!r}: shard_key {table.shard_key!r} names none of its columns; "
+            "give the Table a shard_key"
+        )
+    return (
+        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table.name}` ON CLUSTER {cluster} "
+        f"AS `{database}`.`{local_name(table.name)}` "
+        f"ENGINE = Distributed('{cluster.strip('`')}', '{database}', '{local_name(table.name)}', "
+        f"{table.shard_key})"
+    )
+
+
+def _cluster_view(view: MaterializedView, database: str, cluster: str) -> str:
+    select = _DB_REF.sub(lambda m: f"{{db}}.`{local_name(m[1])}`", view.select)
+    return (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`{view.name}` ON CLUSTER {cluster} "
+        f"TO `{database}`.`{local_name(view.target)}` AS {select.format(db=f'`{database}`')}"
+    )
+
+
+def _cluster_statement(statement: Statement, database: str, cluster: str) -> list[str]:
+    if statement.data:
+        return [statement.sql.format(db=f"`{database}`")]
+    sql = _on_cluster_after_first_ref(statement.sql, cluster)
+    if statement.table is None:
+        return [sql.format(db=f"`{database}`")]
+
+    def on(name: str) -> str:
+        return _DB_REF.sub(
+            lambda m: f"{{db}}.`{name}`" if m[1] == statement.table else m[0], sql
+        ).format(db=f"`{database}`")
+
+    local = on(local_name(statement.table))
+    is_alter = statement.sql.lstrip().upper().startswith("ALTER")
+    columns, other = _COLUMN_ACTION.search(statement.sql), _OTHER_ACTION.search(statement.sql)
+    if is_alter and columns and other:
+        raise ValueError(
+            "split this ALTER: column changes go to the local and the Distributed table, "
+            f"other changes only to the local one: {statement.sql!r}"
+        )
+    if is_alter and not columns:
+        return [local]
+    # Column changes, DROP and TRUNCATE of the logical table: local first, then Distributed.
+    return [local, on(statement.table)]
+
+
+def render_cluster(
+    obj: Table | MaterializedView | Statement, database: str, cluster: str
+) -> list[str]:
+    """Cluster DDL (``ON CLUSTER``) for any schema object, from the same description as
+    :func:`render`.
+
+    * :class:`Table` → ``Replicated<engine>`` table ``<name>_local`` (Keeper path
+      :data:`REPLICA_PATH`, replica :data:`REPLICA_NAME`) and a ``Distributed`` table ``<name>``
+      sharded by ``Table.shard_key``.
+    * :class:`MaterializedView` → the view on the local tables (every ``{db}.x`` in its SELECT
+      and its target become ``x_local``).
+    * :class:`Statement` → ``ON CLUSTER`` after its first ``{db}.name``; when ``table`` is set,
+      that name becomes the local table, and column ALTERs, DROP and TRUNCATE are repeated on the
+      Distributed table.
+    """
+    quoted = _quote_cluster(cluster)
+    if isinstance(obj, Table):
+        return [
+            _replicated_table(obj, database, quoted),
+            _distributed_table(obj, database, quoted),
+        ]
+    if isinstance(obj, MaterializedView):
+        return [_cluster_view(obj, database, quoted)]
+    return _cluster_statement(obj, database, quoted)
+
+
+def create_database_cluster(database: str, cluster: str) -> str:
+    return f"{create_database(database)} ON CLUSTER {_quote_cluster(cluster)}"
+
+
+# --- migration 4: scores, the audit ledger, generation statistics ----------------------------
+
+SCORES = Table(
+    name="scores",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("score_id", "String"),
+        Column("trace_id", "String", codec="ZSTD(1)"),
+        Column("span_id", "String", codec="ZSTD(1)"),
+        Column("name", "LowCardinality(String)"),
+        Column("value", "Float64"),
+        Column("data_type", "LowCardinality(String)"),
+        Column("label", "String", codec="ZSTD(1)"),
+        Column("comment", "String", codec="ZSTD(3)"),
+        Column("source", "LowCardinality(String)"),
+        # The scored span's dimensions, copied in so rates group without joining spans.
+        Column("span_hour", "DateTime('UTC')"),
+        Column("observation_kind", "LowCardinality(String)"),
+        Column("service_name", "LowCardinality(String)"),
+        Column("provider", "LowCardinality(String)"),
+        Column("model", "LowCardinality(String)"),
+        Column("prompt_template", "LowCardinality(String)"),
+        Column("created_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+    ),
+    partition_by="toYYYYMM(span_hour)",
+    order_by="(project, name, span_hour, span_id, source)",
+    indexes=("INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",),
+    # Written with each ingest batch's dedup token (collector/ingest.py): replays add nothing.
+    settings={"non_replicated_deduplication_window": str(DEDUP_WINDOW)},
+)
+
+# One row per ledger entry: only hashes and identifiers, never prompt or answer text.
+LEDGER_ROWS = Table(
+    name="ledger_rows",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("batch_id", "String"),
+        Column("row_index", "UInt32"),
+        Column("kind", "LowCardinality(String)"),
+        Column("trace_id", "String", codec="ZSTD(1)"),
+        Column("span_id", "String", codec="ZSTD(1)"),
+        Column("payload", "String", codec="ZSTD(3)"),
+        Column("row_hash", "String", codec="ZSTD(1)"),
+    ),
+    order_by="(project, batch_id, row_index)",
+    shard_key="cityHash64(project)",  # a batch's rows live on the shard of its header
+    settings={"non_replicated_deduplication_window": str(DEDUP_WINDOW)},
+    indexes=("INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",),
+)
+
+# One row per ingest batch: the Merkle root of its rows and the hash chaining it to the last.
+LEDGER_BATCHES = Table(
+    name="ledger_batches",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("seq", "UInt64"),
+        Column("batch_id", "String"),
+        Column("created_at", "DateTime64(9, 'UTC')"),
+        Column("row_count", "UInt32"),
+        Column("merkle_root", "String", codec="ZSTD(1)"),
+        Column("prev_hash", "String", codec="ZSTD(1)"),
+        Column("chain_hash", "String", codec="ZSTD(1)"),
+    ),
+    order_by="(project, seq)",
+    shard_key="cityHash64(project)",
+)
+
+# Per hour and model: calls, latency, tokens, cost of generation spans (the model scorecard).
+GENERATION_STATS = Table(
+    name="generation_stats",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("hour", "DateTime('UTC')"),
+        Column("service_name", "LowCardinality(String)"),
+        Column("provider", "LowCardinality(String)"),
+        Column("model", "LowCardinality(String)"),
+        Column("prompt_template", "LowCardinality(String)"),
+        Column("calls", "SimpleAggregateFunction(sum, UInt64)"),
+        Column("latency_ms_sum", "SimpleAggregateFunction(sum, Float64)"),
+        Column("latency_ms_q", "AggregateFunction(quantilesTDigest(0.5, 0.95), Float64)"),
+        Column("input_tokens", "SimpleAggregateFunction(sum, UInt64)"),
+        Column("output_tokens", "SimpleAggregateFunction(sum, UInt64)"),
+        Column("cost_usd", "SimpleAggregateFunction(sum, Float64)"),
+    ),
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(hour)",
+    order_by="(project, hour, model, provider, service_name, prompt_template)",
+    shard_key="cityHash64(project, model)",
+    # Fed by a view on spans: a replayed spans insert must not count its generations twice.
+    settings={"non_replicated_deduplication_window": str(DEDUP_WINDOW)},
+)
+
+_GENERATION_STATS_SELECT = (
+    "SELECT project, toStartOfHour(timestamp) AS hour, service_name, provider, "
+    "if(response_model != '', response_model, request_model) AS model, "
+    f"attributes['{sc.TRACERAIL_PROMPT_TEMPLATE_ID}'] AS prompt_template, "
+    "toUInt64(count()) AS calls, sum(duration_ns / 1e6) AS latency_ms_sum, "
+    "quantilesTDigestState(0.5, 0.95)(duration_ns / 1e6) AS latency_ms_q, "
+    "sum(toUInt64(input_tokens)) AS input_tokens, sum(toUInt64(output_tokens)) AS output_tokens, "
+    "sum(ifNull(cost_usd, 0)) AS cost_usd "
+    "FROM {db}.spans "
+    f"WHERE observation_kind = '{sc.KIND_GENERATION}' "
+    "GROUP BY project, hour, service_name, provider, model, prompt_template"
+)
+
+GENERATION_STATS_MV = MaterializedView(
+    name="generation_stats_mv",
+    source="spans",
+    target="generation_stats",
+    select=_GENERATION_STATS_SELECT,
+)
+
+# Fill generation_stats from spans stored before migration 4, once (only while it is empty).
+GENERATION_STATS_BACKFILL = Statement(
+    sql=(
+        "INSERT INTO {db}.generation_stats "
+        + _GENERATION_STATS_SELECT.replace(
+            "WHERE observation_kind",
+            "WHERE (SELECT count() FROM {db}.generation_stats) = 0 AND observation_kind",
+        )
+    ),
+    table="generation_stats",
+    data=True,
+)

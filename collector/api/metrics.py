@@ -1,0 +1,86 @@
+"""``GET /api/v1/metrics/hallucination-rate`` and ``GET /api/v1/metrics/models``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from tracerail.collector.api.deps import ProjectDep, StoreDep
+from tracerail.collector.api.errors import ApiError
+from tracerail.collector.store.metrics import GROUPS, Window, hallucination_rate, model_scorecard
+
+router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+
+FromQuery = Annotated[
+    datetime | None, Query(alias="from", description="ISO 8601 start (default: 30 days ago)")
+]
+ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end, exclusive (default: now)")]
+ThresholdQuery = Annotated[
+    float, Query(ge=0.0, le=1.0, description="a score at or above this counts as hallucinated")
+]
+
+
+def _window(start: datetime | None, end: datetime | None) -> Window:
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.tzinfo is None:
+            raise ApiError(400, "invalid_parameter", f"{name}: needs a timezone, e.g. ...Z")
+    hi = (end or datetime.now(UTC)).astimezone(UTC)
+    lo = (start or hi - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)
+    if lo >= hi:
+        raise ApiError(400, "invalid_parameter", "from: must be before to")
+    if hi - lo > timedelta(days=MAX_DAYS):
+        raise ApiError(400, "invalid_parameter", f"from/to: at most {MAX_DAYS} days apart")
+    return Window.around(lo, hi)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@router.get("/hallucination-rate", summary="Hallucination rate per group, with Wilson intervals")
+async def read_hallucination_rate(
+    store: StoreDep,
+    project: ProjectDep,
+    group_by: Annotated[
+        str,
+        Query(
+            description="model, provider, service, prompt_template or day; or several: model,day"
+        ),
+    ] = "model",
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    threshold: ThresholdQuery = 0.5,
+) -> dict[str, Any]:
+    window = _window(from_, to)
+    keys = [key.strip() for key in group_by.split(",")]
+    if len(set(keys)) != len(keys) or any(key not in GROUPS for key in keys):
+        raise ApiError(
+            400, "invalid_parameter", f"group_by: expected one or more of {', '.join(GROUPS)}"
+        )
+    groups = await asyncio.to_thread(hallucination_rate, store, project, keys, window, threshold)
+    return {
+        "group_by": keys,
+        "from": _iso(window.start),
+        "to": _iso(window.end),
+        "threshold": threshold,
+        "groups": groups,
+    }
+
+
+@router.get("/models", summary="Model scorecard: calls, latency, tokens, cost, hallucination")
+async def read_models(
+    store: StoreDep,
+    project: ProjectDep,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    threshold: ThresholdQuery = 0.5,
+) -> dict[str, Any]:
+    window = _window(from_, to)
+    models = await asyncio.to_thread(model_scorecard, store, project, window, threshold)
+    return {"from": _iso(window.start), "to": _iso(window.end), "models": models}

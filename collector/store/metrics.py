@@ -1,0 +1,220 @@
+"""Hallucination rate and the model scorecard over a time window.
+
+Generation counts, latency, tokens and cost come from ``generation_stats`` (hourly, filled by
+a materialized view on spans); hallucination counts from ``scores`` (latest score per span and
+source; the "any source" figure takes human over judge over auto). Windows are whole UTC
+hours: ``from`` is rounded down, ``to`` up. Generations without a hallucination score are
+counted as ``unscored``, never as passes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+from tracerail import semconv
+from tracerail.collector.store.clickhouse import ClickHouseStore
+
+Z95: Final = 1.959963984540054
+
+# group_by → (column in generation_stats, column in scores). Fixed identifiers only.
+GROUPS: Final[dict[str, tuple[str, str]]] = {
+    "model": ("model", "model"),
+    "provider": ("provider", "provider"),
+    "service": ("service_name", "service_name"),
+    "prompt_template": ("prompt_template", "prompt_template"),
+    "day": ("toString(toDate(hour))", "toString(toDate(span_hour))"),
+}
+# Precedence when one span has scores from several sources.
+SOURCE_PRIORITY: Final = "multiIf(source = 'human', 3, source = 'judge', 2, 1)"
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval for a binomial proportion; None when there are no trials."""
+    if trials <= 0:
+        return None
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """Whole hours ``[start, end)``."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def around(cls, start: datetime, end: datetime) -> Window:
+        floor = start.replace(minute=0, second=0, microsecond=0)
+        ceil = end.replace(minute=0, second=0, microsecond=0)
+        if ceil < end:
+            ceil += timedelta(hours=1)
+        return cls(floor, ceil)
+
+    def params(self, project: str) -> dict[str, Any]:
+        return {"project": project, "lo": self.start, "hi": self.end}
+
+
+_IN_WINDOW = (
+    "project = {{project:String}} "
+    "AND {col} >= {{lo:DateTime('UTC')}} AND {col} < {{hi:DateTime('UTC')}}"
+)
+
+
+def _rate(evaluated: int, hallucinated: int) -> dict[str, Any]:
+    interval = wilson_interval(hallucinated, evaluated)
+    return {
+        "evaluated": evaluated,
+        "hallucinated": hallucinated,
+        "rate": hallucinated / evaluated if evaluated else None,
+        "ci95": list(interval) if interval else None,
+    }
+
+
+def _score_counts(
+    store: ClickHouseStore, window: Window, project: str, group_col: str, threshold: float
+) -> list[dict[str, Any]]:
+    """Per group and source (and ``any``): spans scored and spans scored as hallucinated.
+
+    One pass groups the scores by span (latest value per source, and the preferred source's
+    value); the outer query counts per group.
+    """
+    where = _IN_WINDOW.format(col="span_hour") + " AND name = {name:String}"
+    per_source = []
+    counts = []
+    for source in semconv.SCORE_SOURCES:
+        per_source.append(
+            f"countIf(source = '{source}') > 0 AS has_{source}, "
+            f"argMaxIf(value, created_at, source = '{source}') AS v_{source}"
+        )
+        counts.append(
+            f"countIf(has_{source}) AS {source}_n, "
+            f"countIf(has_{source} AND v_{source} >= {{threshold:Float64}}) AS {source}_h"
+        )
+    rows = store.query(
+        f"SELECT grp, count() AS any_n, countIf(v_any >= {{threshold:Float64}}) AS any_h, "
+        f"{', '.join(counts)} FROM ("
+        f"  SELECT span_id, any({group_col}) AS grp, {', '.join(per_source)}, "
+        f"  argMax(value, ({SOURCE_PRIORITY}, created_at)) AS v_any "
+        f"  FROM {store.table('scores')} WHERE {where} GROUP BY span_id"
+        ") GROUP BY grp",
+        {**window.params(project), "name": semconv.SCORE_HALLUCINATION, "threshold": threshold},
+    )
+    out = []
+    for row in rows:
+        for source in ("any", *semconv.SCORE_SOURCES):
+            if row[f"{source}_n"]:
+                out.append(
+                    {
+                        "grp": row["grp"],
+                        "source": source,
+                        "evaluated": row[f"{source}_n"],
+                        "hallucinated": row[f"{source}_h"],
+                    }
+                )
+    return out
+
+
+GROUP_SEPARATOR: Final = " | "
+
+
+def group_columns(group_by: Sequence[str]) -> tuple[str, str]:
+    """SQL expressions of the group key over generation_stats and over scores."""
+    if not group_by or any(g not in GROUPS for g in group_by):
+        raise ValueError(f"group_by: expected some of {', '.join(GROUPS)}")
+    if len(group_by) == 1:
+        return GROUPS[group_by[0]]
+    stats = ", ".join(GROUPS[g][0] for g in group_by)
+    scores = ", ".join(GROUPS[g][1] for g in group_by)
+    sep = f"'{GROUP_SEPARATOR}'"
+    return f"concatWithSeparator({sep}, {stats})", f"concatWithSeparator({sep}, {scores})"
+
+
+def hallucination_rate(
+    store: ClickHouseStore,
+    project: str,
+    group_by: str | Sequence[str],
+    window: Window,
+    threshold: float = 0.5,
+) -> list[dict[str, Any]]:
+    """Per group: generations, evaluated, unscored, hallucinated, rate, Wilson 95% interval.
+
+    ``group_by`` is one key of :data:`GROUPS` or several (e.g. model and day).
+    """
+    keys = [group_by] if isinstance(group_by, str) else list(group_by)
+    stats_col, scores_col = group_columns(keys)
+    calls = store.query(
+        f"SELECT {stats_col} AS grp, sum(calls) AS calls FROM {store.table('generation_stats')} "
+        f"WHERE {_IN_WINDOW.format(col='hour')} GROUP BY grp",
+        window.params(project),
+    )
+
+    def entry_for(name: str, generations: int = 0) -> dict[str, Any]:
+        values = name.split(GROUP_SEPARATOR) if len(keys) > 1 else [name]
+        return {
+            "group": name,
+            "keys": dict(zip(keys, values, strict=False)),
+            "generations": generations,
+            "by_source": {},
+        }
+
+    groups = {str(row["grp"]): entry_for(str(row["grp"]), int(row["calls"])) for row in calls}
+    for row in _score_counts(store, window, project, scores_col, threshold):
+        name = str(row["grp"])
+        entry = groups.setdefault(name, entry_for(name))
+        counts = _rate(int(row["evaluated"]), int(row["hallucinated"]))
+        if row["source"] == "any":
+            entry.update(counts)
+        else:
+            entry["by_source"][row["source"]] = counts
+    result = []
+    for entry in sorted(groups.values(), key=lambda e: e["group"]):
+        if "evaluated" not in entry:
+            entry.update(_rate(0, 0))
+        entry["unscored"] = max(entry["generations"] - entry["evaluated"], 0)
+        result.append(entry)
+    return result
+
+
+def model_scorecard(
+    store: ClickHouseStore, project: str, window: Window, threshold: float = 0.5
+) -> list[dict[str, Any]]:
+    """model | calls | avg/p50/p95 latency ms | tokens | cost | hallucination rate."""
+    rows = store.query(
+        "SELECT model, groupUniqArray(provider) AS providers, sum(calls) AS calls, "
+        "sum(latency_ms_sum) AS latency_sum, "
+        "quantilesTDigestMerge(0.5, 0.95)(latency_ms_q) AS latency_q, "
+        "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
+        f"sum(cost_usd) AS cost_usd FROM {store.table('generation_stats')} "
+        f"WHERE {_IN_WINDOW.format(col='hour')} GROUP BY model ORDER BY calls DESC, model",
+        window.params(project),
+    )
+    rates = {r["group"]: r for r in hallucination_rate(store, project, "model", window, threshold)}
+    card = []
+    for row in rows:
+        calls = int(row["calls"])
+        rate = rates.get(row["model"], {})
+        card.append(
+            {
+                "model": row["model"],
+                "providers": sorted(p for p in row["providers"] if p),
+                "calls": calls,
+                "avg_latency_ms": row["latency_sum"] / calls if calls else None,
+                "p50_latency_ms": float(row["latency_q"][0]),
+                "p95_latency_ms": float(row["latency_q"][1]),
+                "input_tokens": int(row["input_tokens"]),
+                "output_tokens": int(row["output_tokens"]),
+                "cost_usd": float(row["cost_usd"]),
+                "evaluated": rate.get("evaluated", 0),
+                "hallucination_rate": rate.get("rate"),
+                "hallucination_ci95": rate.get("ci95"),
+            }
+        )
+    return card

@@ -1,0 +1,1 @@
+"""Built-in checks, one per module; loaded on demand through the registry."""

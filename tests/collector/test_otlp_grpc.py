@@ -67,7 +67,8 @@ def test_official_grpc_exporter_spans_are_stored_and_queryable(
         endpoint=f"127.0.0.1:{grpc_settings.grpc_port}",
         insecure=True,
         compression=compression,
-        headers={"authorization": "Bearer not-checked-yet"},
+        # A real ingest key of the project: gRPC calls go through the same auth as HTTP.
+        headers={"authorization": f"Bearer {create_key(store, 'grpc-team', 'ingest')[0]}"},
     )
     assert exporter.export(record_spans(_chat, service_name="grpc-app")) == (
         SpanExportResult.SUCCESS
@@ -78,7 +79,10 @@ def test_official_grpc_exporter_spans_are_stored_and_queryable(
         {"project": "grpc-team", "name": "chat gpt-4o", "request_model": "gpt-4o",
          "input_tokens": 12}
     ]  # fmt: skip
-    listed = httpx.get(f"{grpc_collector.base_url}/api/v1/spans").json()
+    read_key, _ = create_key(store, "grpc-team", "read")
+    listed = httpx.get(
+        f"{grpc_collector.base_url}/api/v1/spans", headers={"Authorization": f"Bearer {read_key}"}
+    ).json()
     assert [s["service_name"] for s in listed["spans"]] == ["grpc-app"]
 
 

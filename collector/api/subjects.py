@@ -25,5 +25,5 @@ async def erase(
     await asyncio.to_thread(batcher.replay_once)
     if not batcher.storage_ok:
         raise ApiError(503, "storage_unavailable", "storage is down; retry the erasure later")
-    erasure = await asyncio.to_thread(erase_subject, store, project, user_id, "api")
+    erasure = await asyncio.to_thread(erase_subject, store, project, user_id, "api", batcher.ledger)
     return erasure.as_json()

@@ -1,25 +1,32 @@
-"""Erasure of a data subject: delete their rows, keep only a hash of the request.
+"""Erasure of a data subject: delete their rows, keep only hashes of what happened.
 
-Tables holding per-user rows register here as ``(table, user column)``; every table must have
-a ``project`` column. Rows are removed with a synchronous mutation (``ALTER TABLE … DELETE``),
-which rewrites the affected parts, so the content is gone from disk once it returns — not just
-hidden. Each erasure is recorded in ``erasures`` with a SHA-256 of the subject id only.
+Tables holding per-user rows register as ``(table, user column)`` (:data:`ERASABLE`); tables
+holding rows about spans (scores, guardrail decisions) as :data:`SPAN_TABLES`, erased by the
+subject's span ids. Every table has a ``project`` column. Rows are removed with a synchronous
+mutation (``ALTER TABLE … DELETE``), which rewrites the affected parts, so the content is gone
+from disk once it returns — not just hidden.
 
-Ledger hook (issue 5): the audit ledger must include ``erasures`` rows as events of their own
-(``list_erasures``), so verifying the ledger still passes after the spans it covered are gone.
+Each erasure is recorded in ``erasures`` (SHA-256 of the subject id only), and, when a ledger
+writer is given, as one ``erasure`` ledger row per erased span: the ledger keeps its hashes
+and chain, so verification still passes after the spans it covered are gone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from tracerail.collector.ledger import erasure_row
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.ledger import LedgerWriter
 
-# (table, column holding the user id). Add tables of other features (e.g. scores) here.
+# (table, column holding the user id). Add tables of other features here.
 ERASABLE: list[tuple[str, str]] = [("spans", "user_id")]
+# Tables whose rows are about one span (``span_id`` column): erased with the subject's spans.
+SPAN_TABLES: list[str] = ["scores", "guardrail_events"]
 
 _IDENTIFIER_OK = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -54,11 +61,35 @@ class Erasure:
 
 
 def erase_subject(
-    store: ClickHouseStore, project: str, user_id: str, requested_by: str = ""
+    store: ClickHouseStore,
+    project: str,
+    user_id: str,
+    requested_by: str = "",
+    ledger: LedgerWriter | None = None,
 ) -> Erasure:
-    """Delete every row of ``user_id`` in ``project`` and record the erasure."""
-    params = {"project": project, "user_id": user_id}
+    """Delete every row of ``user_id`` in ``project`` and record the erasure.
+
+    Pass the collector's own ``ledger`` writer (it caches the chain head); a fresh one is
+    right only where nothing else appends (the CLI against a stopped embedded collector).
+    """
+    params: dict[str, Any] = {"project": project, "user_id": user_id}
+    spans = store.query(
+        f"SELECT DISTINCT trace_id, span_id FROM {store.table('spans')} "
+        "WHERE project = {project:String} AND user_id = {user_id:String}",
+        params,
+    )
     deleted: dict[str, int] = {}
+    params["span_ids"] = [row["span_id"] for row in spans]
+    for table in SPAN_TABLES if spans else ():
+        where = "project = {project:String} AND has({span_ids:Array(String)}, span_id)"
+        rows = store.query(f"SELECT count() AS n FROM {store.table(table)} WHERE {where}", params)
+        deleted[table] = int(rows[0]["n"])
+        if deleted[table]:
+            store.command(
+                f"ALTER TABLE {store.table(table)} DELETE WHERE {where}",
+                params,
+                settings={"mutations_sync": 2},
+            )
     for table, column in ERASABLE:
         where = f"project = {{project:String}} AND `{column}` = {{user_id:String}}"
         rows = store.query(f"SELECT count() AS n FROM {store.table(table)} WHERE {where}", params)
@@ -70,6 +101,19 @@ def erase_subject(
                 settings={"mutations_sync": 2},
             )
     erasure = Erasure(uuid.uuid4().hex, project, subject_hash(user_id), deleted)
+    if spans:
+        (ledger or LedgerWriter(store)).append(
+            [
+                erasure_row(
+                    project,
+                    row["trace_id"],
+                    row["span_id"],
+                    erased_at_ns=time.time_ns(),
+                    reason=f"data subject erasure {erasure.erasure_id}",
+                )
+                for row in spans
+            ]
+        )
     store.insert_columns(
         "erasures",
         {

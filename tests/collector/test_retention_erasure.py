@@ -19,6 +19,7 @@ from tracerail.collector import create_app
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.erasure import list_erasures, subject_hash
+from tracerail.collector.store.ledger import verify
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 DAY_NS = 86_400 * 10**9
@@ -99,7 +100,7 @@ def test_erasure_removes_only_the_subject_in_the_callers_project(
     erased = httpx.delete(f"{base}/api/v1/subjects/u1", headers=bearer(alpha.admin))
     assert erased.status_code == 200, erased.text
     result = erased.json()
-    assert result["rows_deleted"] == {"spans": 2}
+    assert result["rows_deleted"] == {"spans": 2, "scores": 0, "guardrail_events": 0}
     assert result["subject_sha256"] == subject_hash("u1")
     listed = httpx.get(f"{base}/api/v1/spans", headers=bearer(alpha.read)).json()
     assert {s["user_id"] for s in listed["spans"]} == {"u2"}
@@ -111,6 +112,13 @@ def test_erasure_removes_only_the_subject_in_the_callers_project(
     ]
     # The content is gone from the parts on disk, not only hidden.
     assert _rows(store, "positionCaseInsensitive(input, 's3cret-alpha') > 0") == []
+    # The ledger records the erasure per span and still verifies.
+    erased = store.query(
+        f"SELECT span_id FROM {store.table('ledger_rows')} "
+        "WHERE project = 'alpha' AND kind = 'erasure'"
+    )
+    assert len(erased) == 2
+    assert verify(store, project="alpha").ok
     (record,) = list_erasures(store, "alpha")
     assert record["subject_sha256"] == subject_hash("u1")
     assert "u1" not in json.dumps(record, default=str).replace(subject_hash("u1"), "")
@@ -123,6 +131,6 @@ def test_cli_erase(store: ClickHouseStore, chdb_dsn: str, server: RunningServer)
     env = {"TRACERAIL_STORAGE": chdb_dsn, "TRACERAIL_DATABASE": store.database}
     result = CliRunner().invoke(app, ["erase", "--user", "u9", "--project", "gamma"], env=env)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["rows_deleted"] == {"spans": 3}
+    assert json.loads(result.stdout)["rows_deleted"]["spans"] == 3
     assert _rows(store) == []
     assert len(list_erasures(store, "gamma")) == 1

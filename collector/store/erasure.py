@@ -60,6 +60,19 @@ class Erasure:
         }
 
 
+def _delete(store: ClickHouseStore, table: str, where: str, params: dict[str, Any]) -> int:
+    """Delete the rows matching ``where`` (a fixed template) for good; returns how many."""
+    rows = store.query(f"SELECT count() AS n FROM {store.table(table)} WHERE {where}", params)
+    count = int(rows[0]["n"])
+    if count:
+        store.command(
+            f"ALTER TABLE {store.table(table)} DELETE WHERE {where}",
+            params,
+            settings={"mutations_sync": 2},
+        )
+    return count
+
+
 def erase_subject(
     store: ClickHouseStore,
     project: str,
@@ -82,24 +95,10 @@ def erase_subject(
     params["span_ids"] = [row["span_id"] for row in spans]
     for table in SPAN_TABLES if spans else ():
         where = "project = {project:String} AND has({span_ids:Array(String)}, span_id)"
-        rows = store.query(f"SELECT count() AS n FROM {store.table(table)} WHERE {where}", params)
-        deleted[table] = int(rows[0]["n"])
-        if deleted[table]:
-            store.command(
-                f"ALTER TABLE {store.table(table)} DELETE WHERE {where}",
-                params,
-                settings={"mutations_sync": 2},
-            )
+        deleted[table] = _delete(store, table, where, params)
     for table, column in ERASABLE:
         where = f"project = {{project:String}} AND `{column}` = {{user_id:String}}"
-        rows = store.query(f"SELECT count() AS n FROM {store.table(table)} WHERE {where}", params)
-        deleted[table] = int(rows[0]["n"])
-        if deleted[table]:
-            store.command(
-                f"ALTER TABLE {store.table(table)} DELETE WHERE {where}",
-                params,
-                settings={"mutations_sync": 2},
-            )
+        deleted[table] = _delete(store, table, where, params)
     erasure = Erasure(uuid.uuid4().hex, project, subject_hash(user_id), deleted)
     if spans:
         (ledger or LedgerWriter(store)).append(

@@ -43,6 +43,9 @@ def get_json(url: str) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=4318)
+    parser.add_argument(
+        "--grpc-port", type=int, default=4317, help="OTLP/gRPC port; 0 turns it off"
+    )
     parser.add_argument("--data-dir", default=str(HERE.parent / ".tracerail-data"))
     parser.add_argument("--exit", action="store_true", help="stop the collector after the demo")
     args = parser.parse_args()
@@ -59,6 +62,8 @@ def main() -> int:
             "serve",
             "--port",
             str(args.port),
+            "--grpc-port",
+            str(args.grpc_port),
             "--storage",
             storage,
             "--log-level",
@@ -75,9 +80,15 @@ def main() -> int:
         assert isinstance(spans, list)
         print(f"\n==> the collector stored {len(spans)} recent spans:")
         for span in spans[:10]:
+            tokens = (
+                f"{span['input_tokens']}+{span['output_tokens']} tok"
+                if span["input_tokens"]
+                else ""
+            )
+            cost = f"${span['cost_usd']:.8f}" if span.get("cost_usd") is not None else ""
             print(
                 f"  {span['trace_id']}  {span['name']:<18} {span['observation_kind']:<10}"
-                f" {span['duration_ms']:.2f} ms"
+                f" {span['duration_ms']:7.2f} ms  {tokens:<12} {cost}"
             )
         trace_id = spans[0]["trace_id"] if spans else "<trace id>"
         print(

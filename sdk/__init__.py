@@ -9,7 +9,11 @@ Quick start::
     @tracerail.observe(kind="generation")
     def answer(question: str) -> str: ...
 
-Importing ``tracerail`` never imports the collector (fastapi, chdb) or presidio.
+Official clients: ``client = tracerail.instrument(openai.OpenAI())`` (or Anthropic), or
+``tracerail.instrument_all()`` for every client.
+
+Importing ``tracerail`` never imports the provider packages (openai, anthropic), the
+collector (fastapi, chdb) or presidio.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from tracerail import provenance
 from tracerail.config import Config
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
 from tracerail.guard import run_guardrails
+from tracerail.instrumentation import instrument, instrument_all, uninstrument, uninstrument_all
 from tracerail.observe import observe
 from tracerail.provenance import PromptTemplate, Source, prompt, sources
 from tracerail.runtime import flush, get_config, init, shutdown
@@ -35,6 +40,8 @@ __all__ = [
     "flush",
     "get_config",
     "init",
+    "instrument",
+    "instrument_all",
     "observe",
     "prompt",
     "provenance",
@@ -42,4 +49,6 @@ __all__ = [
     "score",
     "shutdown",
     "sources",
+    "uninstrument",
+    "uninstrument_all",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import json
 from collections.abc import Callable, Mapping
@@ -45,12 +46,17 @@ def truncate(text: str, limit: int) -> tuple[str, bool]:
     return text[:limit], True
 
 
+@functools.lru_cache(maxsize=4096)
+def _signature(func: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(func)
+
+
 def bound_arguments(
     func: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Name each argument after its parameter, dropping ``self``/``cls``."""
     try:
-        bound = inspect.signature(func).bind_partial(*args, **kwargs)
+        bound = _signature(func).bind_partial(*args, **kwargs)
     except (TypeError, ValueError):
         return {"args": list(args), "kwargs": dict(kwargs)}
     return {k: v for k, v in bound.arguments.items() if k not in _SKIPPED_PARAMS}

@@ -31,7 +31,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MAX_COLLECTED_ITEMS = 1_000
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ObserveSpec:
     """What ``@observe`` was asked to record for one function."""
 
@@ -46,6 +46,10 @@ class ObserveSpec:
     def guarded(self) -> bool:
         """Generations run guardrails; so does anything given an explicit policy."""
         return self.kind == semconv.KIND_GENERATION or self.policy is not None
+
+    @functools.cached_property
+    def code_function(self) -> str:
+        return f"{self.func.__module__}.{self.func.__qualname__}"
 
     @property
     def span_kind(self) -> SpanKind:
@@ -75,24 +79,35 @@ class ObservedCall:
             config = get_config()
             self._capture_content = config.capture_content
             self._limit = config.max_content_chars
-            self.span = get_tracer().start_span(spec.name, kind=spec.span_kind)
-            self.span.set_attribute(semconv.TRACERAIL_OBSERVATION_KIND, spec.kind)
-            self.span.set_attribute(
-                semconv.TRACERAIL_CODE_FUNCTION,
-                f"{spec.func.__module__}.{spec.func.__qualname__}",
-            )
-            recording = self.span.is_recording()
-            if recording and spec.kind == semconv.KIND_GENERATION:
+            attributes: dict[str, str | bool] = {
+                semconv.TRACERAIL_OBSERVATION_KIND: spec.kind,
+                semconv.TRACERAIL_CODE_FUNCTION: spec.code_function,
+            }
+            capture_input = spec.capture_input and self._capture_content
+            if spec.kind == semconv.KIND_GENERATION:
                 # The exact prompt, hashed before redaction and truncation.
                 self._prompt_text = to_json(bound_arguments(spec.func, args, kwargs))
+            if capture_input and not spec.guarded:
+                text, cut = truncate(to_json(bound_arguments(spec.func, args, kwargs)), self._limit)
+                attributes[semconv.TRACERAIL_INPUT] = text
+                if cut:
+                    attributes[semconv.TRACERAIL_INPUT_TRUNCATED] = True
+            # One attributes dict at start: each separate set_attribute takes the span's lock.
+            self.span = get_tracer().start_span(
+                spec.name, kind=spec.span_kind, attributes=attributes
+            )
+            if not self.span.is_recording():
+                self._prompt_text = None
             if spec.guarded:
+                # Guardrails change the actual call, recorded or not; the span gets the
+                # redacted input.
                 self._guard_input()
-            if spec.capture_input and self._capture_content and recording:
-                self._record(
-                    semconv.TRACERAIL_INPUT,
-                    semconv.TRACERAIL_INPUT_TRUNCATED,
-                    bound_arguments(spec.func, self.args, self.kwargs),
-                )
+                if capture_input and self.span.is_recording():
+                    self._record(
+                        semconv.TRACERAIL_INPUT,
+                        semconv.TRACERAIL_INPUT_TRUNCATED,
+                        bound_arguments(spec.func, self.args, self.kwargs),
+                    )
         except Exception:
             logger.exception("tracerail: could not start span for %s", spec.name)
 

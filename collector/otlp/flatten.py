@@ -19,6 +19,7 @@ from tracerail.collector.otlp.promote import (
     OPENINFERENCE_KINDS,
     STRING_COLUMNS,
 )
+from tracerail.pricing import TokenUsage, cost_usd
 
 SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 STATUS_CODES = ("UNSET", "OK", "ERROR")
@@ -132,6 +133,24 @@ def _to_float(text: str | None) -> float | None:
     return number if number == number and number not in (float("inf"), float("-inf")) else None
 
 
+def _derived_cost(row: dict[str, Any]) -> float | None:
+    """Price a span that has a model and tokens but no cost, from tracerail's price table."""
+    if not (row["input_tokens"] or row["output_tokens"]):
+        return None
+    usage = TokenUsage(
+        input_tokens=row["input_tokens"],
+        output_tokens=row["output_tokens"],
+        cached_input_tokens=row["cached_input_tokens"],
+        reasoning_tokens=row["reasoning_tokens"],
+    )
+    for model in (row["response_model"], row["request_model"]):
+        if model:
+            cost = cost_usd(model, usage, warn=False)
+            if cost is not None:
+                return cost
+    return None
+
+
 def _check_id(raw: bytes, size: int, what: str, *, optional: bool = False) -> str:
     if optional and not raw:
         return ""
@@ -198,6 +217,10 @@ def flatten(
                 for column, keys in CONTENT_COLUMNS.items():
                     key = next((k for k in keys if k in attributes), None)
                     row[column] = attributes.pop(key) if key else ""
+                if row["cost_usd"] is None:
+                    row["cost_usd"] = _derived_cost(row)
+                    if row["cost_usd"] is not None:
+                        attributes[semconv.TRACERAIL_COST_SOURCE] = semconv.COST_SOURCE_COLLECTOR
                 if not row["observation_kind"]:
                     oi_kind = attributes.get(semconv.OPENINFERENCE_SPAN_KIND, "").upper()
                     row["observation_kind"] = OPENINFERENCE_KINDS.get(

@@ -40,13 +40,13 @@ INT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     ),
     "cached_input_tokens": (
         sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
-        "llm.token_count.prompt_details.cache_read",
-        "gen_ai.usage.cache_read_input_tokens",
+        sc.OPENINFERENCE_TOKEN_COUNT_CACHE_READ,
+        sc.OPENLLMETRY_CACHE_READ_INPUT_TOKENS,
     ),
     "reasoning_tokens": (
         sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
-        "llm.token_count.completion_details.reasoning",
-        "gen_ai.usage.reasoning_tokens",
+        sc.OPENINFERENCE_TOKEN_COUNT_REASONING,
+        sc.OPENLLMETRY_REASONING_TOKENS,
     ),
 }
 

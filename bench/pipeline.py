@@ -8,9 +8,9 @@ Both paths run in this process, alternately, on the same pre-encoded requests (t
 * original: protobuf decode → row-wise ``flatten`` (``tests/support/flatten_reference.py``) →
   merged column lists → ledger/score rows → clickhouse-connect ``insert`` into a spans table
   with wide parts;
-* current: ``prepare_body`` (decode → column-wise ``flatten`` → Arrow table → ledger/score
-  rows) → ``concat_tables`` → ``ClickHouseStore.insert_arrow`` (chDB ``Python()`` table
-  function) into the spans table as migrated now (compact parts).
+* current: decode → column-wise ``flatten`` → Arrow table → ledger/score rows →
+  ``concat_tables`` → ``ClickHouseStore.insert_arrow`` (chDB ``Python()`` table function) into
+  the spans table as migrated now (compact parts).
 
 CPU is process time (all threads, chDB's included), so a busy shared machine changes it far
 less than wall time; the single-core ceiling is 1 000 / (CPU ms per 1 000 spans) x 1 000.
@@ -36,7 +36,6 @@ from tests.support import flatten_reference  # noqa: E402
 from tracerail.collector.ledger import rows_from_columns  # noqa: E402
 from tracerail.collector.otlp.decode import decode_request  # noqa: E402
 from tracerail.collector.otlp.flatten import empty_columns, flatten  # noqa: E402
-from tracerail.collector.prepare import prepare_body  # noqa: E402
 from tracerail.collector.scores import scores_from_columns  # noqa: E402
 from tracerail.collector.store.arrow import spans_table  # noqa: E402
 from tracerail.collector.store.clickhouse import ClickHouseStore  # noqa: E402
@@ -59,11 +58,14 @@ def original(store: ClickHouseStore, bodies: list[bytes], group: int) -> None:
 
 def current(store: ClickHouseStore, bodies: list[bytes], group: int) -> None:
     for start in range(0, len(bodies), group):
-        prepared = [
-            prepare_body(b, PB, "gzip", max_bytes=1 << 26, project="p", retention_days=30)
-            for b in bodies[start : start + group]
-        ]
-        store.insert_arrow("spans", pa.concat_tables([p.table for p in prepared]))
+        tables = []
+        for body in bodies[start : start + group]:
+            request = decode_request(body, PB, "gzip")
+            columns = flatten(request, project="p", retention_days=30)
+            rows_from_columns(columns)  # ledger and score rows, as ingest derives them
+            scores_from_columns(columns)
+            tables.append(spans_table(columns))
+        store.insert_arrow("spans", pa.concat_tables(tables))
 
 
 def cpu_ms(run: Callable[[], object]) -> tuple[float, float]:

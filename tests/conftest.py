@@ -36,7 +36,6 @@ def settings(chdb_dsn: str, store: object) -> object:
         storage=chdb_dsn,
         database=store.database,  # type: ignore[attr-defined]
         grpc_port=0,
-        prepare_workers=0,  # in-process; tests/collector/test_prepare_pool.py covers workers
     )
 
 

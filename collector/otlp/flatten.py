@@ -24,6 +24,11 @@ from tracerail.pricing import TokenUsage, cost_usd
 SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 STATUS_CODES = ("UNSET", "OK", "ERROR")
 _UINT32_MAX = 2**32 - 1
+# Far above what OTel SDKs send (128 attributes, 128 events, 128 links by default): refusing
+# more keeps one hostile span from turning into megabytes of map entries per row.
+MAX_ATTRIBUTES = 4096
+MAX_EVENTS = 4096
+MAX_LINKS = 4096
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "project",
@@ -181,6 +186,17 @@ def _check_id(raw: bytes, size: int, what: str, *, optional: bool = False) -> st
     return raw.hex()
 
 
+def _check_counts(span: Any, resource_attributes: int) -> None:
+    if len(span.attributes) > MAX_ATTRIBUTES or resource_attributes > MAX_ATTRIBUTES:
+        raise InvalidSpan(f"more than {MAX_ATTRIBUTES} attributes on a span or resource")
+    if len(span.events) > MAX_EVENTS:
+        raise InvalidSpan(f"more than {MAX_EVENTS} events on a span")
+    if len(span.links) > MAX_LINKS:
+        raise InvalidSpan(f"more than {MAX_LINKS} links on a span")
+    if any(len(event.attributes) > MAX_ATTRIBUTES for event in span.events):
+        raise InvalidSpan(f"more than {MAX_ATTRIBUTES} attributes on an event")
+
+
 def _check_ids(raw: list[bytes], size: int, what: str, *, optional: bool = False) -> list[str]:
     """Hex ids for a whole column; raises :class:`InvalidSpan` naming the first bad one."""
     zero = bytes(size)
@@ -238,6 +254,8 @@ def flatten(
     scope_names: list[str] = []
     scope_versions: list[str] = []
     for resource_spans in request.resource_spans:
+        if len(resource_spans.resource.attributes) > MAX_ATTRIBUTES:
+            raise InvalidSpan(f"more than {MAX_ATTRIBUTES} attributes on a span or resource")
         resource = attributes_map(resource_spans.resource.attributes)
         service = resource.get(semconv.SERVICE_NAME, "unknown_service")
         for scope_spans in resource_spans.scope_spans:
@@ -256,6 +274,12 @@ def flatten(
     if not n:
         return columns
 
+    if any(
+        len(s.attributes) > MAX_ATTRIBUTES or len(s.events) > MAX_EVENTS or len(s.links) > MAX_LINKS
+        for s in spans
+    ):
+        for span in spans:
+            _check_counts(span, 0)
     trace_ids = _check_ids([s.trace_id for s in spans], 16, "trace_id")
     span_ids = _check_ids([s.span_id for s in spans], 8, "span_id")
     parents = _check_ids([s.parent_span_id for s in spans], 8, "parent_span_id", optional=True)
@@ -322,6 +346,8 @@ def flatten(
         for span_events in events:
             if span_events:
                 items = list(span_events)  # one wrapper per event, reused below
+                if any(len(e.attributes) > MAX_ATTRIBUTES for e in items):
+                    raise InvalidSpan(f"more than {MAX_ATTRIBUTES} attributes on an event")
                 event_times.append([e.time_unix_nano for e in items])
                 event_names.append([e.name for e in items])
                 event_attributes.append([attributes_map(e.attributes) for e in items])

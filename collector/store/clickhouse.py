@@ -165,17 +165,37 @@ class ClickHouseStore:
             return False
 
     # --- reads and writes -------------------------------------------------------------------
-    def insert_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
-        """Insert column-oriented data in one statement."""
+    def insert_columns(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Insert column-oriented data in one statement (with per-insert ``settings``)."""
         names = list(columns)
         self.client.insert(
             self.table(table),
             [columns[name] for name in names],
             column_names=names,
             column_oriented=True,
+            settings=dict(settings) if settings else None,
         )
 
-    def insert_arrow(self, table: str, data: pa.Table) -> None:
+    def command(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Run a parameterized statement that returns no rows (DDL, ``ALTER … DELETE``)."""
+        self.client.command(
+            sql, parameters=dict(parameters or {}), settings=dict(settings) if settings else None
+        )
+
+    def insert_arrow(
+        self, table: str, data: pa.Table, *, settings: Mapping[str, Any] | None = None
+    ) -> None:
         """Insert an Arrow table in one statement (columns by name).
 
         Embedded chDB reads the Arrow buffers in place through its ``Python()`` table function
@@ -184,14 +204,27 @@ class ClickHouseStore:
         """
         handle: Any = getattr(getattr(self.client, "_backend", None), "_handle", None)
         if not self.embedded or getattr(handle, "conn", None) is None:
-            self.client.insert_arrow(self.table(table), data)
+            self.client.insert_arrow(
+                self.table(table), data, settings=dict(settings) if settings else None
+            )
             return
+        clause = ""
+        if settings:
+            # Setting names are fixed identifiers from this package; values are ints or hex ids.
+            values = []
+            for name, value in settings.items():
+                text = str(value)
+                if not (name.isidentifier() and text.replace("_", "").isalnum()):
+                    raise ValueError(f"unsupported insert setting {name}={value!r}")
+                values.append(f"{name} = {text}" if text.isdigit() else f"{name} = '{text}'")
+            clause = " SETTINGS " + ", ".join(values)
         names = ", ".join(f"`{name}`" for name in data.column_names)
         # chDB resolves ``Python(arrow_batch)`` to this local variable by name.
         arrow_batch = data  # noqa: F841
         with handle.lock:
             handle.conn.query(
-                f"INSERT INTO {self.table(table)} ({names}) SELECT {names} FROM Python(arrow_batch)"
+                f"INSERT INTO {self.table(table)} ({names}){clause} "
+                f"SELECT {names} FROM Python(arrow_batch)"
             )
 
     def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -11,7 +11,17 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from tracerail.collector.api import audit, guardrails, health, metrics, otlp, scores, traces
+from tracerail.collector.api import (
+    audit,
+    dashboard,
+    guardrails,
+    health,
+    metrics,
+    otlp,
+    reports,
+    scores,
+    traces,
+)
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.ingest import IngestBatcher
 from tracerail.collector.settings import Settings
@@ -76,6 +86,6 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, otlp, traces, guardrails, scores, metrics, audit):
+    for module in (health, otlp, traces, guardrails, scores, metrics, audit, reports, dashboard):
         app.include_router(module.router)
     return app

@@ -71,7 +71,7 @@ EXPORT_FORMATS: Final = ("csv", "jsonl")
 EXPORT_PAGE: Final = 1_000
 
 
-def _invalid(name: str, detail: str) -> ApiError:
+def invalid(name: str, detail: str) -> ApiError:
     return ApiError(400, "invalid_parameter", f"{name}: {detail}")
 
 
@@ -87,20 +87,20 @@ def check_params(request: Request, allowed: tuple[str, ...]) -> None:
         )
     for key in set(keys):
         if len(request.query_params.getlist(key)) > 1:
-            raise _invalid(key, "given more than once")
+            raise invalid(key, "given more than once")
 
 
 def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
     """``[from, to)`` in UTC: default the last 30 days, at most 366 days, from before to."""
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.tzinfo is None:
-            raise _invalid(name, "needs a timezone, e.g. 2026-01-01T00:00:00Z")
+            raise invalid(name, "needs a timezone, e.g. 2026-01-01T00:00:00Z")
     hi = (end or datetime.now(UTC)).astimezone(UTC)
     lo = (start or hi - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)
     if lo >= hi:
-        raise _invalid("from", "must be before to")
+        raise invalid("from", "must be before to")
     if hi - lo > timedelta(days=MAX_DAYS):
-        raise _invalid("from", f"from and to must be at most {MAX_DAYS} days apart")
+        raise invalid("from", f"from and to must be at most {MAX_DAYS} days apart")
     return lo, hi
 
 
@@ -108,7 +108,7 @@ def _name(param: str, value: str | None) -> str | None:
     if value is None:
         return None
     if not NAME_VALUE.match(value):
-        raise _invalid(
+        raise invalid(
             param, "1 to 200 letters, digits, spaces or . _ : @ / + - (no quotes or operators)"
         )
     return value
@@ -160,16 +160,16 @@ def audit_filter(
     if kind is not None:
         chosen = tuple(k.strip().lower() for k in kind.split(",") if k.strip())
         if not chosen or any(k not in KINDS for k in chosen):
-            raise _invalid("kind", f"expected some of {', '.join(KINDS)}")
+            raise invalid("kind", f"expected some of {', '.join(KINDS)}")
         kinds = tuple(k for k in KINDS if k in chosen)
     if action is not None and action.lower() not in ACTIONS:
-        raise _invalid("action", f"expected one of {', '.join(ACTIONS)}")
+        raise invalid("action", f"expected one of {', '.join(ACTIONS)}")
     if trace_id is not None and not TRACE_ID.match(trace_id.lower()):
-        raise _invalid("trace_id", "expected 32 hex characters")
+        raise invalid("trace_id", "expected 32 hex characters")
     if q is not None and (not q.strip() or len(q) > MAX_TEXT or CONTROL.search(q)):
-        raise _invalid("q", f"1 to {MAX_TEXT} printable characters")
+        raise invalid("q", f"1 to {MAX_TEXT} printable characters")
     if order not in ORDERS:
-        raise _invalid("order", "expected desc or asc")
+        raise invalid("order", "expected desc or asc")
     return AuditFilter(
         start_ns=_ns(lo),
         end_ns=_ns(hi),
@@ -217,12 +217,12 @@ async def read_events(
 ) -> dict[str, Any]:
     check_params(request, (*FILTER_PARAMS, "limit", "cursor"))
     if limit > settings.max_page_size:
-        raise _invalid("limit", f"at most {settings.max_page_size}")
+        raise invalid("limit", f"at most {settings.max_page_size}")
     if cursor is not None:
         try:
             decode_audit_cursor(cursor, filters.order)
         except InvalidCursor as exc:
-            raise _invalid("cursor", str(exc)) from None
+            raise invalid("cursor", str(exc)) from None
 
     def read() -> tuple[list[dict[str, Any]], str | None, dict[str, int]]:
         page, next_cursor = list_timeline(store, project, filters, limit=limit, cursor=cursor)
@@ -309,7 +309,7 @@ async def export_events(
 ) -> StreamingResponse:
     check_params(request, (*FILTER_PARAMS, "format"))
     if format not in EXPORT_FORMATS:
-        raise _invalid("format", "expected csv or jsonl")
+        raise invalid("format", "expected csv or jsonl")
     media = "text/csv" if format == "csv" else "application/x-ndjson"
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(

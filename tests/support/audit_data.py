@@ -6,11 +6,13 @@ redaction, a leaked secret, an injection flag, a blocked request, and hallucinat
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 
 import tracerail
 from tests.support.server import RunningServer
@@ -20,6 +22,19 @@ from tracerail.provenance import Source
 
 DOC = "Refunds are issued within 14 days of a return being received."
 STRICT = Policy(checks=(CheckConfig("injection", Action.BLOCK),))
+
+
+# Who is calling, set by the app around each call; stamped on spans as they start (so a call
+# blocked by its input guard still says whose it was), the way apps propagate request context.
+_caller: ContextVar[dict[str, str] | None] = ContextVar("caller", default=None)
+
+
+class CallerProcessor(SpanProcessor):
+    """Copies the current caller's user, session and model onto every span at start."""
+
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        for key, value in (_caller.get() or {}).items():
+            span.set_attribute(key, value)
 
 
 @dataclass
@@ -48,10 +63,6 @@ def _generate(
     @tracerail.observe(kind="generation", name=f"chat {model}", policy=policy)
     def generate(question: str) -> str:
         span = trace.get_current_span()
-        span.set_attribute(semconv.GEN_AI_REQUEST_MODEL, model)
-        span.set_attribute(semconv.GEN_AI_PROVIDER_NAME, "acme")
-        span.set_attribute(semconv.USER_ID, user)
-        span.set_attribute(semconv.SESSION_ID, session)
         span.set_attribute(semconv.GEN_AI_USAGE_INPUT_TOKENS, 100)
         span.set_attribute(semconv.GEN_AI_USAGE_OUTPUT_TOKENS, 20)
         span.set_attribute(semconv.TRACERAIL_COST_USD, 0.01)
@@ -66,15 +77,26 @@ def _generate(
         return answer
 
     w.generations += 1
+    token = _caller.set(
+        {
+            semconv.USER_ID: user,
+            semconv.SESSION_ID: session,
+            semconv.GEN_AI_REQUEST_MODEL: model,
+            semconv.GEN_AI_PROVIDER_NAME: "acme",
+        }
+    )
     try:
         generate(prompt)
     except GuardrailBlocked:
         w.blocked += 1
+    finally:
+        _caller.reset(token)
 
 
 def populate(collector: RunningServer) -> Workload:
     """Send the workload and flush; the caller shuts the SDK down."""
     provider = TracerProvider(resource=Resource.create({semconv.SERVICE_NAME: "support-bot"}))
+    provider.add_span_processor(CallerProcessor())
     tracerail.init(
         endpoint=collector.base_url, service_name="support-bot", tracer_provider=provider
     )

@@ -22,6 +22,7 @@ import typer
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:4318"
 TABLE_COLUMNS: Final = ("time", "kind", "model", "user_id", "check", "action", "entity_types")
 DETAIL_WIDTH: Final = 60
+PIPE_WIDTH: Final = 220
 
 EndpointOpt = Annotated[
     str, typer.Option(envvar="TRACERAIL_ENDPOINT", help="Collector URL [env TRACERAIL_ENDPOINT].")
@@ -172,7 +173,8 @@ def _table(endpoint: str, params: dict[str, Any], api_key: str | None, limit: in
             detail[:DETAIL_WIDTH],
             event["trace_id"],
         )
-    console = Console()
+    # Piped or captured output gets a wide, unfolded table (a terminal uses its own width).
+    console = Console() if sys.stdout.isatty() else Console(width=PIPE_WIDTH)
     console.print(table)
     totals = ", ".join(f"{k} {v}" for k, v in body.get("totals", {}).items())
     console.print(f"{len(events)} of {body.get('total', 0)} matching events ({totals})")

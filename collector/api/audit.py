@@ -156,7 +156,7 @@ def audit_filter(
     """The validated audit query of a request; every problem is a 400 naming the parameter."""
     check_project(project_, project)
     lo, hi = time_range(from_, to)
-    kinds = KINDS
+    kinds: tuple[str, ...] = KINDS
     if kind is not None:
         chosen = tuple(k.strip().lower() for k in kind.split(",") if k.strip())
         if not chosen or any(k not in KINDS for k in chosen):

@@ -261,7 +261,7 @@ async function loadAudit(more) {
   auditCursor = data.next_cursor;
   const rows = data.events.map((e) => el("tr", { onclick: () => { showTab("traces"); openTrace(e.trace_id).catch(showError); } },
     el("td", {}, fmtTime(e.time)), el("td", {}, e.kind), el("td", {}, e.model), el("td", {}, e.user_id),
-    el("td", {}, e.check || e.name), el("td", { class: e.action === "block" ? "action-block" : "" }, e.action),
+    el("td", {}, e.check || (e.kind === "score" ? e.name : "")), el("td", { class: e.action === "block" ? "action-block" : "" }, e.action),
     el("td", {}, e.entity_types.join(", ")), el("td", {}, (e.value !== null ? e.value + " " : "") + e.detail),
     el("td", {}, el("code", {}, e.trace_id.slice(0, 12) + "…"))));
   const body = $("#audit-results tbody");

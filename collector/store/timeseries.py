@@ -51,7 +51,7 @@ def timeseries(
         "project = {{project:String}} "
         "AND {col} >= {{lo:DateTime('UTC')}} AND {col} < {{hi:DateTime('UTC')}}"
     )
-    series = {
+    series: dict[str, dict[str, Any]] = {
         _key(start): {
             "time": _key(start),
             "calls": 0,

@@ -6,6 +6,7 @@ they cannot disagree. Each section carries totals that its rows add up to.
 
 from __future__ import annotations
 
+import importlib
 import time
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -239,9 +240,19 @@ def top_triggers(store: ClickHouseStore, project: str, window: Window) -> list[d
     ]
 
 
+def _project_retention(store: ClickHouseStore, project: str) -> int | None:
+    """The project's own retention where projects have one (``store.projects``), else None."""
+    try:
+        projects = importlib.import_module("tracerail.collector.store.projects")
+    except ImportError:  # per-project retention is not part of this build
+        return None
+    found = projects.get_project(store, project)
+    return None if found is None else int(found.retention_days)
+
+
 def retention(store: ClickHouseStore, project: str, settings: Settings) -> dict[str, Any]:
-    """Retention in force (the collector setting, or a project's own where one exists)."""
-    days = int(getattr(settings, "retention_days", 0))
+    """Retention in force: the project's own setting where one exists, else the collector's."""
+    own = _project_retention(store, project)
     rows = store.query(
         "SELECT max(retention_days) AS days, toUnixTimestamp64Nano(min(timestamp)) AS oldest, "
         f"count() AS n FROM {store.table('spans')} WHERE project = {{project:String}}",
@@ -249,7 +260,9 @@ def retention(store: ClickHouseStore, project: str, settings: Settings) -> dict[
     )
     stored = rows[0] if rows and int(rows[0]["n"]) else None
     return {
-        "configured_days": days,
+        "configured_days": own if own is not None else settings.retention_days,
+        "configured_by": "project setting" if own is not None else "collector default",
+        "collector_default_days": settings.retention_days,
         "stored_days": int(stored["days"]) if stored else None,
         "oldest_record": (
             _iso(datetime.fromtimestamp(int(stored["oldest"]) / 1e9, tz=UTC)) if stored else None

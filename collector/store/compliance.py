@@ -17,7 +17,7 @@ from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import read_head, verify
 from tracerail.collector.store.metrics import Window, model_scorecard
-from tracerail.collector.store.timeseries import BLOCKED_ERROR, timeseries
+from tracerail.collector.store.timeseries import timeseries
 from tracerail.version import __version__
 
 REPORT_VERSION: Final = 1
@@ -50,11 +50,10 @@ def volume(store: ClickHouseStore, project: str, window: Window) -> dict[str, An
         "SELECT count() AS calls, uniqExactIf(user_id, user_id != '') AS users, "
         "uniqExactIf(session_id, session_id != '') AS sessions, uniqExact(trace_id) AS traces, "
         "countIf(status_code = 'ERROR') AS errors, "
-        "countIf(error_type = {blocked:String}) AS blocked, "
         "arraySort(groupUniqArray(if(response_model != '', response_model, request_model))) "
         "AS models, arraySort(groupUniqArray(service_name)) AS services "
         f"FROM {store.table('spans')} WHERE {_GENERATIONS}",
-        {**window.params(project), "blocked": BLOCKED_ERROR},
+        window.params(project),
     )
     return {
         "calls": int(row["calls"]),
@@ -62,7 +61,6 @@ def volume(store: ClickHouseStore, project: str, window: Window) -> dict[str, An
         "sessions": int(row["sessions"]),
         "traces": int(row["traces"]),
         "errors": int(row["errors"]),
-        "blocked": int(row["blocked"]),
         "models": [m for m in row["models"] if m],
         "services": [s for s in row["services"] if s],
     }
@@ -282,8 +280,8 @@ DEFINITIONS: Final = (
     ("Users / sessions", "Distinct non-empty user.id and session.id attributes of those calls."),
     (
         "Blocked request",
-        "A call that ended with GuardrailBlocked: a check with action 'block' "
-        "stopped its input or output.",
+        "A call stopped by a guardrail: it ended with GuardrailBlocked, or a check recorded "
+        "the action 'block' on it. Each call counts once.",
     ),
     (
         "PII findings",
@@ -336,8 +334,8 @@ def compliance_report(
 ) -> dict[str, Any]:
     """Every section of the compliance report for ``project`` over ``[start, end)``."""
     window = Window.around(start, end)
-    vol = volume(store, project, window)
     days = timeseries(store, project, window, "day", threshold)
+    vol = {**volume(store, project, window), "blocked": sum(d["blocked"] for d in days)}
     card = model_scorecard(store, project, window, threshold)
     return {
         "report_version": REPORT_VERSION,

@@ -1,9 +1,13 @@
 """Per hour or per day: calls, latency p50/p95, cost, blocked requests, guardrail actions and
 the hallucination rate with its Wilson interval. Feeds the dashboard's charts and the report.
 
+A *blocked request* is a generation span that ended in ``GuardrailBlocked`` or that has a
+guardrail decision with action ``block`` (other instrumentations record the decision without
+raising our exception); each span counts once, in the bucket of its first sign of blocking.
+
 Calls, latency and cost come from ``generation_stats`` (hourly, so buckets are whole hours or
-days); decisions from ``guardrail_events``; blocked requests from generation spans that ended
-in ``GuardrailBlocked``; hallucination counts from :func:`~.metrics.hallucination_rate`.
+days); decisions from ``guardrail_events``; blocked requests from both (above); hallucination
+counts from :func:`~.metrics.hallucination_rate`.
 """
 
 from __future__ import annotations
@@ -92,11 +96,18 @@ def timeseries(
         entry = series.get(_key(row["b"].replace(tzinfo=UTC)))
         if entry is not None and row["action"] in entry["actions"]:
             entry["actions"][row["action"]] = int(row["n"])
+    spans_in = events_in = in_window.format(col="timestamp")
     for row in store.query(
-        f"SELECT {b_ts} AS b, count() AS n FROM {store.table('spans')} "
-        f"WHERE {in_window.format(col='timestamp')} "
-        f"AND observation_kind = '{semconv.KIND_GENERATION}' "
-        "AND error_type = {blocked:String} GROUP BY b",
+        f"SELECT {_BUCKET_SQL[bucket].format(col='t')} AS b, count() AS n FROM ("
+        "  SELECT span_id, min(t) AS t FROM ("
+        f"    SELECT span_id, timestamp AS t FROM {store.table('spans')} WHERE {spans_in} "
+        f"    AND observation_kind = '{semconv.KIND_GENERATION}' "
+        "    AND error_type = {blocked:String}"
+        "    UNION ALL"
+        f"    SELECT span_id, timestamp AS t FROM {store.table('guardrail_events')} "
+        f"    WHERE {events_in} AND action = 'block'"
+        "  ) GROUP BY span_id"
+        ") GROUP BY b",
         {**params, "blocked": BLOCKED_ERROR},
     ):
         entry = series.get(_key(row["b"].replace(tzinfo=UTC)))

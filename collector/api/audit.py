@@ -68,7 +68,7 @@ FILTER_PARAMS: Final = (
     "order",
 )
 EXPORT_FORMATS: Final = ("csv", "jsonl")
-EXPORT_PAGE: Final = 1_000
+EXPORT_PAGE: Final = 5_000
 
 
 def invalid(name: str, detail: str) -> ApiError:

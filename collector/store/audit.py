@@ -116,6 +116,7 @@ _NO_VALUE = "CAST(NULL, 'Nullable(Float64)')"
 
 
 def _generation_part(store: ClickHouseStore) -> _Part:
+    # ``dedupe`` (LIMIT 1 BY) is used by counts only; pages drop repeats in :func:`_merge`.
     kind = f"if(error_type = {{blocked_error:String}}, '{KIND_BLOCKED}', '{KIND_GENERATION}')"
     return _Part(
         table=store.table("spans"),
@@ -323,7 +324,7 @@ def list_timeline(
     if cursor is not None:
         params["c_ns"], params["c_row"] = decode_audit_cursor(cursor, f.order)
     selects = []
-    for part in parts:
+    for index, part in enumerate(parts):
         where = list(part.where)
         if cursor is not None:
             where.append(
@@ -331,21 +332,46 @@ def list_timeline(
                 "(fromUnixTimestamp64Nano({c_ns:Int64}, 'UTC'), {c_row:String})"
             )
         selects.append(
-            f"SELECT * FROM (SELECT {part.select} FROM {part.table} WHERE {' AND '.join(where)} "
-            f"ORDER BY time_ns {direction}, row_id {direction} {part.dedupe} "
-            "LIMIT {limit:UInt32})"
+            f"SELECT *, {index} AS part FROM (SELECT {part.select} FROM {part.table} "
+            f"WHERE {' AND '.join(where)} "
+            f"ORDER BY time_ns {direction}, row_id {direction} LIMIT {{limit:UInt32}})"
         )
     rows = store.query(
         f"SELECT * FROM ({' UNION ALL '.join(selects)}) "
-        f"ORDER BY time_ns {direction}, row_id {direction} LIMIT {{limit:UInt32}}",
+        f"ORDER BY time_ns {direction}, row_id {direction}, part",
         params,
     )
-    page = [_row_json(row) for row in rows[:limit]]
+    page, more = _merge(rows, limit, len(parts))
     next_cursor = None
-    if len(rows) > limit:
+    if more and page:
         last = page[-1]
         next_cursor = pack_cursor(last["time_unix_nano"], last["row_id"], f.order)
     return page, next_cursor
+
+
+def _merge(rows: list[dict[str, Any]], limit: int, parts: int) -> tuple[list[dict[str, Any]], bool]:
+    """The page from the merged, ordered rows of all parts, and whether more may follow.
+
+    Stored rows can repeat (a client retrying an export whose acknowledgement was lost); they
+    are dropped here rather than with ``LIMIT 1 BY`` in SQL, which would cost a full sort of
+    every matching row per page. A part that returned its whole quota (``limit + 1`` rows) may
+    hold more: the page stops at that part's last row so nothing of it is skipped.
+    """
+    last_index: dict[int, int] = {}
+    taken: dict[int, int] = {}
+    for i, row in enumerate(rows):
+        last_index[row["part"]] = i
+        taken[row["part"]] = taken.get(row["part"], 0) + 1
+    capped = [last_index[p] for p in range(parts) if taken.get(p, 0) > limit]
+    safe = rows[: min(capped) + 1] if capped else rows
+    seen: set[tuple[int, str]] = set()
+    page: list[dict[str, Any]] = []
+    for row in safe:
+        key = (row["part"], row["row_id"])
+        if key not in seen:
+            seen.add(key)
+            page.append(_row_json(row))
+    return page[:limit], bool(capped) or len(page) > limit
 
 
 def count_timeline(store: ClickHouseStore, project: str, f: AuditFilter) -> dict[str, int]:

@@ -241,3 +241,38 @@ def test_bad_input_is_a_json_400_naming_the_parameter(collector: RunningServer) 
         == 400
     )
     assert _events(collector)["total"] == 0  # still up, nothing written
+
+
+def _retried_spans(tracer: Any) -> None:
+    from tracerail import semconv
+
+    for i in range(6):
+        with tracer.start_as_current_span(f"chat m{i}") as span:
+            span.set_attribute(semconv.TRACERAIL_OBSERVATION_KIND, semconv.KIND_GENERATION)
+            span.set_attribute(semconv.GEN_AI_REQUEST_MODEL, f"m{i}")
+            for check in ("pii", "secrets"):
+                span.add_event(
+                    f"{semconv.GUARDRAIL_SPAN_PREFIX} {check}",
+                    {
+                        semconv.GEN_AI_GUARDRAIL_COMPONENT_NAME: check,
+                        semconv.GEN_AI_GUARDRAIL_TARGET_TYPE: "input",
+                        semconv.TRACERAIL_GUARDRAIL_ACTION: "allow",
+                    },
+                )
+
+
+def test_a_retried_export_is_listed_once(collector: RunningServer) -> None:
+    from tests.support.otlp import protobuf_body, record_spans
+
+    body = protobuf_body(record_spans(_retried_spans))
+    for _ in range(2):  # the acknowledgement was lost; the client sends the same spans again
+        httpx.post(
+            f"{collector.base_url}/v1/traces",
+            content=body,
+            headers={"Content-Type": "application/x-protobuf"},
+        ).raise_for_status()
+    totals = _events(collector)["totals"]
+    assert (totals["generation"], totals["guardrail"]) == (6, 12)
+    for limit in (1, 4, 5, 1000):
+        rows = _all_pages(collector, limit=limit)
+        assert len(rows) == 18 == len({json.dumps(r) for r in rows}), limit

@@ -12,16 +12,14 @@ Prints p50/p95 per query against its target and the ratio, and the export rate; 
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.queries import DAYS, PROJECT, generate_scores, generate_spans, report, timed
+from bench.queries import PROJECT, bench_args, prepare, report, timed
 from tracerail import semconv
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.audit import (
@@ -58,26 +56,8 @@ def generate_decisions(store: ClickHouseStore) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=1_000_000)
-    parser.add_argument("--chunk", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--data-dir", default=None, help="chDB path (default: a temp dir)")
-    args = parser.parse_args()
-
-    path = args.data_dir or tempfile.mkdtemp(prefix="tracerail-bench-audit-")
-    store = ClickHouseStore(f"chdb://{path}", "bench")
-    store.migrate()
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    start = end - timedelta(days=DAYS)
-    existing = store.query(f"SELECT count() AS n FROM {store.table('spans')}")[0]["n"]
-    if existing < args.spans:
-        print(f"generating {args.spans:,} spans into {path}")
-        began = time.perf_counter()
-        generate_spans(store, args.spans, args.chunk, start)
-        generate_scores(store)
-        generate_decisions(store)
-        print(f"generated in {time.perf_counter() - began:.1f} s")
+    args = bench_args(__doc__ or "", spans=1_000_000, runs=20)
+    store, path, start, end = prepare(args, "tracerail-bench-audit-", generate_decisions)
 
     def ns(moment: datetime) -> int:
         return int(moment.timestamp()) * 10**9

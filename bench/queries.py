@@ -74,7 +74,8 @@ def generate_spans(store: ClickHouseStore, total: int, chunk: int, start: dateti
 def generate_scores(store: ClickHouseStore) -> None:
     """Every 2nd generation gets an auto score; every 10th also a human one."""
     select = (
-        "SELECT project, lower(hex(cityHash64(span_id, 9, {source}))) AS score_id, trace_id, span_id, "
+        "SELECT project, lower(hex(cityHash64(span_id, 9, {source}))) AS score_id, "
+        "trace_id, span_id, "
         "'hallucination' AS name, {value} AS value, 'numeric', '', '', {source} AS source, "
         "toStartOfHour(timestamp), observation_kind, service_name, provider, request_model, "
         f"attributes['{semconv.TRACERAIL_PROMPT_TEMPLATE_ID}'] "

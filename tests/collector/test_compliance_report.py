@@ -99,6 +99,17 @@ def test_json_report_numbers_add_up(collector: RunningServer, workload: Workload
     assert r["retention"]["configured_days"] == 30
     assert len(r["definitions"]) >= 10
 
+    # The dashboard's series and cards count the same things as the report.
+    series = httpx.get(f"{collector.base_url}/api/v1/metrics/timeseries", timeout=60).json()
+    overview = series["overview"]
+    assert (overview["calls"], overview["blocked"]) == (volume["calls"], volume["blocked"])
+    assert overview["cost_usd"] == pytest.approx(card["total_cost_usd"])
+    assert (overview["evaluated"], overview["hallucinated"]) == (2, 1)
+    assert sum(p["calls"] for p in series["points"]) == volume["calls"]
+    assert sum(sum(p["actions"].values()) for p in series["points"]) == overview["decisions"]
+    hourly = httpx.get(f"{collector.base_url}/api/v1/metrics/timeseries", params={"bucket": "hour"})
+    assert hourly.status_code == 400 and hourly.json()["detail"].startswith("bucket")
+
 
 def test_html_report_is_self_contained_with_a_page_per_section(
     collector: RunningServer, workload: Workload

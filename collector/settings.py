@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -49,3 +50,43 @@ class Settings(BaseSettings):
     )
     max_batch_rows: int = Field(20_000, ge=1, description="Most span rows in one insert.")
     max_page_size: int = Field(1_000, ge=1, description="Largest page a query may ask for.")
+
+    # --- keys and isolation (docs/reliability.md) ----------------------------------------------
+    auth: Literal["auto", "required", "off"] = Field(
+        "auto",
+        description="auto: keys required once any key exists or when bound to a non-loopback "
+        "address; required: always; off: never (loopback only unless allow_insecure_bind).",
+    )
+    allow_insecure_bind: bool = Field(
+        False, description="Allow serving without auth on a non-loopback address (not advised)."
+    )
+    key_cache_seconds: float = Field(
+        1.0, ge=0, description="How long a verified key is trusted before it is read again."
+    )
+
+    # --- durable ingest and backpressure -------------------------------------------------------
+    wal_dir: Path | None = Field(
+        None,
+        description="Write-ahead log directory (default: next to the chDB data path, or under "
+        "the data dir for a server).",
+    )
+    wal_max_mb: int = Field(1024, ge=1, description="Largest write-ahead log before 503.")
+    max_queue_spans: int = Field(
+        200_000, ge=1, description="Spans waiting for a write before ingest answers 429."
+    )
+    max_inflight_requests: int = Field(
+        32, ge=1, description="Ingest bodies read and decoded at once before ingest answers 429."
+    )
+    retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 429/503 answers.")
+    replay_interval_seconds: float = Field(
+        1.0, gt=0, description="How often a non-empty WAL or down storage is retried."
+    )
+
+    def wal_path(self) -> Path:
+        """The write-ahead log directory of this collector's database."""
+        if self.wal_dir is not None:
+            return self.wal_dir / self.database
+        if self.storage.startswith("chdb://"):
+            data = self.storage.removeprefix("chdb://").rstrip("/") or str(default_data_dir())
+            return Path(data + "-wal") / self.database
+        return default_data_dir() / "wal" / self.database

@@ -43,6 +43,9 @@ def get_json(url: str) -> dict[str, object]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=4318)
+    parser.add_argument(
+        "--grpc-port", type=int, default=4317, help="OTLP/gRPC port; 0 turns it off"
+    )
     parser.add_argument("--data-dir", default=str(HERE.parent / ".tracerail-data"))
     parser.add_argument("--exit", action="store_true", help="stop the collector after the demo")
     args = parser.parse_args()
@@ -59,6 +62,8 @@ def main() -> int:
             "serve",
             "--port",
             str(args.port),
+            "--grpc-port",
+            str(args.grpc_port),
             "--storage",
             storage,
             "--log-level",

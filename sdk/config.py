@@ -12,6 +12,7 @@ from tracerail.errors import ConfigError
 DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
 DEFAULT_SERVICE_NAME = "unknown_service"
 DEFAULT_MAX_CONTENT_CHARS = 16_384
+DEFAULT_SPOOL_MAX_MB = 256
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -29,6 +30,8 @@ class Config:
     max_content_chars: int = DEFAULT_MAX_CONTENT_CHARS
     environment: str | None = None
     app_version: str | None = None
+    spool_dir: str | None = None
+    spool_max_mb: int = DEFAULT_SPOOL_MAX_MB
 
     @property
     def traces_url(self) -> str:
@@ -83,6 +86,8 @@ def resolve_config(
     max_content_chars: int | None = None,
     environment: str | None = None,
     app_version: str | None = None,
+    spool_dir: str | None = None,
+    spool_max_mb: int | None = None,
 ) -> Config:
     """Merge arguments, environment and defaults into a validated :class:`Config`."""
     raw_endpoint = _pick(endpoint, semconv.ENV_ENDPOINT) or DEFAULT_ENDPOINT
@@ -109,6 +114,14 @@ def resolve_config(
     if max_chars < 0:
         raise ConfigError("max_content_chars", f"must be >= 0, got {max_chars}")
 
+    raw_spool = _pick(spool_dir, semconv.ENV_SPOOL_DIR)
+    raw_spool_mb = _pick(spool_max_mb, semconv.ENV_SPOOL_MAX_MB)
+    spool_mb = (
+        DEFAULT_SPOOL_MAX_MB if raw_spool_mb is None else _as_int("spool_max_mb", raw_spool_mb)
+    )
+    if spool_mb < 1:
+        raise ConfigError("spool_max_mb", f"must be >= 1, got {spool_mb}")
+
     key = _pick(api_key, semconv.ENV_API_KEY)
     env = _pick(environment, semconv.ENV_ENVIRONMENT)
     version = _pick(app_version, semconv.ENV_APP_VERSION)
@@ -121,4 +134,6 @@ def resolve_config(
         max_content_chars=max_chars,
         environment=None if env is None else str(env),
         app_version=None if version is None else str(version),
+        spool_dir=None if raw_spool is None else str(raw_spool),
+        spool_max_mb=spool_mb,
     )

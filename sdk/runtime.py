@@ -48,8 +48,19 @@ def _otlp_exporter(config: Config) -> SpanExporter:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
     headers = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else None
-    return OTLPSpanExporter(
+    exporter = OTLPSpanExporter(
         endpoint=config.traces_url, headers=headers, compression=Compression.Gzip, timeout=10
+    )
+    if config.spool_dir is None:
+        return exporter
+    from tracerail.spool import SpoolingExporter
+
+    return SpoolingExporter(
+        exporter,
+        config.spool_dir,
+        endpoint=config.traces_url,
+        headers=headers,
+        max_bytes=config.spool_max_mb * 1024 * 1024,
     )
 
 
@@ -75,6 +86,8 @@ def init(
     max_content_chars: int | None = None,
     environment: str | None = None,
     app_version: str | None = None,
+    spool_dir: str | None = None,
+    spool_max_mb: int | None = None,
     tracer_provider: TracerProvider | None = None,
     span_exporter: SpanExporter | None = None,
     policy: Any = None,
@@ -85,6 +98,8 @@ def init(
     the default. ``span_exporter`` replaces the OTLP exporter (e.g. a console or in-memory
     exporter). ``policy`` (a ``tracerail.guardrails.Policy``, a TOML path, ``"default"`` or
     ``"off"``) sets the guardrail policy for every guarded call; a bad policy file fails here.
+    ``spool_dir`` turns on the on-disk spool (:mod:`tracerail.spool`): batches the
+    collector cannot take are kept there (at most ``spool_max_mb``) and re-sent in order.
     Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
     Calling ``init`` again replaces the previous configuration.
     """
@@ -98,6 +113,8 @@ def init(
         max_content_chars=max_content_chars,
         environment=environment,
         app_version=app_version,
+        spool_dir=spool_dir,
+        spool_max_mb=spool_max_mb,
     )
     resolved_policy = None
     if policy is not None:

@@ -16,16 +16,21 @@ from tracerail.collector.api import (
     dashboard,
     guardrails,
     health,
+    keys,
     metrics,
     otlp,
+    projects,
     reports,
     scores,
+    subjects,
     traces,
 )
 from tracerail.collector.api.errors import install_error_handlers
+from tracerail.collector.auth import KeyRing, check_bind
 from tracerail.collector.ingest import IngestBatcher
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.wal import WriteAheadLog
 from tracerail.version import __version__
 
 logger = logging.getLogger("tracerail.collector")
@@ -48,22 +53,49 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        check_bind(settings)
         owned = store is None
         active = store or ClickHouseStore(
             settings.storage, settings.database, cluster=settings.cluster
         )
+        storage_up = True
         if settings.migrate_on_start:
-            await asyncio.to_thread(active.migrate)
-        batcher = IngestBatcher(active, max_batch_rows=settings.max_batch_rows)
+            try:
+                await asyncio.to_thread(active.migrate)
+            except ValueError:
+                raise
+            except Exception as exc:
+                # Start anyway: ingest goes to the WAL until storage answers (see ingest.py).
+                logger.error("storage unavailable at start, ingest goes to the WAL: %s", exc)
+                storage_up = False
+        wal = WriteAheadLog(settings.wal_path(), settings.wal_max_mb * 1024 * 1024)
+        batcher = IngestBatcher(
+            active,
+            wal,
+            max_batch_rows=settings.max_batch_rows,
+            max_queue_spans=settings.max_queue_spans,
+            replay_interval=settings.replay_interval_seconds,
+        )
+        batcher.storage_ok = storage_up
         await batcher.start()
+        keyring = KeyRing(active, settings)
         app.state.store = active
         app.state.batcher = batcher
+        app.state.keyring = keyring
+        if storage_up and not await asyncio.to_thread(keyring.required):
+            logger.warning(
+                "AUTH IS OFF: no API keys exist and the collector listens on loopback %s, so "
+                "every local process can write and read project %r. Create a key with "
+                "`tracerail keys create --project NAME` to turn auth on.",
+                settings.host,
+                settings.project,
+            )
         grpc_ingest = None
         app.state.grpc_port = None
         if settings.grpc_port:
             from tracerail.collector.api.otlp_grpc import GrpcIngest  # grpcio only when enabled
 
-            grpc_ingest = GrpcIngest(batcher, settings)
+            grpc_ingest = GrpcIngest(batcher, settings, keyring)
             app.state.grpc_port = await grpc_ingest.start()
         logger.info(
             "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
@@ -86,6 +118,19 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, otlp, traces, guardrails, scores, metrics, audit, reports, dashboard):
+    for module in (
+        health,
+        otlp,
+        traces,
+        guardrails,
+        scores,
+        metrics,
+        audit,
+        keys,
+        projects,
+        subjects,
+        reports,
+        dashboard,
+    ):
         app.include_router(module.router)
     return app

@@ -28,6 +28,10 @@ ThresholdQuery = Annotated[
 ]
 
 
+_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
+_LATEST = datetime(2105, 12, 31, tzinfo=UTC)
+
+
 def _window(start: datetime | None, end: datetime | None) -> Window:
     for name, value in (("from", start), ("to", end)):
         if value is not None and value.tzinfo is None:
@@ -38,6 +42,8 @@ def _window(start: datetime | None, end: datetime | None) -> Window:
         raise ApiError(400, "invalid_parameter", "from: must be before to")
     if hi - lo > timedelta(days=MAX_DAYS):
         raise ApiError(400, "invalid_parameter", f"from/to: at most {MAX_DAYS} days apart")
+    if lo < _EARLIEST or hi > _LATEST:  # outside ClickHouse DateTime (found by schemathesis)
+        raise ApiError(400, "invalid_parameter", "from/to: between 1970 and 2105")
     return Window.around(lo, hi)
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request, Response
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracerail.collector.api.deps import BatcherDep, ProjectDep, SettingsDep
+from tracerail.collector.api.deps import BatcherDep, IngestProjectDep, KeyRingDep, SettingsDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.ingest import IngestUnavailable, accept
+from tracerail.collector.ingest import IngestBatcher, IngestBusy, IngestUnavailable, accept
 from tracerail.collector.otlp.decode import decode_request, encode_response, media_type
 from tracerail.collector.otlp.errors import BodyTooLarge, DecodeError
+from tracerail.collector.settings import Settings
 
 router = APIRouter(tags=["ingest"])
 
@@ -30,24 +32,49 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/v1/traces", summary="Receive OTLP/HTTP trace data")
-async def receive_traces(
-    request: Request, settings: SettingsDep, batcher: BatcherDep, project: ProjectDep
-) -> Response:
-    content_type = request.headers.get("content-type")
+async def _read_and_decode(
+    request: Request, settings: Settings, batcher: IngestBatcher
+) -> ExportTraceServiceRequest:
+    """Body → message, at most ``max_inflight_requests`` at a time (429 beyond)."""
+    retry = {"Retry-After": str(settings.retry_after_seconds)}
+    if (
+        batcher.queued_spans >= settings.max_queue_spans
+        or batcher.decoding >= settings.max_inflight_requests
+    ):
+        # Refused before the body is read, so memory stays bounded under overload.
+        raise ApiError(429, "too_busy", "ingest is at capacity; retry later", retry)
+    batcher.decoding += 1
     try:
         body = await read_body(request, settings.max_body_bytes)
-        decoded = await asyncio.to_thread(
+        return await asyncio.to_thread(
             decode_request,
             body,
-            content_type,
+            request.headers.get("content-type"),
             request.headers.get("content-encoding"),
             max_bytes=settings.max_body_bytes,
         )
-        await accept(batcher, decoded, project=project, retention_days=settings.retention_days)
+    finally:
+        batcher.decoding -= 1
+
+
+@router.post("/v1/traces", summary="Receive OTLP/HTTP trace data")
+async def receive_traces(
+    request: Request,
+    settings: SettingsDep,
+    batcher: BatcherDep,
+    keyring: KeyRingDep,
+    project: IngestProjectDep,
+) -> Response:
+    retry = {"Retry-After": str(settings.retry_after_seconds)}
+    try:
+        decoded = await _read_and_decode(request, settings, batcher)
+        retention = await asyncio.to_thread(keyring.retention_days, project)
+        await accept(batcher, decoded, project=project, retention_days=retention)
     except DecodeError as exc:
         raise ApiError(exc.status, exc.error, exc.detail) from None
+    except IngestBusy as exc:
+        raise ApiError(429, "too_busy", str(exc), retry) from None
     except IngestUnavailable as exc:
-        raise ApiError(503, "storage_unavailable", str(exc), {"Retry-After": "5"}) from None
-    payload, response_type = encode_response(media_type(content_type))
+        raise ApiError(503, "storage_unavailable", str(exc), retry) from None
+    payload, response_type = encode_response(media_type(request.headers.get("content-type")))
     return Response(payload, media_type=response_type)

@@ -9,6 +9,7 @@ OTel exporters understand: invalid data → ``INVALID_ARGUMENT`` (not retried), 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -19,7 +20,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from tracerail.collector.ingest import IngestBatcher, IngestUnavailable, accept
+from tracerail.collector.auth import (
+    AuthError,
+    KeyRing,
+    authenticate,
+    authorization_from_metadata,
+)
+from tracerail.collector.ingest import IngestBatcher, IngestBusy, IngestUnavailable, accept
 from tracerail.collector.otlp.errors import DecodeError
 from tracerail.collector.settings import Settings
 
@@ -28,34 +35,43 @@ logger = logging.getLogger("tracerail.collector")
 Metadata = Sequence[tuple[str, str | bytes]]
 
 
-def grpc_project(metadata: Metadata | None, settings: Settings) -> str:
-    """The project an OTLP/gRPC call acts for.
+def grpc_project(metadata: Metadata | None, keyring: KeyRing) -> str:
+    """The project an OTLP/gRPC call acts for, from its ``authorization`` metadata.
 
-    ``metadata`` carries the call's ``authorization`` entry (``Bearer <api key>``); API-key auth
-    resolves the project from it here. Until keys exist, every call uses ``settings.project``.
+    Same rules as OTLP/HTTP (:func:`~tracerail.collector.auth.authenticate`, ``ingest`` scope);
+    raises :class:`~tracerail.collector.auth.AuthError`.
     """
-    del metadata  # read by API-key auth once it exists; nothing to check yet
-    return settings.project
+    return authenticate(authorization_from_metadata(metadata), "ingest", keyring=keyring)
+
+
+_AUTH_CODES = {
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
 
 
 class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
     """``opentelemetry.proto.collector.trace.v1.TraceService`` over :func:`accept`."""
 
-    def __init__(self, batcher: IngestBatcher, settings: Settings) -> None:
+    def __init__(self, batcher: IngestBatcher, settings: Settings, keyring: KeyRing) -> None:
         self.batcher = batcher
         self.settings = settings
+        self.keyring = keyring
 
     async def Export(  # noqa: N802 - the generated service's method name
         self, request: ExportTraceServiceRequest, context: grpc.aio.ServicerContext
     ) -> ExportTraceServiceResponse:
         try:
-            project = grpc_project(context.invocation_metadata(), self.settings)
-            await accept(
-                self.batcher,
-                request,
-                project=project,
-                retention_days=self.settings.retention_days,
+            project = await asyncio.to_thread(
+                grpc_project, context.invocation_metadata(), self.keyring
             )
+            retention = await asyncio.to_thread(self.keyring.retention_days, project)
+            await accept(self.batcher, request, project=project, retention_days=retention)
+        except AuthError as exc:
+            await context.abort(_AUTH_CODES[exc.status], f"{exc.error}: {exc.detail}")
+        except IngestBusy as exc:  # retried by the exporters, like 429 over HTTP
+            await context.abort(grpc.StatusCode.UNAVAILABLE, f"too_busy: {exc}")
         except DecodeError as exc:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{exc.error}: {exc.detail}")
         except IngestUnavailable as exc:
@@ -66,7 +82,7 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
 class GrpcIngest:
     """The gRPC server's lifetime, driven by the app's lifespan."""
 
-    def __init__(self, batcher: IngestBatcher, settings: Settings) -> None:
+    def __init__(self, batcher: IngestBatcher, settings: Settings, keyring: KeyRing) -> None:
         self.settings = settings
         self.server = grpc.aio.server(
             options=[
@@ -75,7 +91,7 @@ class GrpcIngest:
             ]
         )
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            TraceService(batcher, settings), self.server
+            TraceService(batcher, settings, keyring), self.server
         )
         self.port = 0
 

@@ -24,6 +24,11 @@ from tracerail.pricing import TokenUsage, cost_usd
 SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 STATUS_CODES = ("UNSET", "OK", "ERROR")
 _UINT32_MAX = 2**32 - 1
+# Far above what OTel SDKs send (128 attributes, 128 events, 128 links by default): refusing
+# more keeps one hostile span from turning into megabytes of map entries per row.
+MAX_ATTRIBUTES = 4096
+MAX_EVENTS = 4096
+MAX_LINKS = 4096
 
 SPAN_COLUMNS: tuple[str, ...] = (
     "project",
@@ -154,6 +159,17 @@ def _check_id(raw: bytes, size: int, what: str, *, optional: bool = False) -> st
     return raw.hex()
 
 
+def _check_counts(span: Any, resource_attributes: int) -> None:
+    if len(span.attributes) > MAX_ATTRIBUTES or resource_attributes > MAX_ATTRIBUTES:
+        raise InvalidSpan(f"more than {MAX_ATTRIBUTES} attributes on a span or resource")
+    if len(span.events) > MAX_EVENTS:
+        raise InvalidSpan(f"more than {MAX_EVENTS} events on a span")
+    if len(span.links) > MAX_LINKS:
+        raise InvalidSpan(f"more than {MAX_LINKS} links on a span")
+    if any(len(event.attributes) > MAX_ATTRIBUTES for event in span.events):
+        raise InvalidSpan(f"more than {MAX_ATTRIBUTES} attributes on an event")
+
+
 def flatten(
     request: ExportTraceServiceRequest, *, project: str, retention_days: int
 ) -> SpanColumns:
@@ -165,6 +181,7 @@ def flatten(
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope
             for span in scope_spans.spans:
+                _check_counts(span, len(resource_spans.resource.attributes))
                 trace_id = _check_id(span.trace_id, 16, "trace_id")
                 span_id = _check_id(span.span_id, 8, "span_id")
                 parent = _check_id(span.parent_span_id, 8, "parent_span_id", optional=True)

@@ -189,6 +189,13 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
         raise DecodeError("JSON nested too deeply") from None
     except ValueError as exc:
         raise DecodeError(f"invalid JSON: {exc}") from None
+    try:
+        return _request(data)
+    except UnicodeEncodeError:  # "\ud800" escapes decode to lone surrogates, not UTF-8 text
+        raise DecodeError("string is not valid Unicode (lone surrogate escape)") from None
+
+
+def _request(data: Any) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     root = _obj(data, "body")
     for r, rs_data in enumerate(_list(root.get("resourceSpans"), "resourceSpans")):

@@ -164,14 +164,32 @@ class ClickHouseStore:
             return False
 
     # --- reads and writes -------------------------------------------------------------------
-    def insert_columns(self, table: str, columns: Mapping[str, Sequence[Any]]) -> None:
-        """Insert column-oriented data in one statement."""
+    def insert_columns(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Insert column-oriented data in one statement (with per-insert ``settings``)."""
         names = list(columns)
         self.client.insert(
             self.table(table),
             [columns[name] for name in names],
             column_names=names,
             column_oriented=True,
+            settings=dict(settings) if settings else None,
+        )
+
+    def command(
+        self,
+        sql: str,
+        parameters: Mapping[str, Any] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Run a parameterized statement that returns no rows (DDL, ``ALTER … DELETE``)."""
+        self.client.command(
+            sql, parameters=dict(parameters or {}), settings=dict(settings) if settings else None
         )
 
     def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:

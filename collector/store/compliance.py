@@ -6,7 +6,6 @@ they cannot disagree. Each section carries totals that its rows add up to.
 
 from __future__ import annotations
 
-import importlib
 import time
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -17,6 +16,7 @@ from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import read_head, verify
 from tracerail.collector.store.metrics import Window, model_scorecard
+from tracerail.collector.store.projects import get_project
 from tracerail.collector.store.timeseries import timeseries
 from tracerail.version import __version__
 
@@ -238,19 +238,10 @@ def top_triggers(store: ClickHouseStore, project: str, window: Window) -> list[d
     ]
 
 
-def _project_retention(store: ClickHouseStore, project: str) -> int | None:
-    """The project's own retention where projects have one (``store.projects``), else None."""
-    try:
-        projects = importlib.import_module("tracerail.collector.store.projects")
-    except ImportError:  # per-project retention is not part of this build
-        return None
-    found = projects.get_project(store, project)
-    return None if found is None else int(found.retention_days)
-
-
 def retention(store: ClickHouseStore, project: str, settings: Settings) -> dict[str, Any]:
     """Retention in force: the project's own setting where one exists, else the collector's."""
-    own = _project_retention(store, project)
+    found = get_project(store, project)
+    own = None if found is None else found.retention_days
     rows = store.query(
         "SELECT max(retention_days) AS days, toUnixTimestamp64Nano(min(timestamp)) AS oldest, "
         f"count() AS n FROM {store.table('spans')} WHERE project = {{project:String}}",

@@ -40,6 +40,7 @@ class LedgerWriter:
         self.store = store
         self._heads: dict[str, Head] = {}
         self._lock = threading.Lock()
+        self._append_lock = threading.Lock()  # the ingest writer and the WAL replay both append
 
     def head(self, project: str) -> Head:
         with self._lock:
@@ -47,14 +48,25 @@ class LedgerWriter:
                 self._heads[project] = read_head(self.store, project)
             return self._heads[project]
 
-    def append(self, rows: Sequence[LedgerRow]) -> Head:
-        """Store ``rows`` (one project) as the next batch of that project's chain."""
-        project = rows[0].project
+    def append(self, rows: Sequence[LedgerRow], batch_id: str | None = None) -> Head:
+        """Store ``rows`` (one project) as the next batch of that project's chain.
+
+        With ``batch_id`` (an ingest batch's idempotency id) the append is idempotent: a batch
+        id already in the chain is skipped, and its rows insert is deduplicated by that id, so
+        a replay after a failure between rows and header completes the batch exactly once.
+        """
+        with self._append_lock:
+            project = rows[0].project
+            if batch_id is not None and has_batch(self.store, project, batch_id):
+                return self.head(project)
+            return self._append(rows, project, batch_id or uuid.uuid4().hex, batch_id is not None)
+
+    def _append(self, rows: Sequence[LedgerRow], project: str, batch_id: str, dedup: bool) -> Head:
         previous = self.head(project)
         header = BatchHeader(
             project=project,
             seq=previous.seq + 1,
-            batch_id=uuid.uuid4().hex,
+            batch_id=batch_id,
             created_at_ns=time.time_ns(),
             row_count=len(rows),
             merkle_root=merkle_root([r.row_hash for r in rows]),
@@ -72,6 +84,7 @@ class LedgerWriter:
                 "payload": [r.payload for r in rows],
                 "row_hash": [r.row_hash for r in rows],
             },
+            settings={"insert_deduplication_token": batch_id} if dedup else None,
         )
         self.store.insert_columns(
             "ledger_batches",
@@ -90,6 +103,16 @@ class LedgerWriter:
         with self._lock:
             self._heads[project] = head
         return head
+
+
+def has_batch(store: ClickHouseStore, project: str, batch_id: str) -> bool:
+    """True when ``batch_id`` is already a committed batch of ``project``'s chain."""
+    rows = store.query(
+        f"SELECT count() AS n FROM {store.table('ledger_batches')} "
+        "WHERE project = {project:String} AND batch_id = {batch_id:String}",
+        {"project": project, "batch_id": batch_id},
+    )
+    return bool(rows[0]["n"])
 
 
 def read_head(store: ClickHouseStore, project: str) -> Head:

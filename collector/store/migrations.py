@@ -46,6 +46,24 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "guardrail decisions", (schema.GUARDRAIL_EVENTS,)),
     Migration(
+        3,
+        "projects, api keys, erasures, idempotent ingest",
+        (
+            schema.PROJECTS,
+            schema.API_KEYS,
+            schema.ERASURES,
+            # Tables of later migrations (scores, generation_stats) set it at creation.
+            *(
+                schema.Statement(
+                    f"ALTER TABLE {{db}}.`{table}` MODIFY SETTING "
+                    f"non_replicated_deduplication_window = {schema.DEDUP_WINDOW}",
+                    table=table,
+                )
+                for table in ("spans", "trace_index", "guardrail_events")
+            ),
+        ),
+    ),
+    Migration(
         4,
         "scores, audit ledger, generation statistics",
         (

@@ -146,6 +146,64 @@ TRACE_INDEX_MV = MaterializedView(
 )
 
 
+# --- projects, API keys and erasures (migration 3) -----------------------------------------
+# Small, mutable-by-replacement tables: a change inserts a new row version and reads use FINAL.
+PROJECTS = Table(
+    name="projects",
+    columns=(
+        Column("name", "String"),
+        Column("retention_days", "UInt16"),
+        Column("created_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+        Column("updated_at", "DateTime64(6, 'UTC')", default="now64(6)"),
+    ),
+    order_by="name",
+    engine="ReplacingMergeTree",
+    engine_args="updated_at",
+    shard_key="cityHash64(name)",
+)
+
+# Keys are stored only as a salted SHA-256 of their secret part; ``key_id`` is the public half.
+API_KEYS = Table(
+    name="api_keys",
+    columns=(
+        Column("key_id", "String"),
+        Column("project", "String"),
+        Column("scope", "LowCardinality(String)"),
+        Column("salt", "String"),
+        Column("secret_sha256", "String"),
+        Column("note", "String"),
+        Column("created_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+        Column("revoked", "UInt8", default="0"),
+        Column("updated_at", "DateTime64(6, 'UTC')", default="now64(6)"),
+    ),
+    order_by="key_id",
+    engine="ReplacingMergeTree",
+    engine_args="updated_at",
+    shard_key="cityHash64(key_id)",
+)
+
+# One row per erasure of a data subject. Only a hash of the subject id is kept, so the record
+# itself holds no personal data; the audit ledger (issue 5) can include these rows as events.
+ERASURES = Table(
+    name="erasures",
+    columns=(
+        Column("erasure_id", "String"),
+        Column("project", "String"),
+        Column("subject_sha256", "String"),
+        Column("requested_at", "DateTime64(3, 'UTC')", default="now64(3)"),
+        Column("requested_by", "String"),
+        Column("rows_deleted", "Map(LowCardinality(String), UInt64)"),
+    ),
+    order_by="(project, requested_at, erasure_id)",
+    shard_key="cityHash64(project)",
+)
+
+# Idempotent ingest: every insert carries an ``insert_deduplication_token`` derived from its
+# content (see collector/ingest.py). MergeTree remembers the last N tokens per table; the
+# trace index needs the same window or its materialized view would count replays twice.
+DEDUP_WINDOW = 10_000
+
+
 # One row per guardrail decision, derived at ingest from ``run_guardrail {check}`` span events
 # (and spans of that name from other instrumentations). Sorted for the dashboard's questions:
 # a project's decisions over time by check and action.
@@ -410,6 +468,8 @@ SCORES = Table(
     partition_by="toYYYYMM(span_hour)",
     order_by="(project, name, span_hour, span_id, source)",
     indexes=("INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",),
+    # Written with each ingest batch's dedup token (collector/ingest.py): replays add nothing.
+    settings={"non_replicated_deduplication_window": str(DEDUP_WINDOW)},
 )
 
 # One row per ledger entry: only hashes and identifiers, never prompt or answer text.
@@ -427,6 +487,7 @@ LEDGER_ROWS = Table(
     ),
     order_by="(project, batch_id, row_index)",
     shard_key="cityHash64(project)",  # a batch's rows live on the shard of its header
+    settings={"non_replicated_deduplication_window": str(DEDUP_WINDOW)},
     indexes=("INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1",),
 )
 
@@ -468,6 +529,8 @@ GENERATION_STATS = Table(
     partition_by="toYYYYMM(hour)",
     order_by="(project, hour, model, provider, service_name, prompt_template)",
     shard_key="cityHash64(project, model)",
+    # Fed by a view on spans: a replayed spans insert must not count its generations twice.
+    settings={"non_replicated_deduplication_window": str(DEDUP_WINDOW)},
 )
 
 _GENERATION_STATS_SELECT = (

@@ -18,8 +18,10 @@ from tests.support.otlp import record_spans
 from tests.support.server import RunningServer, free_port, serve_in_thread
 from tracerail.collector import create_app
 from tracerail.collector.api.otlp_grpc import grpc_project
+from tracerail.collector.auth import AuthError, KeyRing
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.keys import create_key
 
 pytestmark = pytest.mark.e2e
 
@@ -65,7 +67,8 @@ def test_official_grpc_exporter_spans_are_stored_and_queryable(
         endpoint=f"127.0.0.1:{grpc_settings.grpc_port}",
         insecure=True,
         compression=compression,
-        headers={"authorization": "Bearer not-checked-yet"},
+        # A real ingest key of the project: gRPC calls go through the same auth as HTTP.
+        headers={"authorization": f"Bearer {create_key(store, 'grpc-team', 'ingest')[0]}"},
     )
     assert exporter.export(record_spans(_chat, service_name="grpc-app")) == (
         SpanExportResult.SUCCESS
@@ -76,7 +79,10 @@ def test_official_grpc_exporter_spans_are_stored_and_queryable(
         {"project": "grpc-team", "name": "chat gpt-4o", "request_model": "gpt-4o",
          "input_tokens": 12}
     ]  # fmt: skip
-    listed = httpx.get(f"{grpc_collector.base_url}/api/v1/spans").json()
+    read_key, _ = create_key(store, "grpc-team", "read")
+    listed = httpx.get(
+        f"{grpc_collector.base_url}/api/v1/spans", headers={"Authorization": f"Bearer {read_key}"}
+    ).json()
     assert [s["service_name"] for s in listed["spans"]] == ["grpc-app"]
 
 
@@ -98,6 +104,9 @@ def test_storage_failure_is_unavailable_and_server_stays_up(
     grpc_collector: RunningServer,
 ) -> None:
     store.client.command(f"DROP TABLE {store.table('spans')}")  # a real failing insert
+    # A failed insert goes to the write-ahead log (docs/reliability.md); only with that full
+    # too is nothing durable, and the call must fail.
+    grpc_collector.app.state.batcher.wal.max_bytes = 0
     with pytest.raises(grpc.RpcError) as caught:
         stub.Export(encode_spans(record_spans(_chat)), timeout=30)
     assert caught.value.code() == grpc.StatusCode.UNAVAILABLE
@@ -137,6 +146,14 @@ def test_grpc_disabled_by_zero_port(settings: Settings, store: ClickHouseStore) 
         server.stop()
 
 
-def test_grpc_project_is_the_configured_project_until_keys_exist(settings: Settings) -> None:
-    metadata = [("authorization", "Bearer abc")]
-    assert grpc_project(metadata, settings.model_copy(update={"project": "p1"})) == "p1"
+def test_grpc_project_is_the_configured_project_until_keys_exist(
+    settings: Settings, store: ClickHouseStore
+) -> None:
+    open_settings = settings.model_copy(update={"project": "p1", "key_cache_seconds": 0})
+    assert grpc_project([("user-agent", "x")], KeyRing(store, open_settings)) == "p1"
+    key, _ = create_key(store, "from-key", "ingest")
+    keyring = KeyRing(store, open_settings)
+    assert grpc_project([("authorization", f"Bearer {key}")], keyring) == "from-key"
+    with pytest.raises(AuthError) as refused:
+        grpc_project([("user-agent", "x")], keyring)  # keys exist now: auth is on
+    assert refused.value.status == 401

@@ -50,6 +50,8 @@ def test_make_run_demo_shows_traces(tmp_path: Path) -> None:
             str(ROOT / "examples" / "run_demo.py"),
             "--port",
             str(port),
+            "--grpc-port",
+            "0",
             "--data-dir",
             str(tmp_path),
             "--exit",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Query, Request
@@ -55,7 +56,10 @@ async def compliance(
     from tracerail.collector.reports import PdfUnavailable, render_html, render_pdf
 
     html = render_html(report)
-    name = f"compliance-{project}-{report['scope']['from'][:10]}-{report['scope']['to'][:10]}"
+    # The file names the last day the report covers (its ``to`` is exclusive).
+    last = datetime.fromisoformat(report["scope"]["to"].replace("Z", "+00:00"))
+    last_day = (last - timedelta(microseconds=1)).date().isoformat()
+    name = f"compliance-{project}-{report['scope']['from'][:10]}-to-{last_day}"
     if format == "html":
         return HTMLResponse(
             html, headers={"Content-Disposition": f'inline; filename="{name}.html"'}

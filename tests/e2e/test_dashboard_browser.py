@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright import sync_api as playwright_api
 
 import tracerail
 from tests.support.audit_data import Workload, populate
+from tests.support.keys import make_keys
 from tests.support.server import RunningServer
 from tracerail.collector.reports.render import CHROMIUM_ARGS
+from tracerail.collector.store.clickhouse import ClickHouseStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,6 +70,7 @@ def page(collector: RunningServer) -> Iterator[tuple[Any, list[str]]]:
 
 def test_dashboard_end_to_end(
     collector: RunningServer,
+    store: ClickHouseStore,
     workload: Workload,
     page: tuple[Any, list[str]],
     shots: Path,
@@ -122,22 +127,36 @@ def test_dashboard_end_to_end(
     download = info.value
     target = tmp_path / download.suggested_filename
     download.save_as(target)
+    today = time.strftime("%Y-%m-%d", time.gmtime())
     assert target.name.startswith("compliance-default-") and target.suffix == ".html"
+    assert target.stem.endswith(f"-to-{today}")  # the last day covered, not the exclusive end
     assert "Compliance report" in target.read_text()
     p.wait_for_function(
         "document.querySelector('#report-status').textContent.includes('Downloaded')"
     )
     p.screenshot(path=str(shots / "4-report.png"), full_page=True)
 
-    # An API key entered by the user goes along as a bearer token on every API call.
+    # Once keys exist, auth is on: the page shows the 401, then works with the user's key,
+    # which goes along as a bearer token on every API call.
+    assert problems == []  # no console errors, page errors or failed requests so far
+    keys = make_keys(store, "default")
+    deadline = time.monotonic() + 30
+    while httpx.get(collector.base_url + "/api/v1/metrics/timeseries").status_code != 401:
+        assert time.monotonic() < deadline, "auth did not turn on after keys were created"
+        time.sleep(0.2)
+    p.click("nav button[data-tab=overview]")
+    p.wait_for_selector("#error:not([hidden])")
+    assert "401" in (p.text_content("#error") or "")
+    problems.clear()  # the 401s above were expected (the browser logs failed loads)
     sent: list[str | None] = []
     p.on(
         "request",
         lambda r: sent.append(r.headers.get("authorization")) if "/api/v1/" in r.url else None,
     )
-    p.fill("#api-key", "tr_test_key")
+    p.fill("#api-key", keys.read)
     p.press("#api-key", "Enter")
-    p.click("nav button[data-tab=overview]")
+    p.wait_for_function("document.querySelector('#error').hidden")
     p.wait_for_function("document.querySelector('#card-calls').textContent === '6'")
-    assert sent and all(h == "Bearer tr_test_key" for h in sent)
+    assert sent and all(h == f"Bearer {keys.read}" for h in sent)
+    p.screenshot(path=str(shots / "5-with-key.png"), full_page=True)
     assert problems == []

@@ -74,7 +74,8 @@ def generate_spans(store: ClickHouseStore, total: int, chunk: int, start: dateti
 def generate_scores(store: ClickHouseStore) -> None:
     """Every 2nd generation gets an auto score; every 10th also a human one."""
     select = (
-        "SELECT project, lower(hex(cityHash64(span_id, 9))) AS score_id, trace_id, span_id, "
+        "SELECT project, lower(hex(cityHash64(span_id, 9, {source}))) AS score_id, "
+        "trace_id, span_id, "
         "'hallucination' AS name, {value} AS value, 'numeric', '', '', {source} AS source, "
         "toStartOfHour(timestamp), observation_kind, service_name, provider, request_model, "
         f"attributes['{semconv.TRACERAIL_PROMPT_TEMPLATE_ID}'] "
@@ -114,15 +115,21 @@ def report(name: str, samples: list[float], target: float) -> None:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--spans", type=int, default=10_000_000)
+def bench_args(doc: str, spans: int, runs: int) -> argparse.Namespace:
+    """The command line every query bench shares."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=spans)
     parser.add_argument("--chunk", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--runs", type=int, default=runs)
     parser.add_argument("--data-dir", default=None, help="chDB path (default: a temp dir)")
-    args = parser.parse_args()
+    return parser.parse_args()
 
-    path = args.data_dir or tempfile.mkdtemp(prefix="tracerail-bench-")
+
+def prepare(
+    args: argparse.Namespace, prefix: str, *more: Callable[[ClickHouseStore], None]
+) -> tuple[ClickHouseStore, str, datetime, datetime]:
+    """Open (or fill, when it holds fewer spans) the bench store; returns it, its path, window."""
+    path = args.data_dir or tempfile.mkdtemp(prefix=prefix)
     store = ClickHouseStore(f"chdb://{path}", "bench")
     store.migrate()
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
@@ -133,7 +140,15 @@ def main() -> None:
         began = time.perf_counter()
         generate_spans(store, args.spans, args.chunk, start)
         generate_scores(store)
+        for generate in more:
+            generate(store)
         print(f"generated in {time.perf_counter() - began:.1f} s")
+    return store, path, start, end
+
+
+def main() -> None:
+    args = bench_args(__doc__ or "", spans=10_000_000, runs=30)
+    store, _, start, end = prepare(args, "tracerail-bench-")
     counts = store.query(
         f"SELECT (SELECT count() FROM {store.table('spans')}) AS spans, "
         f"(SELECT count() FROM {store.table('scores')}) AS scores, "

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from tracerail.collector import report_cli
 from tracerail.collector.settings import Settings
 from tracerail.version import __version__
 
@@ -24,7 +25,7 @@ app = typer.Typer(
 )
 collector_app = typer.Typer(help="Run and manage the collector.", no_args_is_help=True)
 app.add_typer(collector_app, name="collector")
-audit_app = typer.Typer(help="Check the tamper-evident audit ledger.", no_args_is_help=True)
+audit_app = typer.Typer(help="Search the audit log, check the ledger.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 provenance_app = typer.Typer(help="Check texts against provenance hashes.", no_args_is_help=True)
 app.add_typer(provenance_app, name="provenance")
@@ -425,6 +426,10 @@ def erase(
     finally:
         store.close()
     typer.echo(json.dumps(erasure.as_json()))
+
+
+audit_app.command("search")(report_cli.audit_search)
+app.command("report")(report_cli.report)
 
 
 def main() -> None:

@@ -13,12 +13,14 @@ from fastapi import FastAPI
 
 from tracerail.collector.api import (
     audit,
+    dashboard,
     guardrails,
     health,
     keys,
     metrics,
     otlp,
     projects,
+    reports,
     scores,
     subjects,
     traces,
@@ -127,6 +129,8 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         keys,
         projects,
         subjects,
+        reports,
+        dashboard,
     ):
         app.include_router(module.router)
     return app

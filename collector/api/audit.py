@@ -1,31 +1,319 @@
-"""``GET /api/v1/audit/ledger/head``: the latest chain hash, to anchor somewhere else."""
+"""The audit API: the ledger head, the audit timeline and its streamed CSV / JSON Lines export.
+
+* ``GET /api/v1/audit/ledger/head`` — the latest chain hash, to anchor somewhere else.
+* ``GET /api/v1/audit/events`` — generations, blocked requests, guardrail decisions and scores
+  as one timeline: filtered, sorted, cursor-paginated, with totals per kind.
+* ``GET /api/v1/audit/export?format=csv|jsonl`` — the same query, every row, streamed. The
+  first line holds the query, the totals and the ledger head at export time, so an export can
+  be checked against the ledger later.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
-from typing import Any
+import csv
+import io
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Final
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 
-from tracerail.collector.api.deps import ProjectDep, StoreDep
-from tracerail.collector.store.ledger import read_head
+from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
+from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.traces import TRACE_ID
+from tracerail.collector.otlp.guardrails import ACTIONS
+from tracerail.collector.store.audit import (
+    COLUMNS,
+    KINDS,
+    ORDERS,
+    AuditFilter,
+    count_timeline,
+    decode_audit_cursor,
+    iso,
+    iter_timeline,
+    list_timeline,
+)
+from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.ledger import Head, read_head
+from tracerail.collector.store.spans import InvalidCursor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
+
+DEFAULT_DAYS: Final = 30
+MAX_DAYS: Final = 366
+MAX_TEXT: Final = 200
+# Names, models, ids: letters, digits and . _ : @ / + - and space. Quotes, semicolons,
+# brackets, '=' and the like are refused (400) rather than searched for.
+NAME_VALUE: Final = re.compile(r"^[\w.:@/+\- ]{1,200}$")
+CONTROL: Final = re.compile(r"[\x00-\x1f\x7f]")
+FILTER_PARAMS: Final = (
+    "from",
+    "to",
+    "project",
+    "kind",
+    "service",
+    "user_id",
+    "session_id",
+    "model",
+    "check",
+    "action",
+    "entity_type",
+    "trace_id",
+    "q",
+    "order",
+)
+EXPORT_FORMATS: Final = ("csv", "jsonl")
+EXPORT_PAGE: Final = 5_000
+
+
+def invalid(name: str, detail: str) -> ApiError:
+    return ApiError(400, "invalid_parameter", f"{name}: {detail}")
+
+
+def check_params(request: Request, allowed: tuple[str, ...]) -> None:
+    """400 for a query parameter this route does not know, or one given twice."""
+    keys = list(request.query_params.keys())
+    unknown = sorted({k for k in keys if k not in allowed})
+    if unknown:
+        raise ApiError(
+            400,
+            "unknown_parameter",
+            f"{', '.join(unknown)}: unknown parameter; expected some of {', '.join(allowed)}",
+        )
+    for key in set(keys):
+        if len(request.query_params.getlist(key)) > 1:
+            raise invalid(key, "given more than once")
+
+
+def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """``[from, to)`` in UTC: default the last 30 days, at most 366 days, from before to."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.tzinfo is None:
+            raise invalid(name, "needs a timezone, e.g. 2026-01-01T00:00:00Z")
+    hi = (end or datetime.now(UTC)).astimezone(UTC)
+    lo = (start or hi - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)
+    if lo >= hi:
+        raise invalid("from", "must be before to")
+    if hi - lo > timedelta(days=MAX_DAYS):
+        raise invalid("from", f"from and to must be at most {MAX_DAYS} days apart")
+    return lo, hi
+
+
+def _name(param: str, value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not NAME_VALUE.match(value):
+        raise invalid(
+            param, "1 to 200 letters, digits, spaces or . _ : @ / + - (no quotes or operators)"
+        )
+    return value
+
+
+def check_project(requested: str | None, project: str) -> None:
+    """A request may name only the project it acts for."""
+    if requested is not None and requested != project:
+        raise ApiError(403, "forbidden", f"project: this request acts for project {project!r}")
+
+
+def _ns(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000) * 1000
+
+
+FromQuery = Annotated[
+    datetime | None, Query(alias="from", description="ISO 8601 start (default: 30 days ago)")
+]
+ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end, exclusive (default: now)")]
+
+
+def audit_filter(
+    project: ProjectDep,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    project_: Annotated[
+        str | None, Query(alias="project", description="must be the caller's project")
+    ] = None,
+    kind: Annotated[
+        str | None, Query(description=f"comma-separated: {', '.join(KINDS)} (default: all)")
+    ] = None,
+    service: str | None = None,
+    user_id: str | None = None,
+    session_id: str | None = None,
+    model: Annotated[str | None, Query(description="request or response model")] = None,
+    check: Annotated[str | None, Query(description="guardrail check, e.g. pii")] = None,
+    action: Annotated[str | None, Query(description=", ".join(ACTIONS))] = None,
+    entity_type: Annotated[str | None, Query(description="e.g. EMAIL_ADDRESS")] = None,
+    trace_id: Annotated[str | None, Query(description="32 hex characters")] = None,
+    q: Annotated[
+        str | None, Query(description="text in redacted prompts/answers, reasons, comments")
+    ] = None,
+    order: Annotated[str, Query(description="desc (newest first) or asc")] = "desc",
+) -> AuditFilter:
+    """The validated audit query of a request; every problem is a 400 naming the parameter."""
+    check_project(project_, project)
+    lo, hi = time_range(from_, to)
+    kinds: tuple[str, ...] = KINDS
+    if kind is not None:
+        chosen = tuple(k.strip().lower() for k in kind.split(",") if k.strip())
+        if not chosen or any(k not in KINDS for k in chosen):
+            raise invalid("kind", f"expected some of {', '.join(KINDS)}")
+        kinds = tuple(k for k in KINDS if k in chosen)
+    if action is not None and action.lower() not in ACTIONS:
+        raise invalid("action", f"expected one of {', '.join(ACTIONS)}")
+    if trace_id is not None and not TRACE_ID.match(trace_id.lower()):
+        raise invalid("trace_id", "expected 32 hex characters")
+    if q is not None and (not q.strip() or len(q) > MAX_TEXT or CONTROL.search(q)):
+        raise invalid("q", f"1 to {MAX_TEXT} printable characters")
+    if order not in ORDERS:
+        raise invalid("order", "expected desc or asc")
+    return AuditFilter(
+        start_ns=_ns(lo),
+        end_ns=_ns(hi),
+        kinds=kinds,
+        service=_name("service", service),
+        user_id=_name("user_id", user_id),
+        session_id=_name("session_id", session_id),
+        model=_name("model", model),
+        check=_name("check", check),
+        action=action.lower() if action else None,
+        entity_type=_name("entity_type", entity_type),
+        trace_id=trace_id.lower() if trace_id else None,
+        text=q,
+        order=order,
+    )
+
+
+AuditFilterDep = Annotated[AuditFilter, Depends(audit_filter)]
+
+
+def _head_json(head: Head) -> dict[str, Any]:
+    return {
+        "seq": head.seq,
+        "chain_hash": head.chain_hash,
+        "batch_id": head.batch_id or None,
+        "created_at": iso(head.created_at_ns) if head.seq else None,
+    }
 
 
 @router.get("/ledger/head", summary="Latest batch of this project's audit ledger chain")
 async def ledger_head(store: StoreDep, project: ProjectDep) -> dict[str, Any]:
     head = await asyncio.to_thread(read_head, store, project)
-    created = (
-        datetime.fromtimestamp(head.created_at_ns / 1e9, tz=UTC).isoformat().replace("+00:00", "Z")
-        if head.seq
-        else None
-    )
+    return {"project": project, **_head_json(head)}
+
+
+@router.get("/events", summary="Audit timeline: generations, blocks, decisions, scores")
+async def read_events(
+    request: Request,
+    store: StoreDep,
+    project: ProjectDep,
+    settings: SettingsDep,
+    filters: AuditFilterDep,
+    limit: Annotated[int, Query(ge=1, description="rows per page")] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> dict[str, Any]:
+    check_params(request, (*FILTER_PARAMS, "limit", "cursor"))
+    if limit > settings.max_page_size:
+        raise invalid("limit", f"at most {settings.max_page_size}")
+    if cursor is not None:
+        try:
+            decode_audit_cursor(cursor, filters.order)
+        except InvalidCursor as exc:
+            raise invalid("cursor", str(exc)) from None
+
+    def read() -> tuple[list[dict[str, Any]], str | None, dict[str, int]]:
+        page, next_cursor = list_timeline(store, project, filters, limit=limit, cursor=cursor)
+        return page, next_cursor, count_timeline(store, project, filters)
+
+    events, next_cursor, totals = await asyncio.to_thread(read)
+    for event in events:
+        event.pop("row_id")
     return {
-        "project": project,
-        "seq": head.seq,
-        "chain_hash": head.chain_hash,
-        "batch_id": head.batch_id or None,
-        "created_at": created,
+        "query": filters.as_query(),
+        "events": events,
+        "count": len(events),
+        "next_cursor": next_cursor,
+        "total": sum(totals.values()),
+        "totals": totals,
     }
+
+
+def export_header(
+    project: str, filters: AuditFilter, head: Head, totals: dict[str, int]
+) -> dict[str, Any]:
+    """What the first line of an export says: the query, its size and the ledger head."""
+    return {
+        "tracerail_audit_export": 1,
+        "project": project,
+        "exported_at": iso(time.time_ns()),
+        "query": filters.as_query(),
+        "total": sum(totals.values()),
+        "totals": totals,
+        "ledger_head": {"project": project, **_head_json(head)},
+        "columns": list(COLUMNS),
+    }
+
+
+def _csv_line(values: list[Any]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(values)
+    return buffer.getvalue()
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    return "" if value is None else value
+
+
+def export_lines(
+    store: ClickHouseStore, project: str, filters: AuditFilter, fmt: str
+) -> Iterator[str]:
+    """The export, line by line: header line, (CSV: column names), one line per row."""
+    head = read_head(store, project)
+    totals = count_timeline(store, project, filters)
+    header = json.dumps(export_header(project, filters, head, totals), separators=(",", ":"))
+    if fmt == "jsonl":
+        yield header + "\n"
+    else:
+        yield "# " + header + "\n"
+        yield _csv_line(list(COLUMNS))
+    for row in iter_timeline(store, project, filters, page_size=EXPORT_PAGE):
+        row.pop("row_id")
+        if fmt == "jsonl":
+            yield json.dumps({k: row[k] for k in COLUMNS}, ensure_ascii=False) + "\n"
+        else:
+            yield _csv_line([_csv_value(row[k]) for k in COLUMNS])
+
+
+async def _in_thread(lines: Iterator[str]) -> AsyncIterator[str]:
+    """Drive a blocking iterator from a worker thread, one item at a time."""
+    done = object()
+    while True:
+        item = await asyncio.to_thread(next, lines, done)
+        if item is done:
+            return
+        yield str(item)
+
+
+@router.get("/export", summary="The audit timeline as streamed CSV or JSON Lines")
+async def export_events(
+    request: Request,
+    store: StoreDep,
+    project: ProjectDep,
+    filters: AuditFilterDep,
+    format: Annotated[str, Query(description="csv or jsonl")] = "jsonl",
+) -> StreamingResponse:
+    check_params(request, (*FILTER_PARAMS, "format"))
+    if format not in EXPORT_FORMATS:
+        raise invalid("format", "expected csv or jsonl")
+    media = "text/csv" if format == "csv" else "application/x-ndjson"
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(
+        _in_thread(export_lines(store, project, filters, format)),
+        media_type=f"{media}; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="audit-{project}-{stamp}.{format}"'},
+    )

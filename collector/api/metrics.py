@@ -11,11 +11,13 @@ from fastapi import APIRouter, Query
 from tracerail.collector.api.deps import ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.store.metrics import GROUPS, Window, hallucination_rate, model_scorecard
+from tracerail.collector.store.timeseries import BUCKETS, overview, timeseries
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+MAX_HOURLY_DAYS = 14
 
 FromQuery = Annotated[
     datetime | None, Query(alias="from", description="ISO 8601 start (default: 30 days ago)")
@@ -55,9 +57,7 @@ async def read_hallucination_rate(
     project: ProjectDep,
     group_by: Annotated[
         str,
-        Query(
-            description="model, provider, service, prompt_template or day; or several: model,day"
-        ),
+        Query(description="model, provider, service, prompt_template, day or hour; or several"),
     ] = "model",
     from_: FromQuery = None,
     to: ToQuery = None,
@@ -90,3 +90,38 @@ async def read_models(
     window = _window(from_, to)
     models = await asyncio.to_thread(model_scorecard, store, project, window, threshold)
     return {"from": _iso(window.start), "to": _iso(window.end), "models": models}
+
+
+@router.get("/timeseries", summary="Per hour or day: calls, latency, cost, blocks, decisions")
+async def read_timeseries(
+    store: StoreDep,
+    project: ProjectDep,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    bucket: Annotated[str, Query(description="hour or day")] = "day",
+    threshold: ThresholdQuery = 0.5,
+) -> dict[str, Any]:
+    if bucket not in BUCKETS:
+        raise ApiError(400, "invalid_parameter", f"bucket: expected one of {', '.join(BUCKETS)}")
+    window = _window(from_, to)
+    if bucket == "hour" and window.end - window.start > timedelta(days=MAX_HOURLY_DAYS):
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"bucket: hour needs a range of at most {MAX_HOURLY_DAYS} days",
+        )
+
+    def read() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        return (
+            overview(store, project, window, threshold),
+            timeseries(store, project, window, bucket, threshold),
+        )
+
+    totals, points = await asyncio.to_thread(read)
+    return {
+        "from": _iso(window.start),
+        "to": _iso(window.end),
+        "bucket": bucket,
+        "overview": totals,
+        "points": points,
+    }

@@ -6,15 +6,12 @@ from this module are written into SQL text.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.spans import InvalidCursor
+from tracerail.collector.store.spans import InvalidCursor, pack_cursor, unpack_cursor
 
 EVENT_FIELDS = """
     toUnixTimestamp64Nano(timestamp) AS time_ns, trace_id, span_id, event_index, service_name,
@@ -64,19 +61,12 @@ def _where(project: str, filters: GuardrailFilter) -> tuple[list[str], dict[str,
 
 
 def encode_cursor(time_ns: int, span_id: str, event_index: int) -> str:
-    raw = json.dumps([time_ns, span_id, event_index]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return pack_cursor(time_ns, span_id, event_index)
 
 
 def decode_cursor(cursor: str) -> tuple[int, str, int]:
     """Inverse of :func:`encode_cursor`; raises :class:`InvalidCursor`."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        time_ns, span_id, index = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidCursor("cursor is not one this server issued") from None
-    if not (isinstance(time_ns, int) and isinstance(span_id, str) and isinstance(index, int)):
-        raise InvalidCursor("cursor is not one this server issued")
+    time_ns, span_id, index = unpack_cursor(cursor, int, str, int)
     if len(span_id) > 16 or not 0 <= index <= 65_535:
         raise InvalidCursor("cursor is not one this server issued")
     return time_ns, span_id, index

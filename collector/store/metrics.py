@@ -27,6 +27,7 @@ GROUPS: Final[dict[str, tuple[str, str]]] = {
     "service": ("service_name", "service_name"),
     "prompt_template": ("prompt_template", "prompt_template"),
     "day": ("toString(toDate(hour))", "toString(toDate(span_hour))"),
+    "hour": ("toString(hour)", "toString(span_hour)"),
 }
 # Precedence when one span has scores from several sources.
 SOURCE_PRIORITY: Final = "multiIf(source = 'human', 3, source = 'judge', 2, 1)"

@@ -44,19 +44,36 @@ class SpanFilter:
     observation_kind: str | None = None
 
 
-def encode_cursor(start_ns: int, span_id: str) -> str:
-    raw = json.dumps([start_ns, span_id]).encode()
+def pack_cursor(*values: int | str) -> str:
+    """An opaque pagination cursor holding ``values`` (URL-safe base64 of a JSON list)."""
+    raw = json.dumps(list(values)).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def unpack_cursor(cursor: str, *types: type) -> list[Any]:
+    """Inverse of :func:`pack_cursor`, checking each value's type; raises :class:`InvalidCursor`."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidCursor("cursor is not one this server issued") from None
+    if (
+        not isinstance(values, list)
+        or len(values) != len(types)
+        or not all(type(v) is t for v, t in zip(values, types, strict=True))
+    ):
+        raise InvalidCursor("cursor is not one this server issued")
+    return values
+
+
+def encode_cursor(start_ns: int, span_id: str) -> str:
+    return pack_cursor(start_ns, span_id)
 
 
 def decode_cursor(cursor: str) -> tuple[int, str]:
     """Inverse of :func:`encode_cursor`; raises :class:`InvalidCursor`."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        start_ns, span_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidCursor("cursor is not one this server issued") from None
-    if not isinstance(start_ns, int) or not isinstance(span_id, str) or len(span_id) > 16:
+    start_ns, span_id = unpack_cursor(cursor, int, str)
+    if len(span_id) > 16:
         raise InvalidCursor("cursor is not one this server issued")
     return start_ns, span_id
 

@@ -1,0 +1,323 @@
+// tracerail dashboard: vanilla JS, inline SVG charts, data only from the collector's API.
+"use strict";
+
+const CFG = window.TRACERAIL;
+const KEY_STORE = "tracerail.apiKey";
+const $ = (sel) => document.querySelector(sel);
+const SVG_NS = "http://www.w3.org/2000/svg";
+const COLORS = { allow: "#9aa7b5", flag: "#e0b400", redact: "#e08a00", block: "#c0392b" };
+
+// --- API ------------------------------------------------------------------------------------
+function headers() {
+  const key = localStorage.getItem(KEY_STORE);
+  return key ? { Authorization: "Bearer " + key } : {};
+}
+
+async function api(path, params) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(params || {})) {
+    if (v !== "" && v !== null && v !== undefined) url.searchParams.set(k, v);
+  }
+  const response = await fetch(url, { headers: headers() });
+  if (!response.ok) {
+    let detail = response.statusText;
+    try { const body = await response.json(); detail = body.detail || body.error || detail; } catch (e) { /* not JSON */ }
+    throw new Error(`${response.status}: ${detail}`);
+  }
+  return response;
+}
+
+const getJSON = async (path, params) => (await api(path, params)).json();
+
+function showError(err) {
+  const box = $("#error");
+  if (!err) { box.hidden = true; box.textContent = ""; return; }
+  box.hidden = false;
+  box.textContent = String(err.message || err);
+}
+
+function rangeParams() {
+  const days = Number($("#range").value);
+  const to = new Date();
+  const from = new Date(to.getTime() - days * 86400000);
+  return { from: from.toISOString(), to: to.toISOString(), days };
+}
+
+async function download(path, params, fallbackName) {
+  const response = await api(path, params);
+  const blob = await response.blob();
+  const match = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = match ? match[1] : fallbackName;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  return a.download;
+}
+
+// --- helpers ----------------------------------------------------------------------------------
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v; else if (k.startsWith("on")) node.addEventListener(k.slice(2), v); else node.setAttribute(k, v);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+function svg(tag, attrs, text) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+const pct = (v) => (v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%");
+const fmtTime = (iso) => iso.replace("T", " ").slice(0, 19);
+
+// --- charts -------------------------------------------------------------------------------------
+const W = 560, H = 180, L = 44, B = 24, T = 10;
+
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (v <= m * p) return m * p;
+  return 10 * p;
+}
+
+function frame(yMax, labels, fmt) {
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "font-size": "10" });
+  const plotH = H - T - B;
+  for (let i = 0; i <= 4; i++) {
+    const y = T + plotH - (plotH * i) / 4;
+    root.append(svg("line", { x1: L, x2: W - 6, y1: y, y2: y, stroke: "#e3e7ec" }));
+    root.append(svg("text", { x: L - 5, y: y + 3, "text-anchor": "end", fill: "#5a6675" }, fmt((yMax * i) / 4)));
+  }
+  const step = Math.max(1, Math.ceil(labels.length / 7));
+  labels.forEach((label, i) => {
+    if (i % step === 0) root.append(svg("text", { x: xAt(i, labels.length), y: H - 7, "text-anchor": "middle", fill: "#5a6675" }, label));
+  });
+  return root;
+}
+
+const xAt = (i, n) => L + ((W - 6 - L) / Math.max(n, 1)) * (i + 0.5);
+const yAt = (v, yMax) => T + (H - T - B) - ((H - T - B) * Math.min(v, yMax)) / yMax;
+
+function stackedBars(target, labels, series) {
+  const totals = labels.map((_, i) => series.reduce((s, x) => s + (x.values[i] || 0), 0));
+  const yMax = niceMax(Math.max(0, ...totals));
+  const root = frame(yMax, labels, (v) => String(Math.round(v * 10) / 10));
+  const slot = (W - 6 - L) / Math.max(labels.length, 1);
+  labels.forEach((label, i) => {
+    let base = 0;
+    for (const s of series) {
+      const v = s.values[i] || 0;
+      if (!v) continue;
+      const y0 = yAt(base, yMax), y1 = yAt(base + v, yMax);
+      const rect = svg("rect", { x: xAt(i, labels.length) - slot * 0.35, y: y1, width: slot * 0.7, height: Math.max(y0 - y1, 0.5), fill: s.color, class: "bar" });
+      rect.append(svg("title", {}, `${s.name} ${label}: ${v}`));
+      root.append(rect);
+      base += v;
+    }
+  });
+  render(target, root, series);
+}
+
+function lines(target, labels, series, band) {
+  const values = series.flatMap((s) => s.values).concat(band ? band.hi : []).filter((v) => v !== null);
+  const yMax = band ? 1 : niceMax(Math.max(0, ...values));
+  const root = frame(yMax, labels, band ? (v) => Math.round(v * 100) + "%" : (v) => String(Math.round(v)));
+  if (band) {
+    labels.forEach((_, i) => {
+      if (band.lo[i] === null || band.lo[i] === undefined) return;
+      const half = Math.max(3, ((W - 6 - L) / labels.length) * 0.3);
+      const top = yAt(band.hi[i], 1), bottom = yAt(band.lo[i], 1);
+      root.append(svg("rect", { x: xAt(i, labels.length) - half, y: top, width: 2 * half, height: Math.max(bottom - top, 1), fill: "#9dc3ea", opacity: "0.7", class: "band" }));
+    });
+  }
+  for (const s of series) {
+    const pts = s.values.map((v, i) => (v === null ? null : [xAt(i, labels.length), yAt(v, yMax)])).filter(Boolean);
+    if (pts.length > 1) root.append(svg("polyline", { points: pts.map((p) => p.join(",")).join(" "), fill: "none", stroke: s.color, "stroke-width": 2 }));
+    for (const [x, y] of pts) root.append(svg("circle", { cx: x, cy: y, r: 3, fill: s.color, class: "point" }));
+  }
+  render(target, root, series);
+}
+
+function render(target, root, series) {
+  const node = $(target);
+  node.replaceChildren(root);
+  const legend = el("div", { class: "legend" });
+  for (const s of series) {
+    const swatch = el("i");
+    swatch.style.background = s.color;
+    legend.append(swatch, s.name);
+  }
+  node.append(legend);
+}
+
+// --- overview ---------------------------------------------------------------------------------
+async function loadOverview() {
+  const range = rangeParams();
+  const bucket = range.days <= 2 ? "hour" : "day";
+  const data = await getJSON("/api/v1/metrics/timeseries", { from: range.from, to: range.to, bucket });
+  const o = data.overview;
+  $("#card-calls").textContent = o.calls.toLocaleString();
+  $("#card-cost").textContent = "$" + o.cost_usd.toFixed(4);
+  $("#card-hallucination").textContent = pct(o.hallucination_rate);
+  $("#card-hallucination-ci").textContent = o.hallucination_ci95
+    ? `95% CI ${pct(o.hallucination_ci95[0])} – ${pct(o.hallucination_ci95[1])}, n=${o.evaluated}` : "no scored calls";
+  $("#card-blocked").textContent = o.blocked.toLocaleString();
+  const pts = data.points;
+  const labels = pts.map((p) => (bucket === "hour" ? p.time.slice(11, 16) : p.time.slice(5, 10)));
+  stackedBars("#chart-volume", labels, [
+    { name: "calls", color: "#2f6fb3", values: pts.map((p) => p.calls - p.blocked) },
+    { name: "blocked", color: "#c0392b", values: pts.map((p) => p.blocked) },
+  ]);
+  lines("#chart-latency", labels, [
+    { name: "p50", color: "#2f6fb3", values: pts.map((p) => p.p50_latency_ms) },
+    { name: "p95", color: "#c0392b", values: pts.map((p) => p.p95_latency_ms) },
+  ]);
+  lines("#chart-hallucination", labels, [
+    { name: "hallucination rate", color: "#2f6fb3", values: pts.map((p) => p.hallucination_rate) },
+  ], {
+    lo: pts.map((p) => (p.hallucination_ci95 ? p.hallucination_ci95[0] : null)),
+    hi: pts.map((p) => (p.hallucination_ci95 ? p.hallucination_ci95[1] : null)),
+  });
+  stackedBars("#chart-actions", labels, CFG.actions.map((a) => ({ name: a, color: COLORS[a] || "#888", values: pts.map((p) => p.actions[a] || 0) })));
+}
+
+// --- traces -----------------------------------------------------------------------------------
+async function searchTraces(event) {
+  if (event) event.preventDefault();
+  const form = new FormData($("#trace-search"));
+  const range = rangeParams();
+  const params = { from: range.from, to: range.to, limit: 50 };
+  for (const [k, v] of form.entries()) params[k] = v.trim();
+  const data = await getJSON("/api/v1/spans", params);
+  const body = $("#trace-results tbody");
+  body.replaceChildren(...data.spans.map((s) => el("tr", { onclick: () => openTrace(s.trace_id).catch(showError), "data-trace": s.trace_id },
+    el("td", {}, fmtTime(s.start_time)), el("td", {}, s.name), el("td", {}, s.response_model || s.request_model),
+    el("td", {}, s.duration_ms.toFixed(1)), el("td", {}, s.status_code), el("td", {}, el("code", {}, s.trace_id.slice(0, 12) + "…")))));
+  if (!data.spans.length) body.append(el("tr", {}, el("td", { colspan: 6 }, "No spans match.")));
+}
+
+function decisionBadges(span) {
+  const prefix = CFG.guardrailPrefix + " ";
+  return span.events.filter((e) => e.name.startsWith(prefix)).map((e) => {
+    const a = e.attributes;
+    const action = a[CFG.attr.action] || a[CFG.attr.verdict] || "";
+    let entities = "";
+    try { entities = JSON.parse(a[CFG.attr.entityTypes] || "[]").join(", "); } catch (err) { entities = a[CFG.attr.entityTypes] || ""; }
+    const text = `${a[CFG.attr.check] || e.name.slice(prefix.length)} (${a[CFG.attr.target] || "?"}): ${action}${entities ? " · " + entities : ""}`;
+    return el("span", { class: "decision " + action }, text);
+  });
+}
+
+function provenance(span) {
+  const a = span.attributes;
+  if (!a[CFG.attr.promptSha] && !a[CFG.attr.templateId]) return null;
+  const rows = [
+    ["template", a[CFG.attr.templateId] ? `${a[CFG.attr.templateId]} v${a[CFG.attr.templateVersion] || "?"}` : "–"],
+    ["sources", a[CFG.attr.sourceCount] || "0"],
+    ["prompt sha256", a[CFG.attr.promptSha] || "–"],
+    ["answer sha256", a[CFG.attr.answerSha] || "–"],
+  ];
+  return el("div", { class: "prov" }, "Provenance: ", ...rows.map(([k, v]) => el("span", {}, ` ${k} `, el("code", {}, v), " ·")));
+}
+
+function spanNode(span) {
+  const box = el("div", { class: "span" + (span.status_code === "ERROR" ? " error" : ""), "data-span": span.span_id },
+    el("b", {}, span.name), " ",
+    el("span", { class: "meta" }, `${span.observation_kind || span.kind} · ${span.duration_ms.toFixed(1)} ms · ${span.status_code}${span.status_message ? " · " + span.status_message : ""}`),
+    el("div", {}, ...decisionBadges(span)), provenance(span));
+  const children = span.children.length ? el("ul", {}, ...span.children.map((c) => el("li", {}, spanNode(c)))) : null;
+  return el("div", {}, box, children);
+}
+
+async function openTrace(traceId) {
+  const data = await getJSON("/api/v1/traces/" + encodeURIComponent(traceId));
+  $("#trace-id").textContent = data.trace_id;
+  $("#trace-tree").replaceChildren(el("div", { class: "tree" }, el("ul", {}, ...data.tree.map((s) => el("li", {}, spanNode(s))))));
+  $("#trace-view").hidden = false;
+  $("#trace-view").scrollIntoView();
+}
+
+// --- audit ------------------------------------------------------------------------------------
+let auditCursor = null;
+
+function auditParams() {
+  const range = rangeParams();
+  const params = { from: range.from, to: range.to };
+  for (const [k, v] of new FormData($("#audit-filters")).entries()) if (v.trim()) params[k] = v.trim();
+  return params;
+}
+
+async function loadAudit(more) {
+  const params = { ...auditParams(), limit: 50 };
+  if (more && auditCursor) params.cursor = auditCursor;
+  const data = await getJSON("/api/v1/audit/events", params);
+  auditCursor = data.next_cursor;
+  const rows = data.events.map((e) => el("tr", { onclick: () => { showTab("traces"); openTrace(e.trace_id).catch(showError); } },
+    el("td", {}, fmtTime(e.time)), el("td", {}, e.kind), el("td", {}, e.model), el("td", {}, e.user_id),
+    el("td", {}, e.check || (e.kind === "score" ? e.name : "")), el("td", { class: e.action === "block" ? "action-block" : "" }, e.action),
+    el("td", {}, e.entity_types.join(", ")), el("td", {}, (e.value !== null ? e.value + " " : "") + e.detail),
+    el("td", {}, el("code", {}, e.trace_id.slice(0, 12) + "…"))));
+  const body = $("#audit-results tbody");
+  if (more) body.append(...rows); else body.replaceChildren(...rows);
+  const parts = Object.entries(data.totals).map(([k, v]) => `${k} ${v}`).join(" · ");
+  $("#audit-totals").textContent = `${data.total} matching (${parts}); showing ${body.children.length}`;
+  $("#audit-more").hidden = !auditCursor;
+}
+
+// --- report -----------------------------------------------------------------------------------
+async function downloadReport(event) {
+  event.preventDefault();
+  const form = new FormData($("#report-form"));
+  const from = form.get("from"), to = form.get("to"), format = form.get("format");
+  const toDate = new Date(to + "T00:00:00Z");
+  toDate.setUTCDate(toDate.getUTCDate() + 1); // the end day is included
+  $("#report-status").textContent = "Preparing report…";
+  const name = await download("/api/v1/reports/compliance", { from: from + "T00:00:00Z", to: toDate.toISOString(), format }, `compliance.${format}`);
+  $("#report-status").textContent = "Downloaded " + name;
+}
+
+// --- wiring -----------------------------------------------------------------------------------
+const loaders = { overview: loadOverview, traces: searchTraces, audit: () => loadAudit(false), report: async () => {} };
+let current = "overview";
+
+function showTab(name) {
+  current = name;
+  for (const button of document.querySelectorAll("nav button")) button.classList.toggle("active", button.dataset.tab === name);
+  for (const tab of document.querySelectorAll(".tab")) tab.hidden = tab.id !== "tab-" + name;
+}
+
+function refresh() {
+  showError(null);
+  return loaders[current]().catch(showError);
+}
+
+function init() {
+  for (const kind of CFG.kinds) $("#audit-filters select[name=kind]").append(el("option", { value: kind }, kind));
+  for (const action of CFG.actions) $("#audit-filters select[name=action]").append(el("option", { value: action }, action));
+  const key = $("#api-key");
+  key.value = localStorage.getItem(KEY_STORE) || "";
+  key.addEventListener("change", () => { if (key.value) localStorage.setItem(KEY_STORE, key.value); else localStorage.removeItem(KEY_STORE); refresh(); });
+  for (const button of document.querySelectorAll("nav button")) button.addEventListener("click", () => { showTab(button.dataset.tab); refresh(); });
+  $("#range").addEventListener("change", refresh);
+  $("#trace-search").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+  $("#audit-filters").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
+  $("#audit-more").addEventListener("click", () => loadAudit(true).catch(showError));
+  for (const fmt of ["csv", "jsonl"]) {
+    $("#audit-export-" + fmt).addEventListener("click", () => download("/api/v1/audit/export", { ...auditParams(), format: fmt }, "audit." + fmt).catch(showError));
+  }
+  const today = new Date();
+  const monthAgo = new Date(today.getTime() - 30 * 86400000);
+  $("#report-form [name=to]").value = today.toISOString().slice(0, 10);
+  $("#report-form [name=from]").value = monthAgo.toISOString().slice(0, 10);
+  $("#report-form").addEventListener("submit", (e) => downloadReport(e).catch((err) => { $("#report-status").textContent = ""; showError(err); }));
+  refresh();
+}
+
+document.addEventListener("DOMContentLoaded", init);

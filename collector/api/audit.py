@@ -17,7 +17,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -25,6 +25,7 @@ from fastapi.responses import StreamingResponse
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.timerange import invalid, time_range
 from tracerail.collector.api.traces import TRACE_ID
 from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.store.audit import (
@@ -44,8 +45,6 @@ from tracerail.collector.store.spans import InvalidCursor
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
-DEFAULT_DAYS: Final = 30
-MAX_DAYS: Final = 366
 MAX_TEXT: Final = 200
 # Names, models, ids: letters, digits and . _ : @ / + - and space. Quotes, semicolons,
 # brackets, '=' and the like are refused (400) rather than searched for.
@@ -71,10 +70,6 @@ EXPORT_FORMATS: Final = ("csv", "jsonl")
 EXPORT_PAGE: Final = 5_000
 
 
-def invalid(name: str, detail: str) -> ApiError:
-    return ApiError(400, "invalid_parameter", f"{name}: {detail}")
-
-
 def check_params(request: Request, allowed: tuple[str, ...]) -> None:
     """400 for a query parameter this route does not know, or one given twice."""
     keys = list(request.query_params.keys())
@@ -88,20 +83,6 @@ def check_params(request: Request, allowed: tuple[str, ...]) -> None:
     for key in set(keys):
         if len(request.query_params.getlist(key)) > 1:
             raise invalid(key, "given more than once")
-
-
-def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
-    """``[from, to)`` in UTC: default the last 30 days, at most 366 days, from before to."""
-    for name, value in (("from", start), ("to", end)):
-        if value is not None and value.tzinfo is None:
-            raise invalid(name, "needs a timezone, e.g. 2026-01-01T00:00:00Z")
-    hi = (end or datetime.now(UTC)).astimezone(UTC)
-    lo = (start or hi - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)
-    if lo >= hi:
-        raise invalid("from", "must be before to")
-    if hi - lo > timedelta(days=MAX_DAYS):
-        raise invalid("from", f"from and to must be at most {MAX_DAYS} days apart")
-    return lo, hi
 
 
 def _name(param: str, value: str | None) -> str | None:

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
 from tracerail.collector.api.deps import ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.timerange import time_range
 from tracerail.collector.store.metrics import GROUPS, Window, hallucination_rate, model_scorecard
 from tracerail.collector.store.timeseries import BUCKETS, overview, timeseries
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
 
-DEFAULT_DAYS = 30
-MAX_DAYS = 366
 MAX_HOURLY_DAYS = 14
 
 FromQuery = Annotated[
@@ -28,23 +27,8 @@ ThresholdQuery = Annotated[
 ]
 
 
-_EARLIEST = datetime(1970, 1, 2, tzinfo=UTC)
-_LATEST = datetime(2105, 12, 31, tzinfo=UTC)
-
-
 def _window(start: datetime | None, end: datetime | None) -> Window:
-    for name, value in (("from", start), ("to", end)):
-        if value is not None and value.tzinfo is None:
-            raise ApiError(400, "invalid_parameter", f"{name}: needs a timezone, e.g. ...Z")
-    hi = (end or datetime.now(UTC)).astimezone(UTC)
-    lo = (start or hi - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)
-    if lo >= hi:
-        raise ApiError(400, "invalid_parameter", "from: must be before to")
-    if hi - lo > timedelta(days=MAX_DAYS):
-        raise ApiError(400, "invalid_parameter", f"from/to: at most {MAX_DAYS} days apart")
-    if lo < _EARLIEST or hi > _LATEST:  # outside ClickHouse DateTime (found by schemathesis)
-        raise ApiError(400, "invalid_parameter", "from/to: between 1970 and 2105")
-    return Window.around(lo, hi)
+    return Window.around(*time_range(start, end))
 
 
 def _iso(moment: datetime) -> str:

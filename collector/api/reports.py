@@ -9,16 +9,10 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from tracerail.collector.api.audit import (
-    FromQuery,
-    ToQuery,
-    check_params,
-    check_project,
-    invalid,
-    time_range,
-)
+from tracerail.collector.api.audit import FromQuery, ToQuery, check_params, check_project
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.timerange import invalid, time_range
 from tracerail.collector.store.compliance import compliance_report
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])

@@ -1,0 +1,37 @@
+"""The ``from``/``to`` window every time-bounded read route accepts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from tracerail.collector.api.errors import ApiError
+
+DEFAULT_DAYS: Final = 30
+MAX_DAYS: Final = 366
+# ClickHouse DateTime covers 1970-01-01 … 2106-02-07; outside it bound parameters overflow.
+EARLIEST: Final = datetime(1970, 1, 2, tzinfo=UTC)
+LATEST: Final = datetime(2105, 12, 31, tzinfo=UTC)
+
+
+def invalid(name: str, detail: str) -> ApiError:
+    """A 400 naming the parameter."""
+    return ApiError(400, "invalid_parameter", f"{name}: {detail}")
+
+
+def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """``[from, to)`` in UTC: default the last 30 days, at most 366 days, from before to."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.tzinfo is None:
+            raise invalid(name, "needs a timezone, e.g. 2026-01-01T00:00:00Z")
+        if value is not None and not EARLIEST <= value <= LATEST:
+            raise invalid(name, "must be between 1970-01-02 and 2105-12-31")
+    hi = (end or datetime.now(UTC)).astimezone(UTC)
+    lo = (start or hi - timedelta(days=DEFAULT_DAYS)).astimezone(UTC)
+    if lo >= hi:
+        raise invalid("from", "must be before to")
+    if hi - lo > timedelta(days=MAX_DAYS):
+        raise invalid("from", f"from and to must be at most {MAX_DAYS} days apart")
+    if lo < EARLIEST:
+        raise invalid("from", "must be between 1970-01-02 and 2105-12-31")
+    return lo, hi

@@ -59,6 +59,8 @@ class CollectorProcess:
                     "127.0.0.1",
                     "--port",
                     str(self.port),
+                    "--grpc-port",
+                    "0",  # OTLP/gRPC is not under test here; never depend on 4317 being free
                     "--storage",
                     self.storage or self.chdb_dsn,
                     "--log-level",

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.filters import base_filters
 from tracerail.collector.store.spans import InvalidCursor, pack_cursor, unpack_cursor
 
 EVENT_FIELDS = """
@@ -35,25 +36,18 @@ class GuardrailFilter:
 
 
 def _where(project: str, filters: GuardrailFilter) -> tuple[list[str], dict[str, Any]]:
-    where = ["project = {project:String}"]
-    params: dict[str, Any] = {"project": project}
-    if filters.start_ns is not None:
-        where.append("timestamp >= fromUnixTimestamp64Nano({start_ns:Int64}, 'UTC')")
-        params["start_ns"] = filters.start_ns
-    if filters.end_ns is not None:
-        where.append("timestamp < fromUnixTimestamp64Nano({end_ns:Int64}, 'UTC')")
-        params["end_ns"] = filters.end_ns
-    equals = {
-        "check_name": filters.check,
-        "action": filters.action,
-        "target": filters.target,
-        "request_model": filters.model,
-        "trace_id": filters.trace_id,
-    }
-    for column, value in equals.items():
-        if value is not None:
-            where.append(f"{column} = {{{column}:String}}")
-            params[column] = value
+    where, params = base_filters(
+        project,
+        filters.start_ns,
+        filters.end_ns,
+        {
+            "check_name": filters.check,
+            "action": filters.action,
+            "target": filters.target,
+            "request_model": filters.model,
+            "trace_id": filters.trace_id,
+        },
+    )
     if filters.entity_type is not None:
         where.append("has(entity_types, {entity_type:String})")
         params["entity_type"] = filters.entity_type

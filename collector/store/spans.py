@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.filters import base_filters
 
 SPAN_FIELDS = """
     trace_id, span_id, parent_span_id, name, kind, service_name, scope_name,
@@ -155,25 +156,19 @@ def list_spans(
     cursor: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Newest spans first matching ``filters``; returns the page and the next cursor."""
-    where = ["project = {project:String}"]
-    params: dict[str, Any] = {"project": project, "limit": limit + 1}
-    if filters.start_ns is not None:
-        where.append("timestamp >= fromUnixTimestamp64Nano({start_ns:Int64}, 'UTC')")
-        params["start_ns"] = filters.start_ns
-    if filters.end_ns is not None:
-        where.append("timestamp < fromUnixTimestamp64Nano({end_ns:Int64}, 'UTC')")
-        params["end_ns"] = filters.end_ns
-    equals = {
-        "service_name": filters.service,
-        "status_code": filters.status,
-        "name": filters.name,
-        "trace_id": filters.trace_id,
-        "observation_kind": filters.observation_kind,
-    }
-    for column, value in equals.items():
-        if value is not None:
-            where.append(f"{column} = {{{column}:String}}")
-            params[column] = value
+    where, params = base_filters(
+        project,
+        filters.start_ns,
+        filters.end_ns,
+        {
+            "service_name": filters.service,
+            "status_code": filters.status,
+            "name": filters.name,
+            "trace_id": filters.trace_id,
+            "observation_kind": filters.observation_kind,
+        },
+    )
+    params["limit"] = limit + 1
     if filters.model is not None:
         where.append("(request_model = {model:String} OR response_model = {model:String})")
         params["model"] = filters.model

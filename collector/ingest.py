@@ -24,21 +24,26 @@ after its spans are either inserted into ClickHouse or appended to the write-ahe
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-
-from tracerail.collector.ledger import by_project, rows_from_columns
-from tracerail.collector.otlp.flatten import SpanColumns, flatten
-from tracerail.collector.otlp.guardrails import guardrail_columns
-from tracerail.collector.scores import scores_from_columns
-from tracerail.collector.store.arrow import spans_table
+from tracerail.collector.prepare import Batch, PreparePool, WorkerLost, batch_id, prepare
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import LedgerWriter
-from tracerail.collector.wal import WalFull, WalRecord, WriteAheadLog
+from tracerail.collector.wal import WalFull, WriteAheadLog
+
+__all__ = [
+    "Batch",
+    "IngestBatcher",
+    "IngestBusy",
+    "IngestUnavailable",
+    "accept",
+    "batch_id",
+    "dedup_settings",
+    "prepare",
+    "prepare_batch",
+]
 
 logger = logging.getLogger("tracerail.collector")
 
@@ -58,45 +63,6 @@ def dedup_settings(batch_id: str) -> dict[str, object]:
         "insert_deduplication_token": batch_id,
         "deduplicate_blocks_in_dependent_materialized_views": 1,
     }
-
-
-@dataclass
-class Batch:
-    """The spans of one export request, ready to insert or log."""
-
-    batch_id: str
-    project: str
-    retention_days: int
-    payload: bytes
-    columns: SpanColumns
-    rows: int
-
-    def record(self) -> WalRecord:
-        return WalRecord(self.batch_id, self.project, self.retention_days, self.rows, self.payload)
-
-
-def batch_id(project: str, payload: bytes) -> str:
-    return hashlib.sha256(project.encode() + b"\0" + payload).hexdigest()
-
-
-def prepare(request: ExportTraceServiceRequest, *, project: str, retention_days: int) -> Batch:
-    """Validate and flatten; raises :class:`~tracerail.collector.otlp.errors.InvalidSpan`."""
-    columns = flatten(request, project=project, retention_days=retention_days)
-    payload = request.SerializeToString(deterministic=True)
-    return Batch(
-        batch_id(project, payload),
-        project,
-        retention_days,
-        payload,
-        columns,
-        len(columns["span_id"]),
-    )
-
-
-def _from_record(record: WalRecord) -> Batch:
-    request = ExportTraceServiceRequest()
-    request.ParseFromString(record.payload)
-    return prepare(request, project=record.project, retention_days=record.retention_days)
 
 
 @dataclass
@@ -127,8 +93,10 @@ class IngestBatcher:
         max_batch_rows: int = 20_000,
         max_queue_spans: int = 200_000,
         replay_interval: float = 1.0,
+        pool: PreparePool | None = None,
     ) -> None:
         self.store = store
+        self.pool = pool or PreparePool(0)
         self.ledger = LedgerWriter(store)
         self.wal = wal
         self.max_batch_rows = max_batch_rows
@@ -137,13 +105,14 @@ class IngestBatcher:
         self.storage_ok = True
         self.stats = IngestStats()
         self.queued_spans = 0
-        self.decoding = 0  # requests being read and decoded (counted by the HTTP route)
+        self.decoding = 0  # requests being read and prepared (counted by the HTTP route)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._replay_lock = threading.Lock()
 
     async def start(self) -> None:
+        await self.pool.start()
         self._queue = asyncio.Queue()
         self._stopping = False
         self._tasks = [
@@ -167,6 +136,7 @@ class IngestBatcher:
         self._tasks = []
         self._queue = None
         self.wal.close()
+        await asyncio.to_thread(self.pool.close)
 
     async def submit(self, batch: Batch) -> None:
         """Queue a batch and wait until it is durable; raises IngestBusy / IngestUnavailable."""
@@ -209,25 +179,23 @@ class IngestBatcher:
     def insert(self, batch: Batch) -> None:
         """Idempotent inserts of one batch and the rows derived from it.
 
-        Derived rows come from the flattened columns before anything is written: guardrail
-        decisions, score rows from ``tracerail.score`` events, and the batch's ledger rows.
-        Spans go first; every insert carries the batch id as its dedup token (the ledger
-        skips a batch id it already holds), so a retry or replay after a failure half-way
-        completes the batch without writing anything twice.
+        Derived rows were made with the batch (:func:`~tracerail.collector.prepare.prepare`):
+        guardrail decisions, score rows from ``tracerail.score`` events, and the batch's
+        ledger rows. Spans go first; every insert carries the batch id as its dedup token (the
+        ledger skips a batch id it already holds), so a retry or replay after a failure
+        half-way completes the batch without writing anything twice.
         """
-        ledger_rows = rows_from_columns(batch.columns)
-        scores, problems = scores_from_columns(batch.columns)
-        for problem in problems:
+        scores = batch.scores
+        for problem in batch.score_problems:
             logger.warning("score event dropped: %s", problem)
         token = dedup_settings(batch.batch_id)
-        self.store.insert_arrow("spans", spans_table(batch.columns), settings=token)
-        decisions = guardrail_columns(batch.columns)
-        if decisions["check_name"]:
-            self.store.insert_columns("guardrail_events", decisions, settings=token)
+        self.store.insert_arrow("spans", batch.spans, settings=token)
+        if batch.guardrails.num_rows:
+            self.store.insert_arrow("guardrail_events", batch.guardrails, settings=token)
         if scores["score_id"]:
             self.store.insert_columns("scores", scores, settings=token)
-        for rows in by_project(ledger_rows).values():
-            self.ledger.append(rows, batch_id=batch.batch_id)
+        if batch.ledger["row_hash"]:
+            self.ledger.append_columns(batch.project, batch.ledger, batch_id=batch.batch_id)
 
     def _write_group(self, batches: list[Batch]) -> list[Exception | None]:
         outcomes: list[Exception | None] = [None] * len(batches)
@@ -276,8 +244,7 @@ class IngestBatcher:
                 if not self.store.is_migrated():
                     self.store.migrate()
                 for segment in self.wal.closed_segments():
-                    for record in self.wal.read(segment):
-                        batch = _from_record(record)
+                    for batch in self.pool.prepare_records(self.wal.read(segment)):
                         self.insert(batch)
                         replayed += batch.rows
                     self.wal.remove(segment)
@@ -294,22 +261,60 @@ class IngestBatcher:
             return replayed
 
 
+async def prepare_batch(
+    batcher: IngestBatcher,
+    body: bytes,
+    *,
+    content_type: str | None,
+    content_encoding: str | None = None,
+    max_bytes: int,
+    project: str,
+    retention_days: int,
+) -> Batch:
+    """Decode, validate and flatten one export request body into a :class:`Batch`.
+
+    Runs in the batcher's :class:`~tracerail.collector.prepare.PreparePool` (worker processes
+    or a thread). Raises :class:`~tracerail.collector.otlp.errors.DecodeError` for an
+    undecodable body or invalid spans, :class:`IngestUnavailable` if a worker process died.
+    """
+    try:
+        return await batcher.pool.prepare_body(
+            body,
+            content_type,
+            content_encoding,
+            max_bytes=max_bytes,
+            project=project,
+            retention_days=retention_days,
+        )
+    except WorkerLost as exc:
+        raise IngestUnavailable(str(exc)) from None
+
+
 async def accept(
     batcher: IngestBatcher,
-    request: ExportTraceServiceRequest,
+    body: bytes,
     *,
+    content_type: str | None,
+    content_encoding: str | None = None,
+    max_bytes: int,
     project: str,
     retention_days: int,
 ) -> int:
-    """Validate, flatten and durably store one decoded export request; returns span count.
+    """:func:`prepare_batch` then :meth:`IngestBatcher.submit`; returns the span count.
 
-    Every transport (OTLP/HTTP, OTLP/gRPC) goes through here. Raises
-    :class:`~tracerail.collector.otlp.errors.DecodeError` for invalid spans before anything is
-    written, :class:`IngestBusy` when the queue is full and :class:`IngestUnavailable` when
-    storage is down and the WAL is full.
+    Every transport (OTLP/HTTP, OTLP/gRPC) goes through these two. Nothing is written for a
+    body that raises :class:`~tracerail.collector.otlp.errors.DecodeError`;
+    :class:`IngestBusy` when the queue is full and :class:`IngestUnavailable` when storage is
+    down and the WAL is full.
     """
-    batch = await asyncio.to_thread(
-        prepare, request, project=project, retention_days=retention_days
+    batch = await prepare_batch(
+        batcher,
+        body,
+        content_type=content_type,
+        content_encoding=content_encoding,
+        max_bytes=max_bytes,
+        project=project,
+        retention_days=retention_days,
     )
     await batcher.submit(batch)
     return batch.rows

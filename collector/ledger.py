@@ -199,6 +199,17 @@ def rows_from_columns(columns: Mapping[str, Sequence[Any]]) -> list[LedgerRow]:
     return rows
 
 
+# One batch's ledger rows column by column (what crosses from an ingest worker process:
+# pickling ~1 000 ``LedgerRow`` objects costs ~2 ms, these lists ~0.1 ms).
+LedgerColumns = dict[str, list[str]]
+LEDGER_COLUMNS: Final = ("kind", "trace_id", "span_id", "payload", "row_hash")
+
+
+def row_columns(rows: Sequence[LedgerRow]) -> LedgerColumns:
+    """``rows`` (all of one project) as one list per field of :data:`LEDGER_COLUMNS`."""
+    return {name: [getattr(row, name) for row in rows] for name in LEDGER_COLUMNS}
+
+
 def by_project(rows: Iterable[LedgerRow]) -> dict[str, list[LedgerRow]]:
     grouped: dict[str, list[LedgerRow]] = {}
     for row in rows:

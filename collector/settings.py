@@ -20,6 +20,12 @@ def default_storage() -> str:
     return f"chdb://{default_data_dir() / 'chdb'}"
 
 
+def default_ingest_workers() -> int:
+    """One ingest worker process per usable core beyond the first, at most 4."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(0, min((cores or 1) - 1, 4))
+
+
 class Settings(BaseSettings):
     """Everything the collector process is configured with."""
 
@@ -76,6 +82,13 @@ class Settings(BaseSettings):
     )
     max_inflight_requests: int = Field(
         32, ge=1, description="Ingest bodies read and decoded at once before ingest answers 429."
+    )
+    ingest_workers: int = Field(
+        default_factory=default_ingest_workers,
+        ge=0,
+        le=64,
+        description="Processes that decode and flatten ingest requests and WAL records (0: a "
+        "thread of the collector process). Default: one per core beyond the first, at most 4.",
     )
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 429/503 answers.")
     replay_interval_seconds: float = Field(

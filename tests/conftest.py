@@ -44,6 +44,7 @@ def settings(chdb_dsn: str, store: object) -> object:
         storage=chdb_dsn,
         database=store.database,  # type: ignore[attr-defined]
         grpc_port=0,
+        ingest_workers=0,  # in-thread; tests/collector/test_prepare_pool.py covers the workers
     )
 
 

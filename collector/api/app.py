@@ -28,6 +28,7 @@ from tracerail.collector.api import (
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.auth import KeyRing, check_bind
 from tracerail.collector.ingest import IngestBatcher
+from tracerail.collector.prepare import PreparePool
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.wal import WriteAheadLog
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
             max_batch_rows=settings.max_batch_rows,
             max_queue_spans=settings.max_queue_spans,
             replay_interval=settings.replay_interval_seconds,
+            pool=PreparePool(settings.ingest_workers),
         )
         batcher.storage_ok = storage_up
         await batcher.start()

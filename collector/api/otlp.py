@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request, Response
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracerail.collector.api.deps import BatcherDep, IngestProjectDep, KeyRingDep, SettingsDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.ingest import IngestBatcher, IngestBusy, IngestUnavailable, accept
-from tracerail.collector.otlp.decode import decode_request, encode_response, media_type
+from tracerail.collector.auth import KeyRing
+from tracerail.collector.ingest import (
+    Batch,
+    IngestBatcher,
+    IngestBusy,
+    IngestUnavailable,
+    prepare_batch,
+)
+from tracerail.collector.otlp.decode import encode_response, media_type
 from tracerail.collector.otlp.errors import BodyTooLarge, DecodeError
 from tracerail.collector.settings import Settings
 
@@ -32,10 +38,10 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _read_and_decode(
-    request: Request, settings: Settings, batcher: IngestBatcher
-) -> ExportTraceServiceRequest:
-    """Body → message, at most ``max_inflight_requests`` at a time (429 beyond)."""
+async def _read_and_prepare(
+    request: Request, settings: Settings, batcher: IngestBatcher, keyring: KeyRing, project: str
+) -> Batch:
+    """Body → batch, at most ``max_inflight_requests`` at a time (429 beyond)."""
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     if (
         batcher.queued_spans >= settings.max_queue_spans
@@ -46,12 +52,15 @@ async def _read_and_decode(
     batcher.decoding += 1
     try:
         body = await read_body(request, settings.max_body_bytes)
-        return await asyncio.to_thread(
-            decode_request,
+        retention = await asyncio.to_thread(keyring.retention_days, project)
+        return await prepare_batch(
+            batcher,
             body,
-            request.headers.get("content-type"),
-            request.headers.get("content-encoding"),
+            content_type=request.headers.get("content-type"),
+            content_encoding=request.headers.get("content-encoding"),
             max_bytes=settings.max_body_bytes,
+            project=project,
+            retention_days=retention,
         )
     finally:
         batcher.decoding -= 1
@@ -67,9 +76,8 @@ async def receive_traces(
 ) -> Response:
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     try:
-        decoded = await _read_and_decode(request, settings, batcher)
-        retention = await asyncio.to_thread(keyring.retention_days, project)
-        await accept(batcher, decoded, project=project, retention_days=retention)
+        batch = await _read_and_prepare(request, settings, batcher, keyring, project)
+        await batcher.submit(batch)
     except DecodeError as exc:
         raise ApiError(exc.status, exc.error, exc.detail) from None
     except IngestBusy as exc:

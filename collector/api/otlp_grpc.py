@@ -5,6 +5,10 @@ Runs on the collector's event loop (``grpc.aio``) and hands every request to the
 the same: a call succeeds only once its spans are stored. Errors map to gRPC status codes the
 OTel exporters understand: invalid data → ``INVALID_ARGUMENT`` (not retried), storage down →
 ``UNAVAILABLE`` (retried with back-off), too large → ``RESOURCE_EXHAUSTED`` (from gRPC itself).
+
+The service is registered without a request deserializer: ``Export`` gets the message bytes
+and the protobuf decode happens with the rest of the preparation, in the ingest worker
+processes, not on the collector's event loop.
 """
 
 from __future__ import annotations
@@ -14,11 +18,7 @@ import logging
 from collections.abc import Sequence
 
 import grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tracerail.collector.auth import (
     AuthError,
@@ -27,6 +27,7 @@ from tracerail.collector.auth import (
     authorization_from_metadata,
 )
 from tracerail.collector.ingest import IngestBatcher, IngestBusy, IngestUnavailable, accept
+from tracerail.collector.otlp.decode import PROTOBUF
 from tracerail.collector.otlp.errors import DecodeError
 from tracerail.collector.settings import Settings
 
@@ -51,7 +52,10 @@ _AUTH_CODES = {
 }
 
 
-class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
+SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+
+
+class TraceService:
     """``opentelemetry.proto.collector.trace.v1.TraceService`` over :func:`accept`."""
 
     def __init__(self, batcher: IngestBatcher, settings: Settings, keyring: KeyRing) -> None:
@@ -59,15 +63,22 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         self.settings = settings
         self.keyring = keyring
 
-    async def Export(  # noqa: N802 - the generated service's method name
-        self, request: ExportTraceServiceRequest, context: grpc.aio.ServicerContext
+    async def Export(  # noqa: N802 - the service's method name
+        self, request: bytes, context: grpc.aio.ServicerContext
     ) -> ExportTraceServiceResponse:
         try:
             project = await asyncio.to_thread(
                 grpc_project, context.invocation_metadata(), self.keyring
             )
             retention = await asyncio.to_thread(self.keyring.retention_days, project)
-            await accept(self.batcher, request, project=project, retention_days=retention)
+            await accept(
+                self.batcher,
+                request,
+                content_type=PROTOBUF,
+                max_bytes=self.settings.max_body_bytes,
+                project=project,
+                retention_days=retention,
+            )
         except AuthError as exc:
             await context.abort(_AUTH_CODES[exc.status], f"{exc.error}: {exc.detail}")
         except IngestBusy as exc:  # retried by the exporters, like 429 over HTTP
@@ -90,8 +101,14 @@ class GrpcIngest:
                 ("grpc.so_reuseport", 0),
             ]
         )
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
-            TraceService(batcher, settings, keyring), self.server
+        service = TraceService(batcher, settings, keyring)
+        export = grpc.unary_unary_rpc_method_handler(
+            service.Export,
+            request_deserializer=None,  # bytes: decoded in the ingest workers
+            response_serializer=ExportTraceServiceResponse.SerializeToString,
+        )
+        self.server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE, {"Export": export}),)
         )
         self.port = 0
 

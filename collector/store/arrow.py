@@ -94,3 +94,14 @@ def typed_table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, pa.Dat
         else:
             arrays.append(pa.array(values, kind))
     return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+# Typed columns of the ``guardrail_events`` table (the rest are strings).
+GUARDRAIL_TYPES: dict[str, pa.DataType] = {
+    "timestamp": TIMESTAMP,
+    "event_index": pa.uint16(),
+    "latency_ms": pa.float64(),
+    "entity_types": pa.list_(STRING),
+    "entity_counts": pa.map_(STRING, pa.uint32()),
+    "retention_days": pa.uint16(),
+}

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tracerail.collector.ledger import GENESIS, BatchHeader, LedgerRow, merkle_root, row_hash
+from tracerail.collector.ledger import (
+    GENESIS,
+    BatchHeader,
+    LedgerColumns,
+    LedgerRow,
+    merkle_root,
+    row_columns,
+    row_hash,
+)
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 _VERIFY_CHUNK = 500
@@ -55,34 +63,36 @@ class LedgerWriter:
         id already in the chain is skipped, and its rows insert is deduplicated by that id, so
         a replay after a failure between rows and header completes the batch exactly once.
         """
+        return self.append_columns(rows[0].project, row_columns(rows), batch_id)
+
+    def append_columns(
+        self, project: str, rows: LedgerColumns, batch_id: str | None = None
+    ) -> Head:
+        """:meth:`append` for rows already split into columns (see :func:`row_columns`)."""
         with self._append_lock:
-            project = rows[0].project
             if batch_id is not None and has_batch(self.store, project, batch_id):
                 return self.head(project)
             return self._append(rows, project, batch_id or uuid.uuid4().hex, batch_id is not None)
 
-    def _append(self, rows: Sequence[LedgerRow], project: str, batch_id: str, dedup: bool) -> Head:
+    def _append(self, rows: LedgerColumns, project: str, batch_id: str, dedup: bool) -> Head:
         previous = self.head(project)
+        hashes = rows["row_hash"]
         header = BatchHeader(
             project=project,
             seq=previous.seq + 1,
             batch_id=batch_id,
             created_at_ns=time.time_ns(),
-            row_count=len(rows),
-            merkle_root=merkle_root([r.row_hash for r in rows]),
+            row_count=len(hashes),
+            merkle_root=merkle_root(hashes),
         )
         chain = header.chain_hash(previous.chain_hash)
         self.store.insert_columns(
             "ledger_rows",
             {
-                "project": [project] * len(rows),
-                "batch_id": [header.batch_id] * len(rows),
-                "row_index": list(range(len(rows))),
-                "kind": [r.kind for r in rows],
-                "trace_id": [r.trace_id for r in rows],
-                "span_id": [r.span_id for r in rows],
-                "payload": [r.payload for r in rows],
-                "row_hash": [r.row_hash for r in rows],
+                "project": [project] * len(hashes),
+                "batch_id": [header.batch_id] * len(hashes),
+                "row_index": list(range(len(hashes))),
+                **rows,
             },
             settings={"insert_deduplication_token": batch_id} if dedup else None,
         )

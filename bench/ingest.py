@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/ingest.py                       # tracerail (chDB) + Phoenix
     .venv/bin/python bench/ingest.py --targets tracerail   # only tracerail
+    .venv/bin/python bench/ingest.py --targets tracerail --workers 0,1,2  # worker counts
     TRACERAIL_BENCH_CLICKHOUSE=http://host:8123 .venv/bin/python bench/ingest.py  # + server mode
 
 Each target runs as its own process on loopback. N sender threads post pre-encoded OTLP/HTTP
@@ -9,8 +10,9 @@ requests (protobuf, gzip — byte-identical to what ``OTLPSpanExporter`` sends; 
 before the timed window so the load generator does not eat the collector's CPU) for a fixed
 window, retrying 429/503 after ``Retry-After`` like the exporter. Reported: acknowledged
 spans/s, p50/p99 request latency, the target's CPU use and peak RSS, and afterwards whether
-every acknowledged span is stored exactly once. Phoenix is installed in its own virtual
-environment (``bench/.phoenix-venv``) on first use.
+every acknowledged span is stored exactly once, and the 1-minute load average when each
+result was taken (other work on the machine takes CPU from the target). Phoenix is installed
+in its own virtual environment (``bench/.phoenix-venv``) on first use.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Result:
     stored: int | None = None
     distinct: int | None = None
     drain_s: float = 0.0
+    load: float = field(default_factory=lambda: os.getloadavg()[0])
 
     @property
     def rate(self) -> float:
@@ -77,7 +80,8 @@ class Result:
         return (
             f"{self.target:<18} {self.rate:>10,.0f} spans/s  p50 {self.quantile(0.5):7.1f} ms  "
             f"p99 {self.quantile(0.99):7.1f} ms  cpu {self.cpu_percent:5.0f}%  "
-            f"rss {self.peak_rss_mb:6.0f} MB  429/503 {self.refused:>5}  {check}"
+            f"rss {self.peak_rss_mb:6.0f} MB  429/503 {self.refused:>5}  load {self.load:4.1f}  "
+            f"{check}"
         )
 
 
@@ -209,7 +213,13 @@ def send_load(url: str, bodies: list[Body], senders: int, window: float, result:
 
 
 def run_tracerail(
-    name: str, storage: str | None, bodies: list[Body], senders: int, window: float, port: int
+    name: str,
+    storage: str | None,
+    bodies: list[Body],
+    senders: int,
+    window: float,
+    port: int,
+    workers: int | None = None,
 ) -> Result:
     workdir = Path(tempfile.mkdtemp(prefix="tracerail-bench-"))
     dsn = storage or f"chdb://{workdir / 'chdb'}"
@@ -220,6 +230,8 @@ def run_tracerail(
         "TRACERAIL_WAL_DIR": str(workdir / "wal"),
         "TRACERAIL_GRPC_PORT": "0",  # OTLP/HTTP only; 4317 may be taken on a shared machine
     }
+    if workers is not None:
+        env["TRACERAIL_INGEST_WORKERS"] = str(workers)
     process = subprocess.Popen(
         [
             sys.executable,
@@ -246,6 +258,7 @@ def run_tracerail(
         send_load(f"http://127.0.0.1:{port}/v1/traces", bodies, senders, window, result)
         result.window_s = time.monotonic() - started
         result.cpu_percent = 100 * (sampler.cpu_seconds() - cpu_before) / result.window_s
+        result.load = os.getloadavg()[0]
         sampler.stop_event.set()
         result.peak_rss_mb = sampler.peak_kb / 1024
     finally:
@@ -309,6 +322,7 @@ def run_phoenix(venv: Path, bodies: list[Body], senders: int, window: float, por
         send_load(f"http://127.0.0.1:{port}/v1/traces", bodies, senders, window, result)
         result.window_s = time.monotonic() - started
         result.cpu_percent = 100 * (sampler.cpu_seconds() - cpu_before) / result.window_s
+        result.load = os.getloadavg()[0]
         # Phoenix acknowledges before it writes; wait for its queue to drain and count.
         drain_started = time.monotonic()
         database = workdir / "phoenix.db"
@@ -357,6 +371,12 @@ def main() -> int:
         default=0,
         help="pre-encoded requests (default: enough for 100k spans/s)",
     )
+    parser.add_argument(
+        "--workers",
+        default="",
+        help="comma list of TRACERAIL_INGEST_WORKERS values, one tracerail run each "
+        "(default: the collector's default)",
+    )
     parser.add_argument("--port", type=int, default=24318)
     parser.add_argument("--phoenix-venv", type=Path, default=HERE / ".phoenix-venv")
     args = parser.parse_args()
@@ -374,15 +394,21 @@ def main() -> int:
     )
 
     results: list[Result] = []
+    worker_counts = [int(w) for w in args.workers.split(",") if w.strip()] or [None]
     if "tracerail" in targets:
-        print(
-            f"==> tracerail collector, embedded chDB, {args.senders} senders, {args.window:.0f}s",
-            flush=True,
-        )
-        results.append(
-            run_tracerail("tracerail (chDB)", None, bodies, args.senders, args.window, args.port)
-        )
-        print("   ", results[-1].line(), flush=True)
+        for run, workers in enumerate(worker_counts):
+            label = "tracerail (chDB)" + ("" if workers is None else f" w={workers}")
+            print(
+                f"==> {label}: embedded chDB, {args.senders} senders, {args.window:.0f}s",
+                flush=True,
+            )
+            fresh = bodies if run == 0 else make_bodies(template, count, seed=20 + run)
+            results.append(
+                run_tracerail(
+                    label, None, fresh, args.senders, args.window, args.port + 20 * run, workers
+                )
+            )
+            print("   ", results[-1].line(), flush=True)
         server = os.environ.get("TRACERAIL_BENCH_CLICKHOUSE")
         if server:
             fresh = make_bodies(template, count, seed=12)
@@ -410,11 +436,16 @@ def main() -> int:
     print("\n==> results")
     for result in results:
         print("   ", result.line())
-    ours = next((r for r in results if r.target.startswith("tracerail (chDB)")), None)
+    ours = max(
+        (r for r in results if r.target.startswith("tracerail (chDB)")),
+        key=lambda r: r.rate,
+        default=None,
+    )
     phoenix = next((r for r in results if r.target.startswith("phoenix")), None)
     if ours and phoenix and phoenix.rate > 0:
         stored_rate = (phoenix.stored or 0) / (phoenix.window_s + phoenix.drain_s)
-        print(f"\n    tracerail / phoenix acknowledged rate: {ours.rate / phoenix.rate:.1f}x")
+        print(f"\n    best tracerail run: {ours.target}")
+        print(f"    tracerail / phoenix acknowledged rate: {ours.rate / phoenix.rate:.1f}x")
         if stored_rate > 0:
             print(
                 "    tracerail / phoenix stored rate (incl. Phoenix's drain): "

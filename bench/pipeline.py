@@ -14,11 +14,19 @@ Both paths run in this process, alternately, on the same pre-encoded requests (t
 
 CPU is process time (all threads, chDB's included), so a busy shared machine changes it far
 less than wall time; the single-core ceiling is 1 000 / (CPU ms per 1 000 spans) x 1 000.
+
+Then the split the ingest workers make (``collector/prepare.py``): the worker's share
+(``prepare_body``), what crossing the process boundary costs (pickling the ``Batch`` both
+ways), and the writer's share: ``IngestBatcher.insert`` once per request as the collector does
+(one idempotent statement per table per request), against the same batches merged into one
+statement per table per ``--group`` requests (a ceiling: merged batches lose per-request
+dedup tokens, see ``collector/ingest.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import pickle
 import shutil
 import sys
 import tempfile
@@ -33,12 +41,15 @@ import pyarrow as pa  # noqa: E402
 
 from bench.workload import make_bodies, record_template  # noqa: E402
 from tests.support import flatten_reference  # noqa: E402
+from tracerail.collector.ingest import IngestBatcher  # noqa: E402
 from tracerail.collector.ledger import rows_from_columns  # noqa: E402
 from tracerail.collector.otlp.decode import decode_request  # noqa: E402
 from tracerail.collector.otlp.flatten import empty_columns, flatten  # noqa: E402
+from tracerail.collector.prepare import Batch, prepare_body  # noqa: E402
 from tracerail.collector.scores import scores_from_columns  # noqa: E402
 from tracerail.collector.store.arrow import spans_table  # noqa: E402
 from tracerail.collector.store.clickhouse import ClickHouseStore  # noqa: E402
+from tracerail.collector.wal import WriteAheadLog  # noqa: E402
 
 PB = "application/x-protobuf"
 
@@ -66,6 +77,65 @@ def current(store: ClickHouseStore, bodies: list[bytes], group: int) -> None:
             scores_from_columns(columns)
             tables.append(spans_table(columns))
         store.insert_arrow("spans", pa.concat_tables(tables))
+
+
+def merged_insert(batcher: IngestBatcher, batches: list[Batch]) -> None:
+    """All ``batches`` in one statement per table (one token, one ledger batch)."""
+    first = batches[0]
+    token = {"insert_deduplication_token": "-".join(b.batch_id[:8] for b in batches)}
+    batcher.store.insert_arrow(
+        "spans", pa.concat_tables([b.spans for b in batches]), settings=token
+    )
+    batcher.store.insert_arrow(
+        "guardrail_events", pa.concat_tables([b.guardrails for b in batches]), settings=token
+    )
+    ledger = {name: [v for b in batches for v in b.ledger[name]] for name in first.ledger}
+    batcher.ledger.append_columns(
+        first.project, ledger, batch_id=token["insert_deduplication_token"]
+    )
+
+
+def writer_costs(
+    stores: dict[str, ClickHouseStore], workdir: Path, bodies: list[bytes], group: int, spans: int
+) -> None:
+    """Worker share, boundary crossing and writer share of the ingest, CPU ms per 1 000 spans."""
+
+    def prep() -> list[Batch]:
+        return [
+            prepare_body(b, PB, "gzip", max_bytes=1 << 26, project="p", retention_days=30)
+            for b in bodies
+        ]
+
+    per_k = 1000 / (spans * len(bodies))
+    cpu, _ = cpu_ms(prep)
+    batches = prep()
+    print(f"\nworker / writer split (CPU ms per 1 000 spans, {len(bodies)} requests)")
+    print(f"  {'worker: prepare_body':<44} {cpu * per_k:7.1f}")
+    dumped: list[bytes] = []
+    cpu, _ = cpu_ms(lambda: dumped.extend(pickle.dumps(b, 5) for b in batches))
+    cpu_back, _ = cpu_ms(lambda: [pickle.loads(d) for d in dumped])
+    size = sum(map(len, dumped)) / len(dumped) / 1024
+    print(f"  {'crossing: pickle (worker)':<44} {cpu * per_k:7.1f}   ({size:,.0f} KiB/request)")
+    print(f"  {'crossing: unpickle (writer)':<44} {cpu_back * per_k:7.1f}")
+    store = stores["writer"] = ClickHouseStore(f"chdb://{workdir}", database="bench_writer")
+    store.migrate()
+    batcher = IngestBatcher(store, WriteAheadLog(workdir / "wal", 1 << 30))
+    half = len(batches) // 2
+    for label, run in (
+        (
+            "writer: IngestBatcher.insert per request",
+            lambda: [batcher.insert(b) for b in batches[:half]],
+        ),
+        (
+            f"writer: merged, {group} requests per statement",
+            lambda: [
+                merged_insert(batcher, batches[i : i + group])
+                for i in range(half, len(batches), group)
+            ],
+        ),
+    ):
+        cpu, wall = cpu_ms(run)
+        print(f"  {label:<44} {cpu * per_k * 2:7.1f}   wall {wall * per_k * 2:6.1f}")
 
 
 def cpu_ms(run: Callable[[], object]) -> tuple[float, float]:
@@ -138,6 +208,7 @@ def main() -> None:
         for name, store in stores.items():
             count = store.query(f"SELECT count() AS n FROM {store.table('spans')}")[0]["n"]
             assert count == total * args.rounds, (name, count)
+        writer_costs(stores, workdir, bodies, args.group, spans)
     finally:
         for store in stores.values():
             store.close()

@@ -22,7 +22,7 @@ import hashlib
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -87,6 +87,36 @@ def prepare(request: ExportTraceServiceRequest, *, project: str, retention_days:
     )
 
 
+def merge(batches: Sequence[Batch]) -> Batch:
+    """Batches of one project and retention as one batch: the batch of their joined payloads.
+
+    Joined serialized messages parse as one message with the repeated fields appended, so
+    :func:`prepare_record` of the merged WAL record gives exactly these rows in this order, and
+    the record carries the merged ``batch_id`` (a hash of the members' ids), so its replay is
+    deduplicated against the merged insert.
+    """
+    if len(batches) == 1:
+        return batches[0]
+    first = batches[0]
+    if any((b.project, b.retention_days) != (first.project, first.retention_days) for b in batches):
+        raise ValueError("only batches of one project and retention merge")
+    members = hashlib.sha256(b"merged\0" + "\0".join(b.batch_id for b in batches).encode())
+    return Batch(
+        batch_id=members.hexdigest(),
+        project=first.project,
+        retention_days=first.retention_days,
+        payload=b"".join(b.payload for b in batches),
+        rows=sum(b.rows for b in batches),
+        # One chunk, as a replay's table has: ClickHouse derives a token per inserted block,
+        # and a chunked table is read as several blocks.
+        spans=pa.concat_tables([b.spans for b in batches]).combine_chunks(),
+        guardrails=pa.concat_tables([b.guardrails for b in batches]).combine_chunks(),
+        scores={name: [v for b in batches for v in b.scores[name]] for name in first.scores},
+        score_problems=[p for b in batches for p in b.score_problems],
+        ledger={name: [v for b in batches for v in b.ledger[name]] for name in first.ledger},
+    )
+
+
 def prepare_body(
     body: bytes,
     content_type: str | None,
@@ -103,7 +133,7 @@ def prepare_body(
 
 def prepare_record(record: WalRecord) -> Batch:
     """The batch a WAL record was logged from (same id, same rows)."""
-    return prepare_body(
+    batch = prepare_body(
         record.payload,
         PROTOBUF,
         None,
@@ -111,6 +141,8 @@ def prepare_record(record: WalRecord) -> Batch:
         project=record.project,
         retention_days=record.retention_days,
     )
+    batch.batch_id = record.batch_id  # a merged batch's id is not the hash of its payload
+    return batch
 
 
 class WorkerLost(RuntimeError):

@@ -1,0 +1,103 @@
+"""Group commit: queued requests merged into one insert, still idempotent per request."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from bench.workload import make_bodies, record_template
+from tracerail.collector.ingest import IngestBatcher, dedup_settings, prepare
+from tracerail.collector.prepare import Batch, merge, prepare_record
+from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.wal import WriteAheadLog
+
+
+def _batches(count: int, spans: int = 40, project: str = "p") -> list[Batch]:
+    out = []
+    for body in make_bodies(record_template(spans), count):
+        request = ExportTraceServiceRequest()
+        request.ParseFromString(gzip.decompress(body.data))
+        out.append(prepare(request, project=project, retention_days=30))
+    return out
+
+
+def _counts(store: ClickHouseStore) -> dict[str, int]:
+    counts = {}
+    for table in ("spans", "trace_index", "guardrail_events", "ledger_rows", "ledger_batches"):
+        counts[table] = store.query(f"SELECT count() AS n FROM {store.table(table)}")[0]["n"]
+    counts["distinct spans"] = store.query(
+        f"SELECT uniqExact(span_id) AS n FROM {store.table('spans')}"
+    )[0]["n"]
+    return counts
+
+
+def test_a_merged_wal_record_replays_to_the_same_rows_and_id() -> None:
+    batches = _batches(3)
+    merged = merge(batches)
+    replayed = prepare_record(merged.record())
+    assert replayed.batch_id == merged.batch_id
+    assert replayed.rows == sum(b.rows for b in batches) == merged.spans.num_rows
+    assert replayed.spans.equals(merged.spans)
+    assert replayed.guardrails.equals(merged.guardrails)
+    assert replayed.ledger == merged.ledger
+    assert merged.guardrails.num_rows > 0 and merged.ledger["row_hash"]
+    assert merge(batches[:1]) is batches[0]  # a request alone keeps its own id
+    with pytest.raises(ValueError):
+        merge([batches[0], _batches(1, project="q")[0]])
+
+
+def test_queued_requests_go_in_as_one_insert_and_resends_are_not_written(
+    store: ClickHouseStore, tmp_path: Path
+) -> None:
+    batches = _batches(6)
+    batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+
+    async def run() -> None:
+        await batcher.start()
+        try:
+            # Queued together (with two copies of one request): one writer pass.
+            await asyncio.gather(*(batcher.submit(b) for b in [*batches, batches[2]]))
+            await batcher.submit(batches[4])  # re-sent after it was stored
+        finally:
+            await batcher.stop()
+
+    asyncio.run(run())
+    total = sum(b.rows for b in batches)
+    assert batcher.stats.spans_inserted == total
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == total
+    assert counts["ledger_batches"] < len(batches)  # merged: fewer ledger batches than requests
+
+
+def test_replay_of_a_half_written_merged_batch_stores_nothing_twice(
+    store: ClickHouseStore, tmp_path: Path
+) -> None:
+    """Spans of a merged insert went in, then storage failed: the WAL record completes it."""
+    merged = merge(_batches(4))
+    store.insert_arrow("spans", merged.spans, settings=dedup_settings(merged.batch_id))
+    wal = WriteAheadLog(tmp_path / "wal", 1 << 26)
+    wal.append([merged.record()])
+    batcher = IngestBatcher(store, wal)
+    assert batcher.replay_once() == merged.rows
+    assert batcher.replay_once() == 0
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == merged.rows
+    assert counts["guardrail_events"] == merged.guardrails.num_rows
+    assert counts["ledger_rows"] == len(merged.ledger["row_hash"])
+    assert counts["ledger_batches"] == 1
+
+
+def test_runs_split_by_project_and_size(store: ClickHouseStore, tmp_path: Path) -> None:
+    batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26), max_batch_rows=100)
+    p, q = _batches(3), _batches(1, project="q")
+    runs = batcher._merged([*p[:2], *q, p[2]])
+    assert [(start, end) for start, end, _ in runs] == [(0, 2), (2, 3), (3, 4)]
+    assert runs[0][2].rows == p[0].rows + p[1].rows <= 100
+    assert pa.concat_tables([r[2].spans for r in runs]).num_rows == 3 * p[0].rows + q[0].rows
+    small = IngestBatcher(store, WriteAheadLog(tmp_path / "wal2", 1 << 26), max_batch_rows=1)
+    assert len(small._merged(p)) == 3  # a request larger than the cap goes alone

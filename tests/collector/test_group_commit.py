@@ -13,6 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bench.workload import make_bodies, record_template
 from tracerail.collector.ingest import IngestBatcher, dedup_settings, prepare
 from tracerail.collector.prepare import Batch, merge, prepare_record
+from tracerail.collector.recent_ids import RecentIds
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.wal import WriteAheadLog
 
@@ -101,3 +102,40 @@ def test_runs_split_by_project_and_size(store: ClickHouseStore, tmp_path: Path) 
     assert pa.concat_tables([r[2].spans for r in runs]).num_rows == 3 * p[0].rows + q[0].rows
     small = IngestBatcher(store, WriteAheadLog(tmp_path / "wal2", 1 << 26), max_batch_rows=1)
     assert len(small._merged(p)) == 3  # a request larger than the cap goes alone
+
+
+def test_a_request_resent_after_a_restart_is_not_stored_again(
+    store: ClickHouseStore, tmp_path: Path
+) -> None:
+    batches = _batches(3)
+
+    async def send(items: list[Batch]) -> IngestBatcher:
+        batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+        await batcher.start()
+        try:
+            await asyncio.gather(*(batcher.submit(b) for b in items))
+        finally:
+            await batcher.stop()
+        return batcher
+
+    asyncio.run(send(batches))  # merged into one insert
+    restarted = asyncio.run(send([batches[1]]))  # the exporter never got the first answer
+    assert restarted.stats.spans_inserted == 0
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == sum(b.rows for b in batches)
+
+
+def test_recent_ids_keep_the_newest_and_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "ids"
+    ids = [f"{n:064x}" for n in range(25)]
+    recent = RecentIds(path, capacity=10)
+    for start in range(0, 25, 5):
+        recent.add(ids[start : start + 5])
+    assert len(recent) == 10 and ids[24] in recent and ids[14] not in recent
+    assert len(path.read_text().splitlines()) <= 20  # rewritten, not grown without bound
+    with path.open("a") as out:
+        out.write("torn")  # a crash in the middle of an append
+    reopened = RecentIds(path, capacity=10)
+    assert [i for i in ids if i in reopened] == ids[15:]
+    reopened.add([f"{99:064x}"])
+    assert f"{99:064x}" in RecentIds(path, capacity=10)

@@ -21,8 +21,10 @@ after its spans are either inserted into ClickHouse or appended to the write-ahe
 * Re-sent requests (the exporter never got the answer): a request whose id is queued waits for
   the first copy's outcome; one already durable is acknowledged without a write. The last
   :data:`RECENT_BATCH_IDS` request ids are kept in memory and in a file in the WAL directory
-  (:mod:`~tracerail.collector.recent_ids`), written after each insert, so this holds across a
-  restart too, except for a crash between a merged insert and that file append.
+  (:mod:`~tracerail.collector.recent_ids`), so this holds across a restart too. While a merged
+  batch is inserted its members' records sit in an intent file; after a crash, start-up
+  re-inserts them under the same token (completing a half-done insert exactly once) before
+  accepting requests, and remembers their ids.
 * While storage is down every group goes straight to the WAL. A replay task retries every
   ``replay_interval_seconds``: it (re)applies migrations, inserts the WAL oldest first and marks
   storage up when the log is empty. It also runs once at start.
@@ -35,7 +37,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tracerail.collector.prepare import (
     Batch,
@@ -137,6 +141,7 @@ class IngestBatcher:
 
     async def start(self) -> None:
         await self.pool.start()
+        await asyncio.to_thread(self.recover)
         self._queue = asyncio.Queue()
         self._stopping = False
         self._tasks = [
@@ -244,6 +249,50 @@ class IngestBatcher:
         runs.append((start, len(batches), merge(batches[start:])))
         return runs
 
+    @property
+    def intent_path(self) -> Path:
+        """The members of the merged batch being inserted (see :meth:`recover`)."""
+        return self.wal.directory / "merge-in-flight"
+
+    def write_intent(self, members: Sequence[Batch]) -> None:
+        """Keep the records of a merged batch's members on disk while it is being inserted."""
+        temporary = self.intent_path.with_suffix(".tmp")
+        temporary.write_bytes(b"".join(m.record().encode() for m in members))
+        temporary.replace(self.intent_path)
+
+    def recover(self) -> None:
+        """Complete the merged insert a crash interrupted (called by :meth:`start`).
+
+        Re-merges the members left in :attr:`intent_path` (same id, so the rows that went in
+        are deduplicated), inserts or logs it, and remembers the members' ids, so their
+        exporters' re-sends are acknowledged without a write. Not fsynced: this covers a
+        process crash, not a machine crash.
+        """
+        if not self.intent_path.exists():
+            return
+        members = list(self.pool.prepare_records(self.wal.read(self.intent_path)))
+        if members:
+            merged = merge(members)
+            try:
+                if not self.storage_ok:
+                    raise IngestUnavailable("storage is down")
+                self.insert(merged)
+            except Exception as exc:
+                logger.warning("completing an interrupted insert failed, logging it: %s", exc)
+                self.storage_ok = False
+                self.wal.append([merged.record()])
+            self._durable.add(m.batch_id for m in members)
+        self.intent_path.unlink()
+
+    def _insert_run(self, members: Sequence[Batch], merged: Batch) -> None:
+        if len(members) == 1:  # its own id is the token: a re-send is deduplicated by it
+            self.insert(merged)
+            return
+        self.write_intent(members)
+        self.insert(merged)
+        self._durable.add(m.batch_id for m in members)
+        self.intent_path.unlink()
+
     def _write_group(self, batches: list[Batch]) -> list[Exception | None]:
         """Insert the group as few merged batches; what fails goes to the WAL as merged
         records (so their replay carries the same dedup tokens)."""
@@ -251,9 +300,9 @@ class IngestBatcher:
         runs = self._merged(batches)
         first_unwritten = 0
         if self.storage_ok:
-            for index, (_, _, batch) in enumerate(runs):
+            for index, (start, end, batch) in enumerate(runs):
                 try:
-                    self.insert(batch)
+                    self._insert_run(batches[start:end], batch)
                 except Exception as exc:
                     logger.warning("storage insert failed, logging to the WAL instead: %s", exc)
                     self.storage_ok = False
@@ -276,6 +325,7 @@ class IngestBatcher:
             return outcomes
         self.stats.spans_logged += sum(batch.rows for _, _, batch in rest)
         self._durable.add(b.batch_id for b in batches[rest[0][0] :])
+        self.intent_path.unlink(missing_ok=True)  # the WAL holds the interrupted batch now
         return outcomes
 
     async def _replay_loop(self) -> None:

@@ -139,3 +139,34 @@ def test_recent_ids_keep_the_newest_and_survive_reopening(tmp_path: Path) -> Non
     assert [i for i in ids if i in reopened] == ids[15:]
     reopened.add([f"{99:064x}"])
     assert f"{99:064x}" in RecentIds(path, capacity=10)
+
+
+def test_start_completes_a_merged_insert_a_crash_interrupted(
+    store: ClickHouseStore, tmp_path: Path
+) -> None:
+    """kill -9 after the spans statement of a merged insert, before its answers went out."""
+    members = _batches(3)
+    merged = merge(members)
+    crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+    crashed.write_intent(members)
+    store.insert_arrow("spans", merged.spans, settings=dedup_settings(merged.batch_id))
+
+    async def restart_and_resend() -> IngestBatcher:
+        batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+        await batcher.start()
+        try:
+            await asyncio.gather(*(batcher.submit(m) for m in members))  # the exporters retry
+        finally:
+            await batcher.stop()
+        return batcher
+
+    restarted = asyncio.run(restart_and_resend())
+    assert restarted.stats.spans_inserted == 0  # the re-sends were recognised
+    assert not restarted.intent_path.exists()
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == merged.rows
+    traces = store.query(f"SELECT uniqExact(trace_id) AS n FROM {store.table('spans')}")
+    assert counts["trace_index"] == traces[0]["n"]  # the view's rows were not doubled either
+    assert counts["guardrail_events"] == merged.guardrails.num_rows
+    assert counts["ledger_rows"] == len(merged.ledger["row_hash"])
+    assert counts["ledger_batches"] == 1

@@ -37,6 +37,7 @@ from tracerail.collector.otlp.guardrails import guardrail_columns
 from tracerail.collector.scores import scores_from_columns
 from tracerail.collector.store.arrow import spans_table
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.ledger import LedgerWriter
 from tracerail.collector.wal import WalFull, WalRecord, WriteAheadLog
 
@@ -224,8 +225,7 @@ class IngestBatcher:
         decisions = guardrail_columns(batch.columns)
         if decisions["check_name"]:
             self.store.insert_columns("guardrail_events", decisions, settings=token)
-        if scores["score_id"]:
-            self.store.insert_columns("scores", scores, settings=token)
+        write_scores(self.store, scores, settings=token)
         for rows in by_project(ledger_rows).values():
             self.ledger.append(rows, batch_id=batch.batch_id)
 

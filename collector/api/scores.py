@@ -20,6 +20,7 @@ from tracerail.collector.scores import (
     empty_score_columns,
     validate,
 )
+from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.scores import find_span, list_scores
 
 router = APIRouter(prefix="/api/v1", tags=["scores"])
@@ -60,7 +61,7 @@ def _store_score(store: Any, project: str, body: ScoreIn) -> str:
         raise ApiError(422, "invalid_score", str(exc)) from None
     columns = empty_score_columns()
     score_id = append_score(columns, project, trace_id, span_id, score, span)
-    store.insert_columns("scores", columns)
+    write_scores(store, columns)
     return score_id
 
 

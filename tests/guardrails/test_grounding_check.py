@@ -174,3 +174,14 @@ def test_run_guardrails_takes_sources_from_the_context() -> None:
         )
     assert caught.value.checks == ("grounding",)
     assert tracerail.run_guardrails([GOOD], target="output", policy=policy) == [GOOD]
+
+
+def test_observe_generation_checks_its_answer_against_its_sources(spans: Any) -> None:
+    policy = Policy(checks=(CheckConfig("grounding", Action.REDACT),))
+
+    @tracerail.observe(kind="generation", policy=policy)
+    def generate(question: str) -> str:
+        tracerail.sources([SOURCE])
+        return ANSWER
+
+    assert generate("the tower?") == f"{GOOD} <UNSUPPORTED_CLAIM_1>"

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from tracerail.collector.api.deps import ProjectDep, StoreDep
+from tracerail.collector.api.deps import IngestProjectDep, ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.scores import (
     MAX_COMMENT,
@@ -66,7 +66,8 @@ def _store_score(store: Any, project: str, body: ScoreIn) -> str:
 
 
 @router.post("/scores", status_code=201, summary="Score a stored span")
-async def create_score(body: ScoreIn, store: StoreDep, project: ProjectDep) -> dict[str, Any]:
+async def create_score(body: ScoreIn, store: StoreDep, project: IngestProjectDep) -> dict[str, Any]:
+    """Needs an ``ingest`` key: scoring writes data, which a ``read`` key must not do."""
     score_id = await asyncio.to_thread(_store_score, store, project, body)
     return {
         "score_id": score_id,

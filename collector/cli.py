@@ -158,6 +158,22 @@ def migrate(
         typer.echo("schema is up to date")
 
 
+@collector_app.command("rebuild-stats")
+def rebuild_stats(storage: StorageOpt = None, cluster: ClusterOpt = None) -> None:
+    """Recompute the pre-aggregated hallucination counts from the stored scores."""
+    from tracerail.collector.store.clickhouse import ClickHouseStore
+    from tracerail.collector.store.hallucination_stats import rebuild
+
+    settings = _settings(storage=storage, cluster=cluster)
+    store = ClickHouseStore(settings.storage, settings.database, cluster=settings.cluster)
+    try:
+        store.migrate()
+        typer.echo("recomputing hallucination_stats from scores ...")
+        typer.echo(f"hallucination_stats: {rebuild(store)} rows")
+    finally:
+        store.close()
+
+
 DatabaseOpt = Annotated[
     str | None, typer.Option("--database", help="Database name [env TRACERAIL_DATABASE].")
 ]

@@ -51,6 +51,7 @@ from tracerail.collector.prepare import (
 )
 from tracerail.collector.recent_ids import RecentIds
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.ledger import LedgerWriter
 from tracerail.collector.wal import WalFull, WriteAheadLog
 
@@ -229,8 +230,7 @@ class IngestBatcher:
         self.store.insert_arrow("spans", batch.spans, settings=token)
         if batch.guardrails.num_rows:
             self.store.insert_arrow("guardrail_events", batch.guardrails, settings=token)
-        if scores["score_id"]:
-            self.store.insert_columns("scores", scores, settings=token)
+        write_scores(self.store, scores, settings=token)
         if batch.ledger["row_hash"]:
             self.ledger.append_columns(batch.project, batch.ledger, batch_id=batch.batch_id)
 

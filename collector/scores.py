@@ -7,6 +7,7 @@ Rules per score: ``source`` is human, auto or judge; ``boolean`` values are 0 or
 
 from __future__ import annotations
 
+import hashlib
 import math
 import uuid
 from collections.abc import Mapping, Sequence
@@ -128,9 +129,10 @@ def append_score(
     span_id: str,
     score: Score,
     span: SpanInfo,
+    score_id: str | None = None,
 ) -> str:
-    """Add one score row to ``columns``; returns its new id."""
-    score_id = uuid.uuid4().hex
+    """Add one score row to ``columns``; returns its id (new unless ``score_id`` is given)."""
+    score_id = score_id or uuid.uuid4().hex
     row = {
         "project": project,
         "score_id": score_id,
@@ -171,6 +173,11 @@ def _event_score(attributes: Mapping[str, str], observation_kind: str) -> Score:
     )
 
 
+def event_score_id(trace_id: str, span_id: str, event_index: int) -> str:
+    """The id of the score carried by a span's event: the same on every replay of the span."""
+    return hashlib.sha256(f"{trace_id}:{span_id}:{event_index}".encode()).hexdigest()[:32]
+
+
 def scores_from_columns(
     columns: Mapping[str, Sequence[Any]],
 ) -> tuple[dict[str, list[Any]], list[str]]:
@@ -204,5 +211,6 @@ def scores_from_columns(
                 columns["span_id"][i],
                 score,
                 span,
+                event_score_id(columns["trace_id"][i], columns["span_id"][i], j),
             )
     return out, problems

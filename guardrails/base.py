@@ -41,6 +41,10 @@ class FindingCheck:
         """Every finding in ``text`` (before threshold and entity filters)."""
         raise NotImplementedError
 
+    def find_in(self, text: str, context: Mapping[str, Any]) -> list[Finding]:
+        """:meth:`find`; checks that need the call's ``context`` (its sources) override this."""
+        return self.find(text)
+
     def _keep(self, text: str, finding: Finding) -> bool:
         return (
             finding.score >= self.config.threshold
@@ -59,7 +63,7 @@ class FindingCheck:
 
     def check(self, text: str, *, target: Target, context: Mapping[str, Any]) -> Verdict:
         started = time.perf_counter()
-        findings = tuple(f for f in self.find(text) if self._keep(text, f))
+        findings = tuple(f for f in self.find_in(text, context) if self._keep(text, f))
         if not findings:
             return Verdict(self.name, latency_ms=(time.perf_counter() - started) * 1e3)
         action = self.config.action

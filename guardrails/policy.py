@@ -129,8 +129,8 @@ class Policy:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def for_target(self, target: Target) -> tuple[CheckConfig, ...]:
-        """The checks that run on ``target``, in policy order."""
-        return tuple(c for c in self.checks if target in c.targets)
+        """The checks that run on ``target``, in policy order (and whose type can check it)."""
+        return tuple(c for c in self.checks if target in c.targets and _supports(c, target))
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "checks": {c.name: c.as_dict() for c in self.checks}}
@@ -226,9 +226,9 @@ def _parse_entry(name: str, raw: object) -> CheckConfig | None:
     if "action" not in raw:
         raise PolicyError(_key(name, "action"), "missing (allow, flag, redact or block)")
     action = _choice(name, "action", raw["action"], [a.value for a in Action])
-    targets = _strings(name, "targets", raw.get("targets", list(TARGETS)))
+    targets = _strings(name, "targets", raw.get("targets", list(spec.targets)))
     for target in targets:
-        _choice(name, "targets", target, TARGETS)
+        _choice(name, "targets", target, spec.targets)
     threshold = raw.get("threshold", 0.5)
     if isinstance(threshold, bool) or not isinstance(threshold, int | float):
         raise PolicyError(_key(name, "threshold"), "expected a number between 0 and 1")
@@ -267,9 +267,18 @@ def _type_name(kind: registry.OptionType) -> str:
     return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
 
 
+def _supports(check: CheckConfig, target: Target) -> bool:
+    spec = registry.get_spec(check.type)
+    return spec is None or target in spec.targets
+
+
 def _validate_entry(check: CheckConfig) -> None:
-    if registry.get_spec(check.type) is None:
+    spec = registry.get_spec(check.type)
+    if spec is None:
         raise PolicyError(_key(check.name, "type"), f"unknown check {check.type!r}")
+    if check.targets and not set(check.targets) & set(spec.targets):
+        allowed = ", ".join(spec.targets)
+        raise PolicyError(_key(check.name, "targets"), f"{check.type} checks only {allowed}")
     if not 0.0 <= check.threshold <= 1.0:
         raise PolicyError(_key(check.name, "threshold"), "expected a number between 0 and 1")
     _choice(check.name, "operator", check.operator, OPERATORS)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from tracerail.guardrails.types import Guardrail
+from tracerail.guardrails.types import TARGETS, Guardrail, Target
 
 if TYPE_CHECKING:
     from tracerail.guardrails.policy import CheckConfig
@@ -24,12 +24,13 @@ OptionType = type | tuple[type, ...]
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """One registered check type."""
+    """One registered check type; ``targets`` are the texts it can look at (its default)."""
 
     type: str
     factory: str | Factory
     options: Mapping[str, OptionType] = field(default_factory=dict)
     description: str = ""
+    targets: tuple[Target, ...] = TARGETS
 
     def load(self) -> Factory:
         if callable(self.factory):
@@ -79,6 +80,13 @@ _BUILTIN = (
         f"{_PKG}.topics:TopicsCheck",
         {"topics": dict, "min_hits": int},
         "banned topics by keyword sets",
+    ),
+    CheckSpec(
+        "grounding",
+        f"{_PKG}.grounding:GroundingCheck",
+        {"support_threshold": (int, float), "require_sources": bool},
+        "answer claims the call's sources do not support",
+        targets=("output",),
     ),
     CheckSpec(
         "max_length",

@@ -157,6 +157,7 @@ class ObservedCall:
             slots, updated = output_slots(result)
             if not slots.texts:
                 return result
+            self._guard_context[semconv.GUARD_CONTEXT_SOURCES] = provenance.source_texts(self.scope)
             texts = run_guardrails(
                 slots.texts,
                 target="output",

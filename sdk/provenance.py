@@ -254,6 +254,13 @@ def sources(items: Iterable[Source | str | Mapping[str, Any]]) -> list[Source]:
     return found
 
 
+def source_texts(scope: _Scope | None) -> tuple[str, ...]:
+    """The non-empty texts of the sources ``scope`` and the scopes around it gathered."""
+    if scope is None:
+        return ()
+    return tuple(s.text for s in scope.gathered()[1] if s.text)
+
+
 def add_retrieved(scope: _Scope, value: object) -> None:
     """A retrieval call's results become sources of the call that made it."""
     target = scope.parent or scope

@@ -146,6 +146,11 @@ SCORE_DATA_TYPES: Final = ("numeric", "boolean", "categorical")
 TRACERAIL_GROUNDING_CLAIMS: Final = "tracerail.grounding.claims"
 TRACERAIL_GROUNDING_UNSUPPORTED: Final = "tracerail.grounding.unsupported_claims"
 
+# Keys of the ``context`` mapping a guarded call hands to its checks (``run_guardrails``).
+# The call's source texts (``tracerail.sources`` / ``@observe(kind="retrieval")``), a tuple of
+# str; the ``grounding`` check reads them.
+GUARD_CONTEXT_SOURCES: Final = "tracerail.sources"
+
 # Observation kinds accepted by @observe.
 KIND_SPAN: Final = "span"
 KIND_GENERATION: Final = "generation"

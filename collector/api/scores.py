@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from tracerail.collector.api.deps import ProjectDep, StoreDep
+from tracerail.collector.api.deps import IngestProjectDep, ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.scores import (
     MAX_COMMENT,
@@ -20,6 +20,7 @@ from tracerail.collector.scores import (
     empty_score_columns,
     validate,
 )
+from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.scores import find_span, list_scores
 
 router = APIRouter(prefix="/api/v1", tags=["scores"])
@@ -60,12 +61,13 @@ def _store_score(store: Any, project: str, body: ScoreIn) -> str:
         raise ApiError(422, "invalid_score", str(exc)) from None
     columns = empty_score_columns()
     score_id = append_score(columns, project, trace_id, span_id, score, span)
-    store.insert_columns("scores", columns)
+    write_scores(store, columns)
     return score_id
 
 
 @router.post("/scores", status_code=201, summary="Score a stored span")
-async def create_score(body: ScoreIn, store: StoreDep, project: ProjectDep) -> dict[str, Any]:
+async def create_score(body: ScoreIn, store: StoreDep, project: IngestProjectDep) -> dict[str, Any]:
+    """Needs an ``ingest`` key: scoring writes data, which a ``read`` key must not do."""
     score_id = await asyncio.to_thread(_store_score, store, project, body)
     return {
         "score_id": score_id,

@@ -73,6 +73,8 @@ class ClickHouseStore:
         self.embedded = urlparse(dsn).scheme == "chdb"
         self._client: Client | None = None
         self._lock = threading.Lock()
+        # Score writes read the current scores before writing (store/hallucination_stats.py).
+        self.scores_lock = threading.Lock()
 
     # --- connection --------------------------------------------------------------------------
     @property

@@ -21,6 +21,7 @@ from typing import Any
 
 from tracerail.collector.ledger import erasure_row
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.hallucination_stats import forget_spans
 from tracerail.collector.store.ledger import LedgerWriter
 
 # (table, column holding the user id). Add tables of other features here.
@@ -93,6 +94,8 @@ def erase_subject(
     )
     deleted: dict[str, int] = {}
     params["span_ids"] = [row["span_id"] for row in spans]
+    if spans:
+        forget_spans(store, project, params["span_ids"])
     for table in SPAN_TABLES if spans else ():
         where = "project = {project:String} AND has({span_ids:Array(String)}, span_id)"
         deleted[table] = _delete(store, table, where, params)

@@ -1,8 +1,10 @@
 """Hallucination rate and the model scorecard over a time window.
 
 Generation counts, latency, tokens and cost come from ``generation_stats`` (hourly, filled by
-a materialized view on spans); hallucination counts from ``scores`` (latest score per span and
-source; the "any source" figure takes human over judge over auto). Windows are whole UTC
+a materialized view on spans); hallucination counts from ``hallucination_stats`` (kept in
+step with ``scores`` by store/hallucination_stats.py), or for thresholds off the 0.01 grid
+from ``scores`` directly (latest score per span and source; the "any source" figure takes
+human over judge over auto). Windows are whole UTC
 hours: ``from`` is rounded down, ``to`` up. Generations without a hallucination score are
 counted as ``unscored``, never as passes.
 """
@@ -17,6 +19,7 @@ from typing import Any, Final
 
 from tracerail import semconv
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.hallucination_stats import grid_threshold
 
 Z95: Final = 1.959963984540054
 
@@ -79,13 +82,13 @@ def _rate(evaluated: int, hallucinated: int) -> dict[str, Any]:
     }
 
 
-def _score_counts(
+def _exact_score_counts(
     store: ClickHouseStore, window: Window, project: str, group_col: str, threshold: float
 ) -> list[dict[str, Any]]:
     """Per group and source (and ``any``): spans scored and spans scored as hallucinated.
 
-    One pass groups the scores by span (latest value per source, and the preferred source's
-    value); the outer query counts per group.
+    Straight from ``scores``: one pass groups them by span (latest value per source, and
+    the preferred source's value); the outer query counts per group.
     """
     where = _IN_WINDOW.format(col="span_hour") + " AND name = {name:String}"
     per_source = []
@@ -93,7 +96,7 @@ def _score_counts(
     for source in semconv.SCORE_SOURCES:
         per_source.append(
             f"countIf(source = '{source}') > 0 AS has_{source}, "
-            f"argMaxIf(value, created_at, source = '{source}') AS v_{source}"
+            f"argMaxIf(value, (created_at, score_id), source = '{source}') AS v_{source}"
         )
         counts.append(
             f"countIf(has_{source}) AS {source}_n, "
@@ -103,7 +106,7 @@ def _score_counts(
         f"SELECT grp, count() AS any_n, countIf(v_any >= {{threshold:Float64}}) AS any_h, "
         f"{', '.join(counts)} FROM ("
         f"  SELECT span_id, any({group_col}) AS grp, {', '.join(per_source)}, "
-        f"  argMax(value, ({SOURCE_PRIORITY}, created_at)) AS v_any "
+        f"  argMax(value, ({SOURCE_PRIORITY}, created_at, score_id)) AS v_any "
         f"  FROM {store.table('scores')} WHERE {where} GROUP BY span_id"
         ") GROUP BY grp",
         {**window.params(project), "name": semconv.SCORE_HALLUCINATION, "threshold": threshold},
@@ -121,6 +124,20 @@ def _score_counts(
                     }
                 )
     return out
+
+
+def _stats_score_counts(
+    store: ClickHouseStore, window: Window, project: str, group_col: str, k: int
+) -> list[dict[str, Any]]:
+    """The same counts from ``hallucination_stats`` for a threshold of ``k / 100``."""
+    rows = store.query(
+        f"SELECT {group_col} AS grp, source, sum(evaluated) AS n, "
+        "sumIf(evaluated, bucket >= {k:UInt8}) AS hallucinated "
+        f"FROM {store.table('hallucination_stats')} WHERE {_IN_WINDOW.format(col='hour')} "
+        "GROUP BY grp, source HAVING n > 0",
+        {**window.params(project), "k": k},
+    )
+    return [{**row, "evaluated": row.pop("n")} for row in rows]
 
 
 GROUP_SEPARATOR: Final = " | "
@@ -144,10 +161,14 @@ def hallucination_rate(
     group_by: str | Sequence[str],
     window: Window,
     threshold: float = 0.5,
+    *,
+    exact: bool = False,
 ) -> list[dict[str, Any]]:
     """Per group: generations, evaluated, unscored, hallucinated, rate, Wilson 95% interval.
 
-    ``group_by`` is one key of :data:`GROUPS` or several (e.g. model and day).
+    ``group_by`` is one key of :data:`GROUPS` or several (e.g. model and day). Counts come
+    from ``hallucination_stats`` when ``threshold`` is a multiple of 0.01; otherwise (or with
+    ``exact``) from the scores themselves. Both give the same numbers.
     """
     keys = [group_by] if isinstance(group_by, str) else list(group_by)
     stats_col, scores_col = group_columns(keys)
@@ -167,7 +188,13 @@ def hallucination_rate(
         }
 
     groups = {str(row["grp"]): entry_for(str(row["grp"]), int(row["calls"])) for row in calls}
-    for row in _score_counts(store, window, project, scores_col, threshold):
+    k = None if exact else grid_threshold(threshold)
+    score_counts = (
+        _exact_score_counts(store, window, project, scores_col, threshold)
+        if k is None
+        else _stats_score_counts(store, window, project, stats_col, k)
+    )
+    for row in score_counts:
         name = str(row["grp"])
         entry = groups.setdefault(name, entry_for(name))
         counts = _rate(int(row["evaluated"]), int(row["hallucinated"]))

@@ -75,6 +75,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             schema.GENERATION_STATS_BACKFILL,
         ),
     ),
+    Migration(
+        5,
+        "trace lookup by month, pre-aggregated hallucination counts",
+        (
+            schema.TRACE_LOOKUP,
+            schema.TRACE_LOOKUP_MV,
+            # Re-run safe: duplicate lookup rows only repeat a trace's time bounds.
+            schema.TRACE_LOOKUP_BACKFILL,
+            *schema.DROP_TRACE_INDEX,
+            schema.HALLUCINATION_STATS,
+            # Backfill before the view exists, so scores inserted meanwhile are not counted
+            # twice (a score landing in between is missed: `rebuild-stats` repairs that).
+            schema.HALLUCINATION_STATS_BACKFILL,
+            schema.HALLUCINATION_STATS_MV,
+        ),
+    ),
 )
 
 

@@ -515,16 +515,21 @@ LEDGER_BATCHES = Table(
     shard_key="cityHash64(project)",
 )
 
+# The grouping columns of the hourly generation aggregates (generation and hallucination stats).
+_HOURLY_GENERATION_DIMENSIONS = (
+    Column("project", "LowCardinality(String)"),
+    Column("hour", "DateTime('UTC')"),
+    Column("service_name", "LowCardinality(String)"),
+    Column("provider", "LowCardinality(String)"),
+    Column("model", "LowCardinality(String)"),
+    Column("prompt_template", "LowCardinality(String)"),
+)
+
 # Per hour and model: calls, latency, tokens, cost of generation spans (the model scorecard).
 GENERATION_STATS = Table(
     name="generation_stats",
     columns=(
-        Column("project", "LowCardinality(String)"),
-        Column("hour", "DateTime('UTC')"),
-        Column("service_name", "LowCardinality(String)"),
-        Column("provider", "LowCardinality(String)"),
-        Column("model", "LowCardinality(String)"),
-        Column("prompt_template", "LowCardinality(String)"),
+        *_HOURLY_GENERATION_DIMENSIONS,
         Column("calls", "SimpleAggregateFunction(sum, UInt64)"),
         Column("latency_ms_sum", "SimpleAggregateFunction(sum, Float64)"),
         Column("latency_ms_q", "AggregateFunction(quantilesTDigest(0.5, 0.95), Float64)"),
@@ -570,5 +575,118 @@ GENERATION_STATS_BACKFILL = Statement(
         )
     ),
     table="generation_stats",
+    data=True,
+)
+
+
+# --- migration 5: faster trace lookup, pre-aggregated hallucination counts -------------------
+
+# Replaces ``trace_index`` (daily partitions: a lookup touched one part per day). Monthly
+# partitions and small granules make the (project, trace_id) lookup read one granule per
+# month; expired rows are removed by merges instead of whole-part drops.
+TRACE_LOOKUP = Table(
+    name="trace_lookup",
+    columns=TRACE_INDEX.columns,
+    partition_by="toYYYYMM(start)",
+    order_by="(project, trace_id)",
+    ttl="toDateTime(start) + toIntervalDay(retention_days)",
+    settings={
+        "index_granularity": "1024",
+        "non_replicated_deduplication_window": str(DEDUP_WINDOW),
+    },
+)
+
+TRACE_LOOKUP_MV = MaterializedView(
+    name="trace_lookup_mv",
+    source="spans",
+    target="trace_lookup",
+    select=TRACE_INDEX_MV.select,
+)
+
+TRACE_LOOKUP_BACKFILL = Statement(
+    sql="INSERT INTO {db}.trace_lookup " + TRACE_INDEX_MV.select,
+    table="trace_lookup",
+    data=True,
+)
+
+DROP_TRACE_INDEX = (
+    Statement("DROP VIEW IF EXISTS {db}.trace_index_mv"),
+    Statement("DROP TABLE IF EXISTS {db}.trace_index", table="trace_index"),
+)
+
+# Hallucination scores counted per hour, span dimensions, source and value bucket: each
+# scored generation contributes +1 for its latest value per source and +1 under source
+# ``any`` (human over judge over auto). A view adds +1 (source) and +1 (``any``) for every
+# score row inserted; the writer (collector/store/hallucination_stats.py) inserts the
+# corrections first (-1 for a value a re-score replaces, and for ``any`` rows that are not the
+# span's preferred score). ``bucket`` is the largest k in 0..100 with k/100 <= value, so
+# "value >= k/100" is exactly "bucket >= k".
+HALLUCINATION_STATS = Table(
+    name="hallucination_stats",
+    columns=(
+        *_HOURLY_GENERATION_DIMENSIONS,
+        Column("source", "LowCardinality(String)"),
+        Column("bucket", "UInt8"),
+        Column("evaluated", "Int64"),
+    ),
+    engine="SummingMergeTree",
+    engine_args="evaluated",
+    partition_by="toYYYYMM(hour)",
+    order_by="(project, hour, model, provider, service_name, prompt_template, source, bucket)",
+    shard_key="cityHash64(project, model)",
+    # Written with the score batch's dedup token: a replayed batch adds nothing.
+    settings={"non_replicated_deduplication_window": str(DEDUP_WINDOW)},
+)
+
+
+def bucket_sql(value: str) -> str:
+    """SQL for the bucket of Float64 ``value``; equal to ``hallucination_stats.bucket``."""
+    k = f"floor({value} * 100)"
+    return (
+        f"toUInt8(multiIf(({k} + 1) / 100 <= {value}, {k} + 1, {k} / 100 > {value}, {k} - 1, {k}))"
+    )
+
+
+# Every span's current contribution, computed from ``scores`` (the rebuild and the backfill).
+HALLUCINATION_STATS_SELECT = (
+    "SELECT project, hour, service_name, provider, model, prompt_template, "
+    f"pair.1 AS source, {bucket_sql('pair.2')} AS bucket, "
+    "toInt64(count()) AS evaluated FROM ("
+    "  SELECT project, span_id, any(span_hour) AS hour, any(service_name) AS service_name, "
+    "  any(provider) AS provider, any(model) AS model, any(prompt_template) AS prompt_template, "
+    "  arrayFilter(p -> p.2 >= 0, ["
+    + ", ".join(
+        f"('{source}', if(countIf(source = '{source}') > 0, "
+        f"argMaxIf(value, (created_at, score_id), source = '{source}'), -1.0))"
+        for source in sc.SCORE_SOURCES
+    )
+    + ", ('any', argMax(value, (multiIf(source = 'human', 3, source = 'judge', 2, 1), "
+    "created_at, score_id)))]) AS pairs "
+    f"  FROM {{db}}.scores WHERE name = '{sc.SCORE_HALLUCINATION}' GROUP BY project, span_id"
+    ") ARRAY JOIN pairs AS pair "
+    "GROUP BY project, hour, service_name, provider, model, prompt_template, source, bucket"
+)
+
+HALLUCINATION_STATS_MV = MaterializedView(
+    name="hallucination_stats_mv",
+    source="scores",
+    target="hallucination_stats",
+    select=(
+        "SELECT project, hour, service_name, provider, model, prompt_template, "
+        "stat_source AS source, bucket, toInt64(1) AS evaluated FROM ("
+        "  SELECT project, span_hour AS hour, service_name, provider, model, prompt_template, "
+        f"  arrayJoin([toString(source), 'any']) AS stat_source, {bucket_sql('value')} AS bucket "
+        f"  FROM {{db}}.scores WHERE name = '{sc.SCORE_HALLUCINATION}')"
+    ),
+)
+
+HALLUCINATION_STATS_BACKFILL = Statement(
+    sql=(
+        "INSERT INTO {db}.hallucination_stats "
+        + HALLUCINATION_STATS_SELECT.replace(
+            "WHERE name =", "WHERE (SELECT count() FROM {db}.hallucination_stats) = 0 AND name ="
+        )
+    ),
+    table="hallucination_stats",
     data=True,
 )

@@ -103,7 +103,7 @@ def span_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# Narrows a spans read to one trace's time bounds (from the trace index): add ``lo``/``hi``.
+# Narrows a spans read to one trace's time bounds (from trace_lookup): add ``lo``/``hi``.
 IN_TRACE = (
     "project = {project:String} AND trace_id = {trace_id:String} "
     "AND timestamp >= fromUnixTimestamp64Nano({lo:Int64}, 'UTC') "
@@ -115,7 +115,7 @@ def trace_bounds(store: ClickHouseStore, project: str, trace_id: str) -> dict[st
     """Query parameters for :data:`IN_TRACE`, or None when the trace is unknown."""
     bounds = store.query(
         f"SELECT toUnixTimestamp64Nano(min(start)) AS lo, toUnixTimestamp64Nano(max(end)) AS hi, "
-        f"count() AS n FROM {store.table('trace_index')} "
+        f"count() AS n FROM {store.table('trace_lookup')} "
         "WHERE project = {project:String} AND trace_id = {trace_id:String}",
         {"project": project, "trace_id": trace_id},
     )
@@ -125,14 +125,20 @@ def trace_bounds(store: ClickHouseStore, project: str, trace_id: str) -> dict[st
 
 
 def get_trace(store: ClickHouseStore, project: str, trace_id: str) -> list[dict[str, Any]]:
-    """All spans of one trace, oldest first; empty when the trace is unknown."""
-    params = trace_bounds(store, project, trace_id)
-    if params is None:
-        return []
+    """All spans of one trace, oldest first; empty when the trace is unknown.
+
+    One statement: the trace's time bounds come from ``trace_lookup`` in a scalar subquery,
+    which ClickHouse evaluates before choosing the spans' partitions and granules.
+    """
     rows = store.query(
-        f"SELECT {SPAN_FIELDS} FROM {store.table('spans')} WHERE {IN_TRACE} "
+        "WITH (SELECT (min(start), max(end)) "
+        f"FROM {store.table('trace_lookup')} "
+        "WHERE project = {project:String} AND trace_id = {trace_id:String}) AS bounds "
+        f"SELECT {SPAN_FIELDS} FROM {store.table('spans')} "
+        "WHERE project = {project:String} AND trace_id = {trace_id:String} "
+        "AND timestamp >= bounds.1 AND timestamp <= bounds.2 "
         "ORDER BY timestamp, span_id LIMIT 1 BY span_id",
-        params,
+        {"project": project, "trace_id": trace_id},
     )
     return [span_json(row) for row in rows]
 

@@ -28,7 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from tracerail import guard, semconv
+from tracerail import guard, provenance, semconv
 from tracerail.content import to_json, truncate
 from tracerail.errors import GuardrailBlocked
 from tracerail.pricing import TokenUsage, cost_usd
@@ -188,7 +188,11 @@ class GuardedCall:
         self.capture = False
         self._limit = 0
         self.model = adapter.request_model(kwargs)
+        self.sources: tuple[str, ...] = ()
         try:
+            # Sources recorded around the call (tracerail.sources, retrieval results): the
+            # output checks get them under GUARD_CONTEXT_SOURCES (the ``grounding`` check).
+            self.sources = provenance.source_texts(provenance.current_scope())
             config = get_config()
             self.capture = config.capture_content
             self._limit = config.max_content_chars
@@ -219,8 +223,9 @@ class GuardedCall:
         if not self.options.guardrails or not texts:
             return texts
         try:
+            context = {semconv.GUARD_CONTEXT_SOURCES: self.sources} if target == "output" else None
             return guard.run_guardrails(
-                texts, target=target, policy=self.options.policy, span=self.span
+                texts, target=target, policy=self.options.policy, span=self.span, context=context
             )
         except GuardrailBlocked:
             raise

@@ -124,6 +124,14 @@ def test_scopes(secured: RunningServer, two_projects: tuple[Keys, Keys]) -> None
     assert ingest_on_read.status_code == 403
     read_on_admin = httpx.delete(f"{base}/api/v1/subjects/u1", headers=bearer(alpha.read))
     assert read_on_admin.status_code == 403
+    score = {"trace_id": "ab" * 16, "span_id": "cd" * 8, "name": "helpful", "value": 1}
+    read_writes_score = httpx.post(f"{base}/api/v1/scores", json=score, headers=bearer(alpha.read))
+    assert read_writes_score.status_code == 403
+    ingest_writes_score = httpx.post(
+        f"{base}/api/v1/scores", json=score, headers=bearer(alpha.ingest)
+    )
+    assert ingest_writes_score.status_code == 404  # authorised; that span is not stored
+    assert ingest_writes_score.json()["error"] == "unknown_span"
     admin_everywhere = [
         httpx.post(
             f"{base}/v1/traces", content=_body("s"), headers={**PROTOBUF, **bearer(alpha.admin)}

@@ -36,7 +36,7 @@ def _counts(store: ClickHouseStore) -> tuple[int, int, int]:
     spans = store.query(
         f"SELECT count() AS n, uniqExact(span_id) AS u FROM {store.table('spans')}"
     )[0]
-    index = store.query(f"SELECT count() AS n FROM {store.table('trace_index')}")[0]
+    index = store.query(f"SELECT count() AS n FROM {store.table('trace_lookup')}")[0]
     return int(spans["n"]), int(spans["u"]), int(index["n"])
 
 

@@ -29,7 +29,7 @@ def _batches(count: int, spans: int = 40, project: str = "p") -> list[Batch]:
 
 def _counts(store: ClickHouseStore) -> dict[str, int]:
     counts = {}
-    for table in ("spans", "trace_index", "guardrail_events", "ledger_rows", "ledger_batches"):
+    for table in ("spans", "trace_lookup", "guardrail_events", "ledger_rows", "ledger_batches"):
         counts[table] = store.query(f"SELECT count() AS n FROM {store.table(table)}")[0]["n"]
     counts["distinct spans"] = store.query(
         f"SELECT uniqExact(span_id) AS n FROM {store.table('spans')}"
@@ -166,7 +166,7 @@ def test_start_completes_a_merged_insert_a_crash_interrupted(
     counts = _counts(store)
     assert counts["spans"] == counts["distinct spans"] == merged.rows
     traces = store.query(f"SELECT uniqExact(trace_id) AS n FROM {store.table('spans')}")
-    assert counts["trace_index"] == traces[0]["n"]  # the view's rows were not doubled either
+    assert counts["trace_lookup"] == traces[0]["n"]  # the view's rows were not doubled either
     assert counts["guardrail_events"] == merged.guardrails.num_rows
     assert counts["ledger_rows"] == len(merged.ledger["row_hash"])
     assert counts["ledger_batches"] == 1

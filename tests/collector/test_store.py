@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
+from tracerail import semconv
 from tracerail.collector.store import migrations
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.spans import get_trace
 
 
 def test_migrate_is_idempotent(store: ClickHouseStore) -> None:
@@ -18,7 +23,8 @@ def test_migrate_is_idempotent(store: ClickHouseStore) -> None:
             "SELECT name FROM system.tables WHERE database = {db:String}", {"db": store.database}
         )
     }
-    assert {"spans", "trace_index", "trace_index_mv", "schema_migrations"} <= tables
+    assert {"spans", "trace_lookup", "trace_lookup_mv", "schema_migrations"} <= tables
+    assert not {"trace_index", "trace_index_mv"} & tables  # replaced in migration 5
 
 
 def test_spans_table_design(store: ClickHouseStore) -> None:
@@ -44,3 +50,45 @@ def test_unknown_dsn_scheme_is_rejected(dsn: str) -> None:
 def test_invalid_database_name_is_rejected() -> None:
     with pytest.raises(ValueError, match="database"):
         ClickHouseStore("chdb:///tmp/x", database="x; DROP")
+
+
+def test_upgrade_to_v5_backfills_trace_lookup_and_hallucination_stats(
+    chdb_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A database at version 4 with spans and scores keeps answering after migration 5."""
+    from tracerail.collector.scores import Score, SpanInfo, append_score, empty_score_columns
+    from tracerail.collector.store.metrics import Window, hallucination_rate
+
+    old = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+            assert old.migrate() == [1, 2, 3, 4]
+        start = datetime(2026, 11, 1, 12, tzinfo=UTC)
+        old.insert_columns(
+            "spans",
+            {
+                "project": ["p", "p"],
+                "timestamp": [start, start + timedelta(seconds=1)],
+                "trace_id": ["ab" * 16, "ab" * 16],
+                "span_id": ["01" * 8, "02" * 8],
+                "observation_kind": [semconv.KIND_GENERATION] * 2,
+                "request_model": ["m", "m"],
+            },
+        )
+        scores = empty_score_columns()
+        info = SpanInfo(int(start.timestamp() * 1e9), semconv.KIND_GENERATION, "", "", "m", "")
+        for span_id, value in (("01" * 8, 1.0), ("02" * 8, 0.0), ("02" * 8, 1.0)):
+            score = Score(semconv.SCORE_HALLUCINATION, value, "boolean", "auto")
+            append_score(scores, "p", "ab" * 16, span_id, score, info)
+        old.insert_columns("scores", scores)  # as version 4 wrote them: no stats rows
+
+        assert old.migrate() == [5]
+        assert [s["span_id"] for s in get_trace(old, "p", "ab" * 16)] == ["01" * 8, "02" * 8]
+        window = Window(start - timedelta(hours=1), start + timedelta(hours=1))
+        fast = hallucination_rate(old, "p", "model", window)
+        assert fast == hallucination_rate(old, "p", "model", window, exact=True)
+        assert fast[0]["evaluated"] == 2
+    finally:
+        old.client.command(f"DROP DATABASE IF EXISTS `{old.database}`")
+        old.close()

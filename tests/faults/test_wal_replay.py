@@ -67,6 +67,6 @@ def test_wal_acknowledged_spans_survive_kill9_and_replay_exactly_once(
     ((rows, distinct, index_rows),) = query_stopped(
         collector_process,
         "SELECT (SELECT count() FROM tracerail.spans), (SELECT uniqExact(span_id) FROM "
-        "tracerail.spans), (SELECT count() FROM tracerail.trace_index)",
+        "tracerail.spans), (SELECT count() FROM tracerail.trace_lookup)",
     )
     assert (int(rows), int(distinct), int(index_rows)) == (2000, 2000, 2000)

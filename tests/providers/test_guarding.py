@@ -2,11 +2,10 @@
 
 Two groups:
 
-1. ``test_pipeline_*``: how the pipeline uses :func:`tracerail.guard.run_guardrails` (redacted
-   texts are what is sent, a block sends nothing, streams stop early, buffered streams carry
-   the redaction). These swap ``run_guardrails`` for a small stand-in with the same contract
-   so each test controls exactly which chunk triggers a block or redaction; the only fake
-   here (TODO: express them as real policies, as group 2 does).
+1. ``test_pipeline_*``: how the pipeline applies a policy (redacted texts are what is sent, a
+   block sends nothing, streams stop early, buffered streams carry the redaction). Each test
+   passes :data:`PIPELINE_POLICY` the way users do (``tracerail.instrument(client,
+   policy=...)``): e-mail addresses are masked, the word BLOCKME blocks.
 2. ``test_default_policy_*``: what the real default policy must do through the instrumented
    clients.
 """
@@ -14,41 +13,47 @@ Two groups:
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import anthropic
 import openai
 import pytest
 
+import tracerail
 from tests.providers.conftest import Spans, only
-from tracerail import GuardrailBlocked, guard
+from tracerail import GuardrailBlocked
 from tracerail import semconv as sc
+from tracerail.guardrails import Action, CheckConfig, Policy
 from tracerail.testing import LocalModelServer
 
 EMAIL = "jane.doe@example.com"
-EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
-REDACTED = "<EMAIL_ADDRESS>"
+# Masked, not the default policy's <EMAIL_1> placeholder: the tests see that this policy ran.
+REDACTED = "*" * len(EMAIL)
 
-
-def stand_in_guardrails(
-    texts: Sequence[str],
-    *,
-    target: Literal["input", "output"],
-    policy: Any = None,
-    span: Any = None,
-    context: Any = None,
-) -> list[str]:
-    """Same contract as ``run_guardrails``: redact e-mails; block on the word BLOCKME."""
-    if any("BLOCKME" in t for t in texts):
-        raise GuardrailBlocked(target, ["stand_in"], ["blocked word"])
-    return [EMAIL_RE.sub(REDACTED, t) for t in texts]
+#: Redact e-mail addresses (and only those); block any text with the word BLOCKME.
+PIPELINE_POLICY = Policy(
+    name="pipeline-tests",
+    checks=(
+        CheckConfig("pii", Action.REDACT, entities=("EMAIL_ADDRESS",), operator="mask"),
+        CheckConfig("topics", Action.BLOCK, options={"topics": {"blocked": ["BLOCKME"]}}),
+    ),
+)
 
 
 @pytest.fixture
-def guarded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(guard, "run_guardrails", stand_in_guardrails)
+def guarded_oai(model_server: LocalModelServer) -> openai.OpenAI:
+    return tracerail.instrument(
+        openai.OpenAI(base_url=model_server.openai_base_url, api_key="t", max_retries=0),
+        policy=PIPELINE_POLICY,
+    )
+
+
+@pytest.fixture
+def guarded_claude(model_server: LocalModelServer) -> anthropic.Anthropic:
+    return tracerail.instrument(
+        anthropic.Anthropic(base_url=model_server.url, api_key="t", max_retries=0),
+        policy=PIPELINE_POLICY,
+    )
 
 
 def _sent_text(server: LocalModelServer) -> str:
@@ -56,12 +61,11 @@ def _sent_text(server: LocalModelServer) -> str:
     return json.dumps(request.body)
 
 
-@pytest.mark.usefixtures("guarded")
 def test_pipeline_sends_redacted_prompt_and_records_it(
-    oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
+    guarded_oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
 ) -> None:
     messages = [{"role": "user", "content": [{"type": "text", "text": f"mail {EMAIL} now"}]}]
-    result = oai.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
+    result = guarded_oai.chat.completions.create(model="gpt-4o", messages=messages)  # type: ignore[arg-type]
     sent = _sent_text(model_server)
     assert EMAIL not in sent
     assert REDACTED in sent
@@ -71,12 +75,11 @@ def test_pipeline_sends_redacted_prompt_and_records_it(
     assert REDACTED in str(attrs[sc.GEN_AI_INPUT_MESSAGES])
 
 
-@pytest.mark.usefixtures("guarded")
 def test_pipeline_block_sends_nothing(
-    claude: anthropic.Anthropic, model_server: LocalModelServer, spans: Spans
+    guarded_claude: anthropic.Anthropic, model_server: LocalModelServer, spans: Spans
 ) -> None:
     with pytest.raises(GuardrailBlocked) as caught:
-        claude.messages.create(
+        guarded_claude.messages.create(
             model="claude-haiku-4-5",
             max_tokens=10,
             messages=[{"role": "user", "content": "please BLOCKME"}],
@@ -88,37 +91,36 @@ def test_pipeline_block_sends_nothing(
     assert span.status.status_code.name == "ERROR"
 
 
-@pytest.mark.usefixtures("guarded")
 def test_pipeline_redacts_the_answer(
-    oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
+    guarded_oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
 ) -> None:
     model_server.set_reply(f"Write to {EMAIL} for refunds.")
-    result = oai.responses.create(model="gpt-4.1", input="who do I write to?")
+    result = guarded_oai.responses.create(model="gpt-4.1", input="who do I write to?")
     assert result.output_text == f"Write to {REDACTED} for refunds."
     assert EMAIL not in str((only(spans).attributes or {})[sc.GEN_AI_OUTPUT_MESSAGES])
 
 
-@pytest.mark.usefixtures("guarded")
 def test_pipeline_blocked_answer_raises(
-    oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
+    guarded_oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
 ) -> None:
     model_server.set_reply("fine BLOCKME")
     with pytest.raises(GuardrailBlocked) as caught:
-        oai.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+        guarded_oai.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}]
+        )
     assert caught.value.target == "output"
     attrs = only(spans).attributes or {}
     assert attrs[sc.ERROR_TYPE] == "GuardrailBlocked"
     assert sc.GEN_AI_OUTPUT_MESSAGES not in attrs
 
 
-@pytest.mark.usefixtures("guarded")
 def test_pipeline_stream_block_stops_early(
-    claude: anthropic.Anthropic, model_server: LocalModelServer, spans: Spans
+    guarded_claude: anthropic.Anthropic, model_server: LocalModelServer, spans: Spans
 ) -> None:
     model_server.set_reply("one two BLOCKME " + "word " * 50)
     received: list[str] = []
     with pytest.raises(GuardrailBlocked):
-        with claude.messages.stream(
+        with guarded_claude.messages.stream(
             model="claude-haiku-4-5",
             max_tokens=100,
             messages=[{"role": "user", "content": "go"}],
@@ -132,12 +134,11 @@ def test_pipeline_stream_block_stops_early(
     assert attrs[sc.ERROR_TYPE] == "GuardrailBlocked"
 
 
-@pytest.mark.usefixtures("guarded")
 def test_pipeline_incremental_stream_redacts_the_recorded_output_only(
-    oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
+    guarded_oai: openai.OpenAI, model_server: LocalModelServer, spans: Spans
 ) -> None:
     model_server.set_reply(f"mail {EMAIL} please")
-    stream = oai.chat.completions.create(
+    stream = guarded_oai.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": "hi"}], stream=True
     )
     text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
@@ -147,19 +148,17 @@ def test_pipeline_incremental_stream_redacts_the_recorded_output_only(
     assert REDACTED in recorded
 
 
-@pytest.mark.usefixtures("guarded")
 @pytest.mark.parametrize("provider", ["openai", "anthropic", "responses"])
 def test_pipeline_buffered_stream_delivers_the_redacted_answer(
     model_server: LocalModelServer, spans: Spans, provider: str
 ) -> None:
-    import tracerail
-
     model_server.set_reply(f"mail {EMAIL} please")
     messages: Any = [{"role": "user", "content": "hi"}]
     if provider == "anthropic":
         claude = tracerail.instrument(
             anthropic.Anthropic(base_url=model_server.url, api_key="t", max_retries=0),
             stream_output="buffered",
+            policy=PIPELINE_POLICY,
         )
         with claude.messages.stream(
             model="claude-haiku-4-5", max_tokens=50, messages=messages
@@ -170,6 +169,7 @@ def test_pipeline_buffered_stream_delivers_the_redacted_answer(
         client = tracerail.instrument(
             openai.OpenAI(base_url=model_server.openai_base_url, api_key="t", max_retries=0),
             stream_output="buffered",
+            policy=PIPELINE_POLICY,
         )
         if provider == "openai":
             with client.chat.completions.stream(model="gpt-4o", messages=messages) as s:
@@ -186,10 +186,8 @@ def test_pipeline_buffered_stream_delivers_the_redacted_answer(
 # --- expectations of the real default policy (issue 3) -------------------------------------------
 
 
-def blocking_policy() -> Any:
+def blocking_policy() -> Policy:
     """A policy that blocks every non-empty prompt: a max-length check of one character."""
-    from tracerail.guardrails import Action, CheckConfig, Policy
-
     return Policy(
         name="block-all",
         checks=(CheckConfig("max_length", Action.BLOCK, options={"max_chars": 1}),),
@@ -223,8 +221,6 @@ def test_default_policy_redacts_email_in_anthropic_stream_prompt(
 def test_blocking_policy_raises_and_sends_nothing(
     model_server: LocalModelServer, spans: Spans
 ) -> None:
-    import tracerail
-
     client = tracerail.instrument(
         openai.OpenAI(base_url=model_server.openai_base_url, api_key="t", max_retries=0),
         policy=blocking_policy(),

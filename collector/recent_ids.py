@@ -3,8 +3,8 @@
 Group commit inserts several requests under one dedup token, so ClickHouse's token window no
 longer recognises one request sent again. These ids do: the writer adds the ids of every
 request it stored or logged, ``submit`` acknowledges a known id without writing it again, and
-the file (appended per write, not fsynced: it survives a process crash, not an OS crash)
-brings them back after a restart. Only the newest ``capacity`` ids are kept.
+the file (appended and fsynced per write, one fsync per group commit) brings them back after
+a restart, also after a machine crash. Only the newest ``capacity`` ids are kept.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
+
+from tracerail.collector.wal import append_durably, replace_durably
 
 
 class RecentIds:
@@ -51,12 +53,9 @@ class RecentIds:
             if self._lines + len(new) > 2 * self.capacity:
                 self._rewrite()  # only the kept ids: the file stays within 2 x capacity lines
                 return
-            with self.path.open("a", encoding="ascii") as out:
-                out.write("".join(f"{i}\n" for i in new))
+            append_durably(self.path, "".join(f"{i}\n" for i in new).encode("ascii"))
             self._lines += len(new)
 
     def _rewrite(self) -> None:
-        temporary = self.path.with_suffix(".tmp")
-        temporary.write_text("".join(f"{i}\n" for i in self._ids), encoding="ascii")
-        temporary.replace(self.path)
+        replace_durably(self.path, "".join(f"{i}\n" for i in self._ids).encode("ascii"))
         self._lines = len(self._ids)

@@ -58,6 +58,34 @@ class WalRecord:
         return _FRAME.pack(MAGIC, len(header), len(self.payload), crc) + header + self.payload
 
 
+def fsync_directory(directory: Path) -> None:
+    """Make the names in ``directory`` (a new or renamed file) durable."""
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)
+
+
+def replace_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename, fsync the folder)."""
+    temporary = path.with_suffix(".tmp")
+    with temporary.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    temporary.replace(path)
+    fsync_directory(path.parent)
+
+
+def append_durably(path: Path, data: bytes) -> None:
+    """Append ``data`` to ``path`` and fsync it."""
+    with path.open("ab") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+
+
 def _read_records(path: Path) -> Iterator[WalRecord]:
     with path.open("rb") as handle:
         while True:
@@ -132,11 +160,7 @@ class WriteAheadLog:
         self._current = self.directory / f"{self._next:012d}{SEGMENT_SUFFIX}"
         self._next += 1
         self._handle = os.open(self._current, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        directory = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the new file's name is durable too
-        finally:
-            os.close(directory)
+        fsync_directory(self.directory)  # the new file's name is durable too
 
     def _close_segment(self) -> None:
         if self._handle is not None:

@@ -170,3 +170,36 @@ def test_start_completes_a_merged_insert_a_crash_interrupted(
     assert counts["guardrail_events"] == merged.guardrails.num_rows
     assert counts["ledger_rows"] == len(merged.ledger["row_hash"])
     assert counts["ledger_batches"] == 1
+
+
+class _Killed(BaseException):
+    """Stands for kill -9 in the middle of an insert (nothing after it runs)."""
+
+
+def test_a_lone_request_interrupted_then_resent_with_others_is_stored_once(
+    store: ClickHouseStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request inserted alone carries its own token; re-sent after a crash it may be merged
+    with others (another token), so start-up must complete and remember it first."""
+    lone, *others = _batches(3)
+    crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+
+    def spans_then_killed(batch: Batch) -> None:
+        store.insert_arrow("spans", batch.spans, settings=dedup_settings(batch.batch_id))
+        raise _Killed
+
+    monkeypatch.setattr(crashed, "insert", spans_then_killed)
+    with pytest.raises(_Killed):
+        crashed._insert_run([lone], lone)
+
+    async def restart_and_resend() -> None:
+        batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+        await batcher.start()
+        try:
+            await asyncio.gather(*(batcher.submit(b) for b in [*others, lone]))
+        finally:
+            await batcher.stop()
+
+    asyncio.run(restart_and_resend())
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == lone.rows + sum(b.rows for b in others)

@@ -31,7 +31,6 @@ from tracerail import semconv
 from tracerail.collector.store import schema
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
-PRIORITY: Final = {"human": 3, "judge": 2, "auto": 1}
 ANY: Final = "any"
 STATS_COLUMNS: Final = (
     "project",
@@ -85,7 +84,9 @@ def contribution(state: SpanState) -> Counter[StatKey]:
     for source, latest in state.items():
         out[(*latest.dims, source, bucket(latest.value))] += 1
     if state:
-        source, best = max(state.items(), key=lambda item: (PRIORITY[item[0]], item[1].order))
+        source, best = max(
+            state.items(), key=lambda item: (schema.SOURCE_PRIORITY[item[0]], item[1].order)
+        )
         out[(*best.dims, ANY, bucket(best.value))] += 1
     return out
 
@@ -113,10 +114,10 @@ def current_states(
     narrow = " AND toUInt32(span_hour) IN {hours:Array(UInt32)}" if hour_list else ""
     narrow += " AND score_id NOT IN {without:Array(String)}" if without else ""
     rows = store.query(
-        "SELECT span_id, source, argMax(value, (created_at, score_id)) AS value, "
+        f"SELECT span_id, source, argMax(value, {schema.LATEST_SQL}) AS value, "
         "max((toUnixTimestamp64Milli(created_at), score_id)) AS latest, "
         "argMax((toUInt32(span_hour), service_name, provider, model, prompt_template), "
-        "(created_at, score_id)) AS dims "
+        f"{schema.LATEST_SQL}) AS dims "
         f"FROM {store.table('scores')} WHERE project = {{project:String}} "
         f"AND name = {{name:String}}{narrow} AND span_id IN {{ids:Array(String)}} "
         "GROUP BY span_id, source",

@@ -20,6 +20,7 @@ from typing import Any, Final
 from tracerail import semconv
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import grid_threshold
+from tracerail.collector.store.schema import LATEST_COLUMNS, LATEST_SQL, SOURCE_PRIORITY_SQL
 
 Z95: Final = 1.959963984540054
 
@@ -32,8 +33,6 @@ GROUPS: Final[dict[str, tuple[str, str]]] = {
     "day": ("toString(toDate(hour))", "toString(toDate(span_hour))"),
     "hour": ("toString(hour)", "toString(span_hour)"),
 }
-# Precedence when one span has scores from several sources.
-SOURCE_PRIORITY: Final = "multiIf(source = 'human', 3, source = 'judge', 2, 1)"
 
 
 def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
@@ -96,7 +95,7 @@ def _exact_score_counts(
     for source in semconv.SCORE_SOURCES:
         per_source.append(
             f"countIf(source = '{source}') > 0 AS has_{source}, "
-            f"argMaxIf(value, (created_at, score_id), source = '{source}') AS v_{source}"
+            f"argMaxIf(value, {LATEST_SQL}, source = '{source}') AS v_{source}"
         )
         counts.append(
             f"countIf(has_{source}) AS {source}_n, "
@@ -106,7 +105,7 @@ def _exact_score_counts(
         f"SELECT grp, count() AS any_n, countIf(v_any >= {{threshold:Float64}}) AS any_h, "
         f"{', '.join(counts)} FROM ("
         f"  SELECT span_id, any({group_col}) AS grp, {', '.join(per_source)}, "
-        f"  argMax(value, ({SOURCE_PRIORITY}, created_at, score_id)) AS v_any "
+        f"  argMax(value, ({SOURCE_PRIORITY_SQL}, {LATEST_COLUMNS})) AS v_any "
         f"  FROM {store.table('scores')} WHERE {where} GROUP BY span_id"
         ") GROUP BY grp",
         {**window.params(project), "name": semconv.SCORE_HALLUCINATION, "threshold": threshold},

@@ -639,6 +639,17 @@ HALLUCINATION_STATS = Table(
 )
 
 
+# Which of a span's scores counts under "any" (highest first), and which one is its latest.
+SOURCE_PRIORITY: dict[str, int] = {"human": 3, "judge": 2, "auto": 1}
+SOURCE_PRIORITY_SQL = (
+    "multiIf("
+    + ", ".join(f"source = '{s}', {p}" for s, p in SOURCE_PRIORITY.items() if p > 1)
+    + ", 1)"
+)
+LATEST_COLUMNS = "created_at, score_id"
+LATEST_SQL = f"({LATEST_COLUMNS})"
+
+
 def bucket_sql(value: str) -> str:
     """SQL for the bucket of Float64 ``value``; equal to ``hallucination_stats.bucket``."""
     k = f"floor({value} * 100)"
@@ -657,11 +668,10 @@ HALLUCINATION_STATS_SELECT = (
     "  arrayFilter(p -> p.2 >= 0, ["
     + ", ".join(
         f"('{source}', if(countIf(source = '{source}') > 0, "
-        f"argMaxIf(value, (created_at, score_id), source = '{source}'), -1.0))"
+        f"argMaxIf(value, {LATEST_SQL}, source = '{source}'), -1.0))"
         for source in sc.SCORE_SOURCES
     )
-    + ", ('any', argMax(value, (multiIf(source = 'human', 3, source = 'judge', 2, 1), "
-    "created_at, score_id)))]) AS pairs "
+    + f", ('any', argMax(value, ({SOURCE_PRIORITY_SQL}, {LATEST_COLUMNS})))]) AS pairs "
     f"  FROM {{db}}.scores WHERE name = '{sc.SCORE_HALLUCINATION}' GROUP BY project, span_id"
     ") ARRAY JOIN pairs AS pair "
     "GROUP BY project, hour, service_name, provider, model, prompt_template, source, bucket"

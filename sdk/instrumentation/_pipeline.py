@@ -188,11 +188,11 @@ class GuardedCall:
         self.capture = False
         self._limit = 0
         self.model = adapter.request_model(kwargs)
-        self.sources: tuple[str, ...] = ()
+        # Where the call's sources are recorded (tracerail.sources, retrieval results); the
+        # output checks get their texts under GUARD_CONTEXT_SOURCES (the ``grounding`` check).
+        self.scope = provenance.current_scope()
+        self._source_texts: tuple[str, ...] | None = None  # read at the first output check
         try:
-            # Sources recorded around the call (tracerail.sources, retrieval results): the
-            # output checks get them under GUARD_CONTEXT_SOURCES (the ``grounding`` check).
-            self.sources = provenance.source_texts(provenance.current_scope())
             config = get_config()
             self.capture = config.capture_content
             self._limit = config.max_content_chars
@@ -223,7 +223,11 @@ class GuardedCall:
         if not self.options.guardrails or not texts:
             return texts
         try:
-            context = {semconv.GUARD_CONTEXT_SOURCES: self.sources} if target == "output" else None
+            context = None
+            if target == "output":
+                if self._source_texts is None:
+                    self._source_texts = provenance.source_texts(self.scope)
+                context = {semconv.GUARD_CONTEXT_SOURCES: self._source_texts}
             return guard.run_guardrails(
                 texts, target=target, policy=self.options.policy, span=self.span, context=context
             )

@@ -1,4 +1,4 @@
-"""Ingest: request → batch (worker) → bounded queue → idempotent insert or fsynced WAL → answer.
+"""Ingest: request → batch (worker) → bounded queue → fsynced WAL → answer; bulk inserts.
 
 The acknowledgement rule (keep it when optimizing this path): a request is answered 200 only
 after its spans are either inserted into ClickHouse or appended to the write-ahead log and
@@ -7,29 +7,32 @@ after its spans are either inserted into ClickHouse or appended to the write-ahe
 * Preparation: request bytes become a :class:`Batch` (decode, flatten, Arrow tables, guardrail,
   score and ledger rows, deterministic payload and id) in the worker processes of a
   :class:`~tracerail.collector.prepare.PreparePool` (or a thread with ``ingest_workers = 0``);
-  the collector process reads requests, inserts and fsyncs the WAL.
-* Idempotency: each request's ``batch_id`` is the SHA-256 of its project and deterministic
-  protobuf bytes. Every insert of a batch carries its id as ``insert_deduplication_token`` (and
-  the dependent views are deduplicated too), and the ledger skips a batch id it holds, so a
-  WAL replay of an already (or half) inserted batch stores nothing twice.
-* Group commit: one writer task takes everything queued and merges consecutive requests of one
-  project and retention (up to ``max_batch_rows`` rows) into one batch, written with one
-  statement per table: each statement costs ~10 ms of fixed chDB work, so one per request
-  capped ingest at a few thousand spans/s. A merged batch's id hashes its members' ids; if its
-  insert fails, storage is marked down and it goes to the WAL as one record with that id (one
-  ``write`` + ``fsync`` for the rest of the group), so the replay reproduces the token.
+  the collector process reads requests, logs and inserts.
+* Log first: one writer task takes everything queued and appends it to the WAL with one
+  ``fsync`` (group commit); the batches stay in memory for the next insert. An insert task
+  writes what was logged in bulk: when ``max_batch_rows`` rows are waiting, the oldest has
+  waited ``flush_interval`` seconds, or someone waits for it. Inserts are few and large
+  because each statement costs ~10 ms of fixed chDB work and every small part costs merges
+  later (bench/RESULTS.md: half the CPU per span at 40 000 rows per insert than at 10 000).
+* When inserts keep up (nothing logged is waiting and no insert is running), a request is
+  answered after its insert, so a client reads what it just sent; under load it is answered
+  once logged, and is readable after the next insert (within ``flush_interval``).
+* Exactly once: an insert run takes the closed WAL segments oldest first and inserts each as
+  runs of consecutive batches (:meth:`IngestBatcher.merged_runs`), then deletes the segment.
+  A run's id hashes its members' request ids and is the dedup token of every statement (the
+  dependent views are deduplicated too; the ledger skips a batch id it holds). A crash or a
+  storage failure half-way leaves the segment, and its replay forms the same runs with the
+  same ids, so what went in is not stored twice.
 * Re-sent requests (the exporter never got the answer): a request whose id is queued waits for
-  the first copy's outcome; one already durable is acknowledged without a write. The last
+  the first copy's outcome; one already logged is acknowledged without a write. The last
   :data:`RECENT_BATCH_IDS` request ids are kept in memory and in a file in the WAL directory
-  (:mod:`~tracerail.collector.recent_ids`), so this holds across a restart too. While a merged
-  batch is inserted its members' records sit in an intent file; after a crash, start-up
-  re-inserts them under the same token (completing a half-done insert exactly once) before
-  accepting requests, and remembers their ids.
-* While storage is down every group goes straight to the WAL. A replay task retries every
-  ``replay_interval_seconds``: it (re)applies migrations, inserts the WAL oldest first and marks
-  storage up when the log is empty. It also runs once at start.
-* Bounds: more than ``max_queue_spans`` waiting → :class:`IngestBusy` (429); WAL full while
-  storage is down → :class:`IngestUnavailable` (503). Shutdown drains the queue first.
+  (:mod:`~tracerail.collector.recent_ids`), so this holds across a restart too.
+* While storage is down, requests are logged and answered; the insert task retries every
+  ``replay_interval_seconds`` (re-applying migrations), preparing segments again from the log.
+  It also inserts at start what an earlier run left in the log.
+* Bounds: more than ``max_queue_spans`` queued or logged-but-not-inserted in memory →
+  :class:`IngestBusy` (429); WAL full → :class:`IngestUnavailable` (503). Shutdown logs the
+  queue and inserts the log first.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +57,7 @@ from tracerail.collector.recent_ids import RecentIds
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.ledger import LedgerWriter
-from tracerail.collector.wal import WalFull, WriteAheadLog, replace_durably
+from tracerail.collector.wal import WalFull, WriteAheadLog
 
 __all__ = [
     "Batch",
@@ -94,8 +98,10 @@ def dedup_settings(batch_id: str) -> dict[str, object]:
 
 @dataclass
 class _Pending:
+    """A queued request; ``done`` gives, once it is logged, the insert to wait for (or None)."""
+
     batch: Batch
-    done: asyncio.Future[None] = field(
+    done: asyncio.Future[asyncio.Future[None] | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -110,15 +116,16 @@ class IngestStats:
 
 
 class IngestBatcher:
-    """Bounded, idempotent, WAL-backed writer for the spans table."""
+    """Bounded, idempotent ingest: requests are logged to the WAL, then inserted in bulk."""
 
     def __init__(
         self,
         store: ClickHouseStore,
         wal: WriteAheadLog,
         *,
-        max_batch_rows: int = 20_000,
-        max_queue_spans: int = 200_000,
+        max_batch_rows: int = 50_000,
+        max_queue_spans: int = 100_000,
+        flush_interval: float = 1.0,
         replay_interval: float = 1.0,
         pool: PreparePool | None = None,
     ) -> None:
@@ -128,6 +135,7 @@ class IngestBatcher:
         self.wal = wal
         self.max_batch_rows = max_batch_rows
         self.max_queue_spans = max_queue_spans
+        self.flush_interval = flush_interval
         self.replay_interval = replay_interval
         self.storage_ok = True
         self.stats = IngestStats()
@@ -136,22 +144,38 @@ class IngestBatcher:
         self._queue: asyncio.Queue[_Pending] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
-        self._replay_lock = threading.Lock()
         self._durable = RecentIds(wal.directory / "recent-request-ids", RECENT_BATCH_IDS)
         self._waiting: dict[str, _Pending] = {}
+        # Logged, not yet inserted: per WAL segment, its batches in log order (None where the
+        # batch was not kept in memory, so the segment is prepared again from the log).
+        self._log_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._unflushed: dict[Path, list[Batch | None]] = {}
+        self.unflushed_spans = 0
+        self._oldest_unflushed: float | None = None
+        self._flushing = False
+        self._flush_waiters: list[asyncio.Future[None]] = []
+        self._wake = asyncio.Event()
+        self._last_attempt = 0.0
+
+    @property
+    def backlog_spans(self) -> int:
+        """Spans accepted but not yet inserted that are held in memory (bounded for 429)."""
+        return self.queued_spans + self.unflushed_spans
 
     async def start(self) -> None:
         await self.pool.start()
-        await asyncio.to_thread(self.recover)
+        await asyncio.to_thread(self._adopt_legacy_intent)
         self._queue = asyncio.Queue()
+        self._wake = asyncio.Event()
         self._stopping = False
         self._tasks = [
             asyncio.create_task(self._run(), name="tracerail-ingest-writer"),
-            asyncio.create_task(self._replay_loop(), name="tracerail-wal-replay"),
+            asyncio.create_task(self._flush_loop(), name="tracerail-ingest-flush"),
         ]
 
     async def stop(self) -> None:
-        """Refuse new work, write (or log) everything queued, then stop."""
+        """Refuse new work, log everything queued, insert what the log holds, then stop."""
         if self._queue is None:
             return
         self._stopping = True
@@ -165,8 +189,15 @@ class IngestBatcher:
                 pass
         self._tasks = []
         self._queue = None
-        self.wal.close()
-        await asyncio.to_thread(self.pool.close)
+        try:
+            await asyncio.to_thread(self.replay_once)  # what stays in the WAL is replayed at start
+        finally:
+            for waiter in self._flush_waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            self._flush_waiters = []
+            self.wal.close()
+            await asyncio.to_thread(self.pool.close)
 
     async def submit(self, batch: Batch) -> None:
         """Queue a batch and wait until it is durable; raises IngestBusy / IngestUnavailable."""
@@ -178,41 +209,104 @@ class IngestBatcher:
             return
         waiting = self._waiting.get(batch.batch_id)
         if waiting is not None:  # the same request is queued: its outcome is this one's
-            await asyncio.shield(waiting.done)
-            return
-        if self.queued_spans > 0 and self.queued_spans + batch.rows > self.max_queue_spans:
-            self.stats.batches_rejected_busy += 1
-            raise IngestBusy(f"{self.queued_spans} spans are waiting to be written")
-        pending = _Pending(batch)
-        self.queued_spans += batch.rows  # released by the writer once the batch is handled
-        self._waiting[batch.batch_id] = pending
-        await self._queue.put(pending)
-        await pending.done
+            inserted = await asyncio.shield(waiting.done)
+        else:
+            backlog = self.backlog_spans
+            if backlog > 0 and backlog + batch.rows > self.max_queue_spans:
+                self.stats.batches_rejected_busy += 1
+                raise IngestBusy(f"{backlog} spans are waiting to be written")
+            pending = _Pending(batch)
+            self.queued_spans += batch.rows  # released by the writer once the batch is logged
+            self._waiting[batch.batch_id] = pending
+            await self._queue.put(pending)
+            inserted = await pending.done
+        if inserted is not None:
+            await asyncio.shield(inserted)
 
     async def _run(self) -> None:
         assert self._queue is not None
         queue = self._queue
         while True:
             group = [await queue.get()]
-            size = group[0].batch.rows
-            while size < self.max_batch_rows and not queue.empty():
-                item = queue.get_nowait()
-                group.append(item)
-                size += item.batch.rows
+            while not queue.empty():
+                group.append(queue.get_nowait())
+            caught_up = self.storage_ok and self.unflushed_spans == 0 and not self._flushing
             try:
-                outcomes = await asyncio.to_thread(self._write_group, [p.batch for p in group])
+                outcomes = await asyncio.to_thread(self._log_group, [p.batch for p in group])
             except Exception as exc:  # never let the writer die
                 logger.exception("ingest writer failed")
                 outcomes = [exc] * len(group)
+            # Inserts keep up: answer after the insert, so a client reads what it just sent.
+            # Otherwise answer now (the WAL holds the batch) and let the inserts grow.
+            inserted = self._request_flush() if caught_up else None
             for item, outcome in zip(group, outcomes, strict=True):
                 self.queued_spans -= item.batch.rows
                 del self._waiting[item.batch.batch_id]
                 if not item.done.done():
                     if outcome is None:
-                        item.done.set_result(None)
+                        item.done.set_result(inserted)
                     else:
                         item.done.set_exception(outcome)
                 queue.task_done()
+            self._wake.set()
+
+    def _request_flush(self) -> asyncio.Future[None]:
+        waiter = asyncio.get_running_loop().create_future()
+        self._flush_waiters.append(waiter)
+        return waiter
+
+    def _log_group(self, batches: list[Batch]) -> list[Exception | None]:
+        """Append the group to the WAL with one fsync; keep the batches for the next insert."""
+        try:
+            with self._log_lock:
+                segment = self.wal.append([batch.record() for batch in batches])
+                kept = self._unflushed.setdefault(segment, [])
+                for batch in batches:
+                    kept.append(batch if self.storage_ok else None)
+                    if self.storage_ok:
+                        self.unflushed_spans += batch.rows
+                if self._oldest_unflushed is None:
+                    self._oldest_unflushed = time.monotonic()
+        except (WalFull, OSError) as exc:
+            self.stats.batches_rejected_unavailable += len(batches)
+            return [IngestUnavailable(f"the write-ahead log cannot take it: {exc}")] * len(batches)
+        self.stats.spans_logged += sum(batch.rows for batch in batches)
+        self._durable.add(batch.batch_id for batch in batches)
+        return [None] * len(batches)
+
+    def _flush_due(self) -> bool:
+        if self._flush_waiters:
+            return True
+        now = time.monotonic()
+        if not self.storage_ok:
+            return now - self._last_attempt >= self.replay_interval
+        if self.unflushed_spans >= self.max_batch_rows:
+            return True
+        if self._oldest_unflushed is not None:
+            return now - self._oldest_unflushed >= self.flush_interval
+        # Logged by an earlier run, or not kept in memory: retried every replay interval.
+        return not self.wal.is_empty() and now - self._last_attempt >= self.replay_interval
+
+    async def _flush_loop(self) -> None:
+        while True:
+            while not self._flush_due():
+                self._wake.clear()
+                tick = asyncio.get_running_loop().call_later(0.05, self._wake.set)
+                try:
+                    await self._wake.wait()
+                finally:
+                    tick.cancel()
+            waiters, self._flush_waiters = self._flush_waiters, []
+            self._flushing = True
+            try:
+                await asyncio.to_thread(self.replay_once)
+            except Exception:
+                logger.exception("ingest insert failed")
+            finally:
+                self._flushing = False
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
 
     def insert(self, batch: Batch) -> None:
         """Idempotent inserts of one batch and the rows derived from it.
@@ -234,133 +328,93 @@ class IngestBatcher:
         if batch.ledger["row_hash"]:
             self.ledger.append_columns(batch.project, batch.ledger, batch_id=batch.batch_id)
 
-    def _merged(self, batches: list[Batch]) -> list[tuple[int, int, Batch]]:
+    def merged_runs(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """Consecutive batches of one project and retention merged up to ``max_batch_rows``
-        rows: ``(first index, end index, merged batch)`` per run."""
-        runs: list[tuple[int, int, Batch]] = []
-        start, rows = 0, 0
-        for index, batch in enumerate(batches):
-            head = batches[start]
-            same = (batch.project, batch.retention_days) == (head.project, head.retention_days)
-            if index > start and (not same or rows + batch.rows > self.max_batch_rows):
-                runs.append((start, index, merge(batches[start:index])))
-                start, rows = index, 0
+        rows (a larger batch goes alone). The same batches in the same order always give the
+        same runs, hence the same ids: that is what makes a replay exactly-once."""
+        run: list[Batch] = []
+        rows = 0
+        for batch in batches:
+            if run:
+                head = run[0]
+                same = (batch.project, batch.retention_days) == (head.project, head.retention_days)
+                if not same or rows + batch.rows > self.max_batch_rows:
+                    yield merge(run)
+                    run, rows = [], 0
+            run.append(batch)
             rows += batch.rows
-        runs.append((start, len(batches), merge(batches[start:])))
-        return runs
-
-    @property
-    def intent_path(self) -> Path:
-        """The members of the merged batch being inserted (see :meth:`recover`)."""
-        return self.wal.directory / "merge-in-flight"
-
-    def write_intent(self, members: Sequence[Batch]) -> None:
-        """Keep the records of a merged batch's members on disk while it is being inserted."""
-        replace_durably(self.intent_path, b"".join(m.record().encode() for m in members))
-
-    def recover(self) -> None:
-        """Complete the merged insert a crash interrupted (called by :meth:`start`).
-
-        Re-merges the members left in :attr:`intent_path` (same id, so the rows that went in
-        are deduplicated), inserts or logs it, and remembers the members' ids, so their
-        exporters' re-sends are acknowledged without a write. The intent file is fsynced
-        before the insert starts, so this holds after a machine crash too.
-        """
-        if not self.intent_path.exists():
-            return
-        members = list(self.pool.prepare_records(self.wal.read(self.intent_path)))
-        if members:
-            merged = merge(members)
-            try:
-                if not self.storage_ok:
-                    raise IngestUnavailable("storage is down")
-                self.insert(merged)
-            except Exception as exc:
-                logger.warning("completing an interrupted insert failed, logging it: %s", exc)
-                self.storage_ok = False
-                self.wal.append([merged.record()])
-            self._durable.add(m.batch_id for m in members)
-        self.intent_path.unlink()
-
-    def _insert_run(self, members: Sequence[Batch], merged: Batch) -> None:
-        # Also for a request alone in its run: inserted under its own token, its re-send after
-        # a crash could be merged with other requests (another token) and stored twice, unless
-        # start-up completes it from the intent and remembers its id (found by test_kill9).
-        self.write_intent(members)
-        self.insert(merged)
-        self._durable.add(m.batch_id for m in members)
-        self.intent_path.unlink()
-
-    def _write_group(self, batches: list[Batch]) -> list[Exception | None]:
-        """Insert the group as few merged batches; what fails goes to the WAL as merged
-        records (so their replay carries the same dedup tokens)."""
-        outcomes: list[Exception | None] = [None] * len(batches)
-        runs = self._merged(batches)
-        first_unwritten = 0
-        if self.storage_ok:
-            for index, (start, end, batch) in enumerate(runs):
-                try:
-                    self._insert_run(batches[start:end], batch)
-                except Exception as exc:
-                    logger.warning("storage insert failed, logging to the WAL instead: %s", exc)
-                    self.storage_ok = False
-                    break
-                self.stats.spans_inserted += batch.rows
-                first_unwritten = index + 1
-        inserted = runs[first_unwritten - 1][1] if first_unwritten else 0
-        self._durable.add(b.batch_id for b in batches[:inserted])
-        rest = runs[first_unwritten:]
-        if not rest:
-            return outcomes
-        try:
-            self.wal.append([batch.record() for _, _, batch in rest])
-        except (WalFull, OSError) as exc:
-            self.stats.batches_rejected_unavailable += sum(end - start for start, end, _ in rest)
-            error = IngestUnavailable(f"storage is unavailable and {exc}")
-            for start, end, _ in rest:
-                for index in range(start, end):
-                    outcomes[index] = error
-            return outcomes
-        self.stats.spans_logged += sum(batch.rows for _, _, batch in rest)
-        self._durable.add(b.batch_id for b in batches[rest[0][0] :])
-        self.intent_path.unlink(missing_ok=True)  # the WAL holds the interrupted batch now
-        return outcomes
-
-    async def _replay_loop(self) -> None:
-        while True:
-            if not self.storage_ok or not self.wal.is_empty():
-                try:
-                    await asyncio.to_thread(self.replay_once)
-                except Exception:
-                    logger.exception("WAL replay failed")
-            await asyncio.sleep(self.replay_interval)
+        if run:
+            yield merge(run)
 
     def replay_once(self) -> int:
-        """Insert the WAL into storage, oldest first; returns spans replayed.
+        """Insert everything logged so far, oldest segment first; returns spans inserted.
 
-        Marks storage up when the whole log went in, down at the first failure.
+        Closes the segment being written, so new requests go to a fresh one meanwhile. A
+        segment's batches come from memory when all of them were kept, else from the log. Its
+        runs (:meth:`merged_runs`) are inserted, then the segment is deleted; a crash or a
+        failure in between repeats the same runs with the same tokens later. Marks storage up
+        when every segment went in, down at the first failure (the batches kept in memory are
+        then dropped: the log has them).
         """
-        with self._replay_lock:
-            replayed = 0
+        with self._flush_lock:
+            with self._log_lock:
+                self._last_attempt = time.monotonic()
+                segments = self.wal.closed_segments()
+                kept, self._unflushed = self._unflushed, {}
+                self._oldest_unflushed = None
+            kept_rows = sum(b.rows for batches in kept.values() for b in batches if b is not None)
+            inserted = 0
             try:
-                if not self.store.is_migrated():
+                if not self.storage_ok and not self.store.is_migrated():
                     self.store.migrate()
-                for segment in self.wal.closed_segments():
-                    for batch in self.pool.prepare_records(self.wal.read(segment)):
-                        self.insert(batch)
-                        replayed += batch.rows
+                for segment in segments:
+                    batches = kept.pop(segment, None)
+                    in_memory = batches is not None and None not in batches
+                    source: Iterable[Batch] = (
+                        batches  # type: ignore[assignment]
+                        if in_memory
+                        else self.pool.prepare_records(self.wal.read(segment))
+                    )
+                    rows = 0
+                    for merged in self.merged_runs(source):
+                        self.insert(merged)
+                        rows += merged.rows
                     self.wal.remove(segment)
+                    inserted += rows
+                    self.stats.spans_inserted += rows
+                    if not in_memory:
+                        self.stats.spans_replayed += rows
             except Exception as exc:
                 if self.storage_ok:
-                    logger.warning("storage unavailable: %s", exc)
+                    logger.warning("storage unavailable, ingest goes to the WAL: %s", exc)
                 self.storage_ok = False
-                return replayed
+                return inserted
             finally:
-                self.stats.spans_replayed += replayed
+                with self._log_lock:  # inserted, or dropped from memory (the log has them)
+                    self.unflushed_spans -= kept_rows
             if not self.storage_ok:
-                logger.info("storage is back; WAL replayed (%d spans)", replayed)
+                logger.info("storage is back; WAL inserted (%d spans)", inserted)
             self.storage_ok = True
-            return replayed
+            return inserted
+
+    @property
+    def legacy_intent_path(self) -> Path:
+        """Where version 0.x kept the members of a merged insert in flight."""
+        return self.wal.directory / "merge-in-flight"
+
+    def _adopt_legacy_intent(self) -> None:
+        """An interrupted merged insert of the previous ingest design: log it alone, merged
+        (same id as the interrupted insert), in a segment of its own."""
+        path = self.legacy_intent_path
+        if not path.exists():
+            return
+        members = list(self.pool.prepare_records(self.wal.read(path)))
+        if members:
+            self.wal.closed_segments()
+            self.wal.append([merge(members).record()])
+            self.wal.closed_segments()
+            self._durable.add(m.batch_id for m in members)
+        path.unlink()
 
 
 async def prepare_batch(

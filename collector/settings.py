@@ -54,7 +54,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest request body, before and after gunzip."
     )
-    max_batch_rows: int = Field(20_000, ge=1, description="Most span rows in one insert.")
+    max_batch_rows: int = Field(
+        50_000, ge=1, description="Most span rows in one insert; more waiting starts an insert."
+    )
+    flush_interval_seconds: float = Field(
+        1.0, gt=0, description="Longest a logged span waits for its insert under load."
+    )
     max_page_size: int = Field(1_000, ge=1, description="Largest page a query may ask for.")
 
     # --- keys and isolation (docs/reliability.md) ----------------------------------------------
@@ -78,7 +83,10 @@ class Settings(BaseSettings):
     )
     wal_max_mb: int = Field(1024, ge=1, description="Largest write-ahead log before 503.")
     max_queue_spans: int = Field(
-        200_000, ge=1, description="Spans waiting for a write before ingest answers 429."
+        100_000,
+        ge=1,
+        description="Spans held in memory (queued, or logged and not yet inserted) before "
+        "ingest answers 429.",
     )
     max_inflight_requests: int = Field(
         32, ge=1, description="Ingest bodies read and decoded at once before ingest answers 429."

@@ -136,8 +136,9 @@ class WriteAheadLog:
         with self._lock:
             return self._bytes == 0
 
-    def append(self, records: list[WalRecord]) -> None:
-        """Write ``records`` and fsync; raises :class:`WalFull` (nothing written) at the limit."""
+    def append(self, records: list[WalRecord]) -> Path:
+        """Write ``records`` and fsync; returns their segment. Raises :class:`WalFull` (nothing
+        written) at the limit."""
         data = b"".join(r.encode() for r in records)
         with self._lock:
             if self._bytes + len(data) > self.max_bytes:
@@ -154,6 +155,8 @@ class WriteAheadLog:
                 written += os.write(self._handle, data[written:])
             os.fsync(self._handle)
             self._bytes += len(data)
+            assert self._current is not None
+            return self._current
 
     def _open_segment(self) -> None:
         self._close_segment()

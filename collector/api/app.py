@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
             wal,
             max_batch_rows=settings.max_batch_rows,
             max_queue_spans=settings.max_queue_spans,
+            flush_interval=settings.flush_interval_seconds,
             replay_interval=settings.replay_interval_seconds,
             pool=PreparePool(settings.ingest_workers),
         )

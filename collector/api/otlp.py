@@ -44,7 +44,7 @@ async def _read_and_prepare(
     """Body → batch, at most ``max_inflight_requests`` at a time (429 beyond)."""
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     if (
-        batcher.queued_spans >= settings.max_queue_spans
+        batcher.backlog_spans >= settings.max_queue_spans
         or batcher.decoding >= settings.max_inflight_requests
     ):
         # Refused before the body is read, so memory stays bounded under overload.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import threading
 from pathlib import Path
 
 import pyarrow as pa
@@ -96,12 +97,16 @@ def test_replay_of_a_half_written_merged_batch_stores_nothing_twice(
 def test_runs_split_by_project_and_size(store: ClickHouseStore, tmp_path: Path) -> None:
     batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26), max_batch_rows=100)
     p, q = _batches(3), _batches(1, project="q")
-    runs = batcher._merged([*p[:2], *q, p[2]])
-    assert [(start, end) for start, end, _ in runs] == [(0, 2), (2, 3), (3, 4)]
-    assert runs[0][2].rows == p[0].rows + p[1].rows <= 100
-    assert pa.concat_tables([r[2].spans for r in runs]).num_rows == 3 * p[0].rows + q[0].rows
+    runs = list(batcher.merged_runs([*p[:2], *q, p[2]]))
+    assert [r.batch_id for r in runs] == [
+        merge(p[:2]).batch_id,
+        q[0].batch_id,
+        p[2].batch_id,
+    ]
+    assert runs[0].rows == p[0].rows + p[1].rows <= 100
+    assert pa.concat_tables([r.spans for r in runs]).num_rows == 3 * p[0].rows + q[0].rows
     small = IngestBatcher(store, WriteAheadLog(tmp_path / "wal2", 1 << 26), max_batch_rows=1)
-    assert len(small._merged(p)) == 3  # a request larger than the cap goes alone
+    assert len(list(small.merged_runs(p))) == 3  # a request larger than the cap goes alone
 
 
 def test_a_request_resent_after_a_restart_is_not_stored_again(
@@ -141,28 +146,47 @@ def test_recent_ids_keep_the_newest_and_survive_reopening(tmp_path: Path) -> Non
     assert f"{99:064x}" in RecentIds(path, capacity=10)
 
 
-def test_start_completes_a_merged_insert_a_crash_interrupted(
-    store: ClickHouseStore, tmp_path: Path
-) -> None:
-    """kill -9 after the spans statement of a merged insert, before its answers went out."""
-    members = _batches(3)
-    merged = merge(members)
-    crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
-    crashed.write_intent(members)
-    store.insert_arrow("spans", merged.spans, settings=dedup_settings(merged.batch_id))
+class _Killed(BaseException):
+    """Stands for kill -9 in the middle of an insert (nothing after it runs)."""
 
-    async def restart_and_resend() -> IngestBatcher:
-        batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+
+def _killed_after_spans(monkeypatch: pytest.MonkeyPatch, batcher: IngestBatcher) -> None:
+    def spans_then_killed(batch: Batch) -> None:
+        batcher.store.insert_arrow("spans", batch.spans, settings=dedup_settings(batch.batch_id))
+        raise _Killed
+
+    monkeypatch.setattr(batcher, "insert", spans_then_killed)
+
+
+def _restart_and_resend(store: ClickHouseStore, wal: Path, batches: list[Batch]) -> IngestBatcher:
+    async def run() -> IngestBatcher:
+        batcher = IngestBatcher(store, WriteAheadLog(wal, 1 << 26))
         await batcher.start()
         try:
-            await asyncio.gather(*(batcher.submit(m) for m in members))  # the exporters retry
+            await asyncio.gather(*(batcher.submit(b) for b in batches))  # the exporters retry
         finally:
             await batcher.stop()
         return batcher
 
-    restarted = asyncio.run(restart_and_resend())
-    assert restarted.stats.spans_inserted == 0  # the re-sends were recognised
-    assert not restarted.intent_path.exists()
+    return asyncio.run(run())
+
+
+def test_start_completes_a_merged_insert_a_crash_interrupted(
+    store: ClickHouseStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 after the spans statement of a merged insert, after the answers went out."""
+    members = _batches(3)
+    merged = merge(members)
+    crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+    assert crashed._log_group(members) == [None] * 3  # logged: the exporters got 200
+    _killed_after_spans(monkeypatch, crashed)
+    with pytest.raises(_Killed):
+        crashed.replay_once()
+
+    restarted = _restart_and_resend(store, tmp_path / "wal", members)
+    assert restarted.stats.spans_logged == 0  # the re-sends were recognised
+    assert restarted.stats.spans_replayed == merged.rows  # the same run, the same token
+    assert restarted.wal.is_empty()
     counts = _counts(store)
     assert counts["spans"] == counts["distinct spans"] == merged.rows
     traces = store.query(f"SELECT uniqExact(trace_id) AS n FROM {store.table('spans')}")
@@ -172,34 +196,95 @@ def test_start_completes_a_merged_insert_a_crash_interrupted(
     assert counts["ledger_batches"] == 1
 
 
-class _Killed(BaseException):
-    """Stands for kill -9 in the middle of an insert (nothing after it runs)."""
-
-
 def test_a_lone_request_interrupted_then_resent_with_others_is_stored_once(
     store: ClickHouseStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A request inserted alone carries its own token; re-sent after a crash it may be merged
-    with others (another token), so start-up must complete and remember it first."""
+    """A request inserted alone carries its own token; re-sent after a crash together with
+    others, it must not be merged with them under another token."""
     lone, *others = _batches(3)
     crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
-
-    def spans_then_killed(batch: Batch) -> None:
-        store.insert_arrow("spans", batch.spans, settings=dedup_settings(batch.batch_id))
-        raise _Killed
-
-    monkeypatch.setattr(crashed, "insert", spans_then_killed)
+    crashed._log_group([lone])
+    _killed_after_spans(monkeypatch, crashed)
     with pytest.raises(_Killed):
-        crashed._insert_run([lone], lone)
+        crashed.replay_once()
 
-    async def restart_and_resend() -> None:
-        batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+    _restart_and_resend(store, tmp_path / "wal", [*others, lone])
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == lone.rows + sum(b.rows for b in others)
+
+
+def test_an_intent_file_of_the_previous_design_is_completed_once(
+    store: ClickHouseStore, tmp_path: Path
+) -> None:
+    """Upgrading after a crash in the middle of a merged insert of the previous version."""
+    members = _batches(3)
+    merged = merge(members)
+    crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+    crashed.legacy_intent_path.write_bytes(b"".join(m.record().encode() for m in members))
+    store.insert_arrow("spans", merged.spans, settings=dedup_settings(merged.batch_id))
+
+    restarted = _restart_and_resend(store, tmp_path / "wal", members)
+    assert restarted.stats.spans_logged == 0
+    assert not restarted.legacy_intent_path.exists()
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == merged.rows
+    assert counts["ledger_batches"] == 1
+
+
+def test_caught_up_requests_are_answered_after_their_insert(
+    store: ClickHouseStore, tmp_path: Path
+) -> None:
+    """Nothing waiting: the answer comes after the insert, so the sender reads its spans."""
+    first, second = _batches(2)
+    batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26), flush_interval=60)
+
+    async def run() -> list[int]:
+        await batcher.start()
+        seen = []
+        try:
+            for batch in (first, second):
+                await batcher.submit(batch)
+                seen.append(_counts(store)["spans"])
+        finally:
+            await batcher.stop()
+        return seen
+
+    assert asyncio.run(run()) == [first.rows, first.rows + second.rows]
+
+
+def test_under_load_requests_are_answered_once_logged_and_inserted_in_bulk(
+    store: ClickHouseStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While an insert runs, later requests are answered from the WAL and go in together."""
+    first, *later = _batches(4)
+    batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26), flush_interval=60)
+    release = threading.Event()
+    inserted: list[int] = []
+    real_insert = batcher.insert
+
+    def slow_insert(batch: Batch) -> None:
+        release.wait(timeout=60)
+        real_insert(batch)
+        inserted.append(batch.rows)
+
+    monkeypatch.setattr(batcher, "insert", slow_insert)
+
+    async def run() -> None:
         await batcher.start()
         try:
-            await asyncio.gather(*(batcher.submit(b) for b in [*others, lone]))
+            held = asyncio.ensure_future(batcher.submit(first))  # caught up: waits for its insert
+            while not batcher._flushing:
+                await asyncio.sleep(0.01)
+            await asyncio.gather(*(batcher.submit(b) for b in later))  # answered once logged
+            assert not held.done() and inserted == []
+            # In memory until inserted: the running insert and the three waiting for the next.
+            assert batcher.unflushed_spans == first.rows + sum(b.rows for b in later)
+            release.set()
+            await held
         finally:
             await batcher.stop()
 
-    asyncio.run(restart_and_resend())
+    asyncio.run(run())
+    assert inserted == [first.rows, sum(b.rows for b in later)]  # the later three: one insert
     counts = _counts(store)
-    assert counts["spans"] == counts["distinct spans"] == lone.rows + sum(b.rows for b in others)
+    assert counts["spans"] == counts["distinct spans"] == first.rows + sum(b.rows for b in later)

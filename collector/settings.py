@@ -21,9 +21,15 @@ def default_storage() -> str:
 
 
 def default_ingest_workers() -> int:
-    """One ingest worker process per usable core beyond the first, at most 4."""
+    """One ingest worker process per usable core, at most 4 (none on one core).
+
+    Preparing requests is most of ingest's CPU; the collector process only logs and inserts in
+    bulk (~30 ms of CPU per 1 000 spans against the workers' ~60), so on two cores two workers
+    beat one (bench/RESULTS.md).
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(0, min((cores or 1) - 1, 4))
+    cores = cores or 1
+    return min(cores, 4) if cores > 1 else 0
 
 
 class Settings(BaseSettings):
@@ -96,7 +102,7 @@ class Settings(BaseSettings):
         ge=0,
         le=64,
         description="Processes that decode and flatten ingest requests and WAL records (0: a "
-        "thread of the collector process). Default: one per core beyond the first, at most 4.",
+        "thread of the collector process). Default: one per core, at most 4 (0 on one core).",
     )
     retry_after_seconds: int = Field(1, ge=1, description="Retry-After on 429/503 answers.")
     replay_interval_seconds: float = Field(

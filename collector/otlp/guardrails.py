@@ -6,6 +6,7 @@ instrumentations); both become rows of ``guardrail_events``. Pure function, no I
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -71,6 +72,15 @@ def _entity_counts(text: str | None) -> dict[str, int]:
     return counts
 
 
+@functools.lru_cache(maxsize=4096)
+def _entities(types_text: str | None, counts_text: str | None) -> tuple[list[str], dict[str, int]]:
+    """Entity types (named or counted) and counts of a decision. Cached: a batch repeats a few
+    values thousands of times. The results are shared, so callers must not change them."""
+    types = _entity_types(types_text)
+    counts = _entity_counts(counts_text)
+    return sorted(set(types) | set(counts)), counts
+
+
 def _latency(text: str | None) -> float:
     try:
         number = float(text) if text else 0.0
@@ -88,8 +98,10 @@ def _row(
         or ""
     ).lower()
     check = attrs.get(semconv.GEN_AI_GUARDRAIL_COMPONENT_NAME) or name[len(_PREFIX) :].strip()
-    types = _entity_types(attrs.get(semconv.TRACERAIL_GUARDRAIL_ENTITY_TYPES))
-    counts = _entity_counts(attrs.get(semconv.TRACERAIL_GUARDRAIL_ENTITY_COUNTS))
+    types, counts = _entities(
+        attrs.get(semconv.TRACERAIL_GUARDRAIL_ENTITY_TYPES),
+        attrs.get(semconv.TRACERAIL_GUARDRAIL_ENTITY_COUNTS),
+    )
     return {
         "project": spans["project"][i],
         "timestamp": ts,
@@ -105,7 +117,7 @@ def _row(
         "policy_name": attrs.get(semconv.TRACERAIL_GUARDRAIL_POLICY_NAME, "")[:200],
         "policy_version": attrs.get(semconv.TRACERAIL_GUARDRAIL_POLICY_VERSION, "")[:100],
         "latency_ms": _latency(attrs.get(semconv.TRACERAIL_GUARDRAIL_LATENCY_MS)),
-        "entity_types": sorted(set(types) | set(counts)),
+        "entity_types": types,
         "entity_counts": counts,
         "reason": attrs.get(semconv.TRACERAIL_GUARDRAIL_REASON, "")[:2000],
         "error": attrs.get(semconv.TRACERAIL_GUARDRAIL_ERROR, "")[:200],
@@ -127,7 +139,6 @@ def guardrail_columns(spans: SpanColumns) -> GuardrailColumns:
             rows.append(
                 _row(span_name, spans["attributes"][i], spans, i, spans["timestamp"][i], 65_535)
             )
-    for row in rows:
-        for name in GUARDRAIL_COLUMNS:
-            columns[name].append(row[name])
+    for name in GUARDRAIL_COLUMNS:
+        columns[name] = [row[name] for row in rows]
     return columns

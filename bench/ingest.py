@@ -314,11 +314,13 @@ def run_phoenix(venv: Path, bodies: list[Body], senders: int, window: float, por
         "PHOENIX_GRPC_PORT": str(port + 1),
         "PHOENIX_TELEMETRY_ENABLED": "false",
     }
+    log = Path(tempfile.gettempdir()) / f"phoenix-bench-{port}.log"
+    print(f"    (Phoenix's output: {log})", flush=True)
     process = subprocess.Popen(
         [str(venv / "bin" / "phoenix"), "serve"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     result = Result("phoenix (sqlite)", window)
     try:
@@ -341,10 +343,10 @@ def run_phoenix(venv: Path, bodies: list[Body], senders: int, window: float, por
                 stored = conn.execute(
                     "SELECT count(*), count(DISTINCT span_id) FROM spans"
                 ).fetchone()
-            # Done when the count has not moved for 10 s (Phoenix parses in bulk between
+            # Done when the count has not moved for 30 s (Phoenix parses in bulk between
             # commits, so two equal samples 2 s apart do not mean it has finished).
             unchanged = unchanged + 1 if stored[0] == last else 0
-            if stored[0] == acked_total(result) or unchanged >= 5:
+            if stored[0] == acked_total(result) or unchanged >= 15:
                 break
             last = stored[0]
         result.drain_s = time.monotonic() - drain_started

@@ -1,0 +1,153 @@
+"""Probe for issue 8's next step: ClickHouse parsing OTLP protobuf itself, against Python.
+
+    .venv/bin/python bench/native_flatten.py [--requests 10]
+
+The same export requests (the ``bench/ingest.py`` workload, 1 000 spans each) are turned into
+span columns two ways, CPU per 1 000 spans:
+
+* Python, as ingest does today: ``flatten`` (column-wise, over the upb-decoded request) and
+  ``spans_table`` (Arrow);
+* chDB: the requests' protobuf bytes concatenated (which parse as one request), read by
+  ClickHouse's ``ProtobufSingle`` input format with a minimal OTLP schema (written below,
+  field numbers as in opentelemetry-proto) and flattened in SQL (ids to hex, attribute
+  maps, promoted columns, events) into a ``Null`` table.
+
+This is not the ingest path and not equivalent yet: the minimal schema reads ``AnyValue`` as
+proto3 scalars (no oneof presence; arrays and key/value lists stay bytes), and pricing,
+observation kinds and validation stay in Python. It measures what the spans path would cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+import chdb  # noqa: E402
+
+from bench.workload import make_bodies, record_template  # noqa: E402
+from tracerail.collector.otlp.decode import decode_request  # noqa: E402
+from tracerail.collector.otlp.flatten import flatten  # noqa: E402
+from tracerail.collector.store.arrow import spans_table  # noqa: E402
+
+SCHEMA = """syntax = "proto3";
+message AnyValue { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
+  double double_value = 4; bytes array_value = 5; bytes kvlist_value = 6; bytes bytes_value = 7; }
+message KeyValue { string key = 1; AnyValue value = 2; }
+message Resource { repeated KeyValue attributes = 1; }
+message InstrumentationScope { string name = 1; string version = 2; }
+message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
+message Link { bytes trace_id = 1; bytes span_id = 2; }
+message Status { string message = 2; int32 code = 3; }
+message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3;
+  bytes parent_span_id = 4; string name = 5; int32 kind = 6; fixed64 start_time_unix_nano = 7;
+  fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; repeated Event events = 11;
+  repeated Link links = 13; Status status = 15; }
+message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
+message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+"""
+
+KV = (
+    "Array(Tuple(key String, value Tuple(string_value String, bool_value Bool, "
+    "int_value Int64, double_value Float64)))"
+)
+SPAN = (
+    "Tuple(trace_id String, span_id String, trace_state String, parent_span_id String, "
+    "name String, kind Int32, start_time_unix_nano UInt64, end_time_unix_nano UInt64, "
+    f"attributes {KV}, events Array(Tuple(time_unix_nano UInt64, name String, attributes {KV})), "
+    "links Array(Tuple(trace_id String, span_id String)), status Tuple(message String, code Int32))"
+)
+STRUCTURE = (
+    f"resource_spans Array(Tuple(resource Tuple(attributes {KV}), scope_spans Array(Tuple("
+    f"scope Tuple(name String, version String), spans Array({SPAN})))))"
+)
+VALUE = (
+    "if(kv.value.bool_value, 'true', if(kv.value.int_value != 0, toString(kv.value.int_value), "
+    "if(kv.value.double_value != 0, toString(kv.value.double_value), kv.value.string_value)))"
+)
+ATTRIBUTES = "mapFromArrays(arrayMap(kv -> kv.key, {0}), arrayMap(kv -> " + VALUE + ", {0}))"
+COLUMNS = """
+  hex(sp.trace_id) AS trace_id, hex(sp.span_id) AS span_id,
+  hex(sp.parent_span_id) AS parent_span_id, sp.name AS name, sp.kind AS kind,
+  fromUnixTimestamp64Nano(toInt64(sp.start_time_unix_nano)) AS timestamp,
+  sp.end_time_unix_nano - sp.start_time_unix_nano AS duration_ns,
+  {span_attributes} AS attributes,
+  {resource_attributes}['service.name'] AS service_name,
+  attributes['gen_ai.request.model'] AS request_model,
+  toUInt32OrZero(attributes['gen_ai.usage.input_tokens']) AS input_tokens,
+  toUInt32OrZero(attributes['gen_ai.usage.output_tokens']) AS output_tokens,
+  attributes['gen_ai.input.messages'] AS input, attributes['gen_ai.output.messages'] AS output,
+  arrayMap(e -> fromUnixTimestamp64Nano(toInt64(e.time_unix_nano)), sp.events) AS event_timestamps,
+  arrayMap(e -> e.name, sp.events) AS event_names,
+  arrayMap(e -> {event_attributes}, sp.events) AS event_attributes,
+  sp.status.code AS status_code
+""".format(
+    span_attributes=ATTRIBUTES.format("sp.attributes"),
+    resource_attributes=ATTRIBUTES.format("rs.resource.attributes"),
+    event_attributes=ATTRIBUTES.format("e.attributes"),
+)
+SINK = """CREATE TABLE sink (trace_id String, span_id String, parent_span_id String, name String,
+  kind Int32, timestamp DateTime64(9), duration_ns UInt64, attributes Map(String, String),
+  service_name String, request_model String, input_tokens UInt32, output_tokens UInt32,
+  input String, output String, event_timestamps Array(DateTime64(9)), event_names Array(String),
+  event_attributes Array(Map(String, String)), status_code Int32) ENGINE = Null"""
+
+
+def best_cpu_ms(run: object, rounds: int = 5) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        run()  # type: ignore[operator]
+        best = min(best, (time.process_time() - started) * 1000)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=10, help="1 000-span requests")
+    args = parser.parse_args()
+    bodies = [b.data for b in make_bodies(record_template(1000), args.requests)]
+    requests = [decode_request(b, "application/x-protobuf", "gzip") for b in bodies]
+    spans = sum(len(s.spans) for r in requests for rs in r.resource_spans for s in rs.scope_spans)
+    per_k = 1000 / spans
+
+    def python() -> None:
+        for request in requests:
+            spans_table(flatten(request, project="p", retention_days=30))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        schema = Path(tmp) / "otlp_min.proto"
+        schema.write_text(SCHEMA)
+        data = Path(tmp) / "requests.bin"
+        data.write_bytes(b"".join(gzip.decompress(b) for b in bodies))
+        session = chdb.session.Session(str(Path(tmp) / "chdb"))
+        session.query(SINK)
+        select = (
+            f"SELECT {COLUMNS} FROM (SELECT rs, arrayJoin(ss.spans) AS sp FROM (SELECT rs, "
+            f"arrayJoin(rs.scope_spans) AS ss FROM (SELECT arrayJoin(resource_spans) AS rs "
+            f"FROM file('{data}', 'ProtobufSingle', '{STRUCTURE}')))) "
+            f"SETTINGS format_schema = '{schema}:ExportTraceServiceRequest'"
+        )
+        counted = session.query(
+            f"SELECT count(), sum(length(attributes)), sum(length(event_names)) FROM ({select})",
+            "CSV",
+        )
+        print(f"{spans} spans in {args.requests} requests; chDB read: {str(counted).strip()}")
+        python_ms = best_cpu_ms(python) * per_k
+        native_ms = best_cpu_ms(lambda: session.query(f"INSERT INTO sink {select}")) * per_k
+        session.close()
+    print("CPU per 1 000 spans, best of 5")
+    print(f"  Python flatten + Arrow table          {python_ms:6.1f} ms")
+    print(f"  chDB ProtobufSingle + SQL flatten     {native_ms:6.1f} ms")
+    print(f"  ratio                                 {python_ms / native_ms:6.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -18,6 +18,7 @@ in its own virtual environment (``bench/.phoenix-venv``) on first use.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import shutil
 import signal
@@ -55,6 +56,7 @@ class Result:
     stored: int | None = None
     distinct: int | None = None
     drain_s: float = 0.0
+    threads: dict[str, float] = field(default_factory=dict)  # % of a core by thread name
     load: float = field(default_factory=lambda: os.getloadavg()[0])
 
     @property
@@ -77,6 +79,12 @@ class Result:
     def exactly_once(self) -> bool:
         return self.stored == self.distinct == self.acked_spans
 
+    def thread_line(self) -> str:
+        """Where the target's CPU went during the window (``ThreadPool``: chDB inserts,
+        ``MergeMutate``: chDB merges, ``python``: the collector's own threads)."""
+        busy = sorted(((p, n) for n, p in self.threads.items() if p >= 1), reverse=True)
+        return "cpu by thread: " + ", ".join(f"{name} {percent:.0f}%" for percent, name in busy)
+
     def line(self) -> str:
         check = (
             "exactly once"
@@ -89,6 +97,20 @@ class Result:
             f"rss {self.peak_rss_mb:6.0f} MB  429/503 {self.refused:>5}  load {self.load:4.1f}  "
             f"drain {self.drain_s:4.1f} s  stored {self.stored_rate:>7,.0f}/s  {check}"
         )
+
+
+def thread_cpu(pid: int | str = "self", role: str = "") -> collections.Counter[str]:
+    """CPU seconds of a process's threads, summed by thread name (prefixed with ``role``)."""
+    out: collections.Counter[str] = collections.Counter()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat.rsplit(")", 1)[1].split()
+        out[role + name] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
 
 
 class ProcessSampler(threading.Thread):
@@ -117,6 +139,16 @@ class ProcessSampler(threading.Thread):
         for pid in found:
             found.extend(child for child, parent in parents.items() if parent == pid)
         return found
+
+    def thread_cpu(self) -> collections.Counter[str]:
+        """CPU seconds by thread name over the tree; worker processes' threads as ``worker:``."""
+        out: collections.Counter[str] = collections.Counter()
+        for pid in self.tree():
+            try:
+                out += thread_cpu(pid, "" if pid == self.pid else "worker:")
+            except OSError:
+                continue
+        return out
 
     def cpu_seconds(self) -> float:
         total = 0
@@ -259,11 +291,14 @@ def run_tracerail(
         wait_http(f"http://127.0.0.1:{port}/readyz", process=process)
         sampler = ProcessSampler(process.pid)
         sampler.start()
-        cpu_before = sampler.cpu_seconds()
+        cpu_before, threads_before = sampler.cpu_seconds(), sampler.thread_cpu()
         started = time.monotonic()
         send_load(f"http://127.0.0.1:{port}/v1/traces", bodies, senders, window, result)
         result.window_s = time.monotonic() - started
         result.cpu_percent = 100 * (sampler.cpu_seconds() - cpu_before) / result.window_s
+        threads = sampler.thread_cpu()
+        threads.subtract(threads_before)
+        result.threads = {name: 100 * cpu / result.window_s for name, cpu in threads.items()}
         result.load = os.getloadavg()[0]
         sampler.stop_event.set()
         result.peak_rss_mb = sampler.peak_kb / 1024
@@ -316,12 +351,13 @@ def run_phoenix(venv: Path, bodies: list[Body], senders: int, window: float, por
     }
     log = Path(tempfile.gettempdir()) / f"phoenix-bench-{port}.log"
     print(f"    (Phoenix's output: {log})", flush=True)
-    process = subprocess.Popen(
-        [str(venv / "bin" / "phoenix"), "serve"],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [str(venv / "bin" / "phoenix"), "serve"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     result = Result("phoenix (sqlite)", window)
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz")
@@ -419,6 +455,7 @@ def main() -> int:
                 )
             )
             print("   ", results[-1].line(), flush=True)
+            print("       ", results[-1].thread_line(), flush=True)
         server = os.environ.get("TRACERAIL_BENCH_CLICKHOUSE")
         if server:
             fresh = make_bodies(template, count, seed=12)

@@ -13,8 +13,6 @@ is why ingest inserts in bulk (``collector/ingest.py``): small parts are merged 
 from __future__ import annotations
 
 import argparse
-import collections
-import os
 import pickle
 import subprocess
 import sys
@@ -25,17 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-
-def thread_cpu() -> collections.Counter[str]:
-    """CPU seconds of this process's threads, summed by thread name."""
-    out: collections.Counter[str] = collections.Counter()
-    ticks = os.sysconf("SC_CLK_TCK")
-    for task in os.listdir("/proc/self/task"):
-        stat = Path(f"/proc/self/task/{task}/stat").read_text()
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat.rsplit(")", 1)[1].split()
-        out[name] += (int(fields[11]) + int(fields[12])) / ticks
-    return out
+from bench.ingest import thread_cpu  # noqa: E402
 
 
 def prepare(requests: int, path: Path) -> None:

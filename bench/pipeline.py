@@ -44,9 +44,10 @@ from tracerail.collector.ingest import IngestBatcher  # noqa: E402
 from tracerail.collector.ledger import rows_from_columns  # noqa: E402
 from tracerail.collector.otlp.decode import decode_request  # noqa: E402
 from tracerail.collector.otlp.flatten import empty_columns, flatten  # noqa: E402
+from tracerail.collector.otlp.guardrails import guardrail_columns  # noqa: E402
 from tracerail.collector.prepare import Batch, merge, prepare_body  # noqa: E402
 from tracerail.collector.scores import scores_from_columns  # noqa: E402
-from tracerail.collector.store.arrow import spans_table  # noqa: E402
+from tracerail.collector.store.arrow import GUARDRAIL_TYPES, spans_table, typed_table  # noqa: E402
 from tracerail.collector.store.clickhouse import ClickHouseStore  # noqa: E402
 from tracerail.collector.wal import WriteAheadLog  # noqa: E402
 
@@ -175,6 +176,15 @@ def main() -> None:
             "ledger + score rows": lambda: (
                 rows_from_columns(columns),
                 scores_from_columns(columns),
+            ),
+            "guardrail decision rows": lambda: typed_table(
+                guardrail_columns(columns), GUARDRAIL_TYPES
+            ),
+            "payload (deterministic protobuf)": lambda: request.SerializeToString(
+                deterministic=True
+            ),
+            "whole prepare_body": lambda: prepare_body(
+                bodies[0], PB, "gzip", max_bytes=1 << 26, project="p", retention_days=30
             ),
         }
         print(f"{total} spans in {args.requests} requests of {spans}, {args.group} per insert")

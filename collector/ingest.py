@@ -44,6 +44,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from tracerail.collector.prepare import (
     Batch,
@@ -368,10 +369,10 @@ class IngestBatcher:
                 if not self.storage_ok and not self.store.is_migrated():
                     self.store.migrate()
                 for segment in segments:
-                    batches = kept.pop(segment, None)
-                    in_memory = batches is not None and None not in batches
+                    batches = kept.pop(segment, [None])
+                    in_memory = None not in batches
                     source: Iterable[Batch] = (
-                        batches  # type: ignore[assignment]
+                        cast(list[Batch], batches)
                         if in_memory
                         else self.pool.prepare_records(self.wal.read(segment))
                     )
@@ -399,7 +400,8 @@ class IngestBatcher:
 
     @property
     def legacy_intent_path(self) -> Path:
-        """Where version 0.x kept the members of a merged insert in flight."""
+        """Where the ingest design before log-first kept the members of a merged insert in
+        flight (that design answered only after the insert)."""
         return self.wal.directory / "merge-in-flight"
 
     def _adopt_legacy_intent(self) -> None:

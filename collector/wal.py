@@ -54,7 +54,7 @@ class WalRecord:
                 "spans": self.spans,
             }
         ).encode()
-        crc = zlib.crc32(header + self.payload)
+        crc = zlib.crc32(self.payload, zlib.crc32(header))  # = crc32(header + payload)
         return _FRAME.pack(MAGIC, len(header), len(self.payload), crc) + header + self.payload
 
 

@@ -6,7 +6,6 @@ instrumentations); both become rows of ``guardrail_events``. Pure function, no I
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -72,10 +71,8 @@ def _entity_counts(text: str | None) -> dict[str, int]:
     return counts
 
 
-@functools.lru_cache(maxsize=4096)
 def _entities(types_text: str | None, counts_text: str | None) -> tuple[list[str], dict[str, int]]:
-    """Entity types (named or counted) and counts of a decision. Cached: a batch repeats a few
-    values thousands of times. The results are shared, so callers must not change them."""
+    """Entity types (named or counted) and counts of a decision."""
     types = _entity_types(types_text)
     counts = _entity_counts(counts_text)
     return sorted(set(types) | set(counts)), counts
@@ -89,8 +86,19 @@ def _latency(text: str | None) -> float:
     return number if number == number and 0 <= number < float("inf") else 0.0
 
 
+# Parsed entity attributes of one batch: a batch repeats a few values thousands of times.
+# Per call, so it holds nothing beyond the batch; the results are shared between rows.
+_EntityMemo = dict[tuple[str | None, str | None], tuple[list[str], dict[str, int]]]
+
+
 def _row(
-    name: str, attrs: dict[str, str], spans: SpanColumns, i: int, ts: int, index: int
+    name: str,
+    attrs: dict[str, str],
+    spans: SpanColumns,
+    i: int,
+    ts: int,
+    index: int,
+    memo: _EntityMemo,
 ) -> dict[str, Any]:
     action = (
         attrs.get(semconv.TRACERAIL_GUARDRAIL_ACTION)
@@ -98,10 +106,14 @@ def _row(
         or ""
     ).lower()
     check = attrs.get(semconv.GEN_AI_GUARDRAIL_COMPONENT_NAME) or name[len(_PREFIX) :].strip()
-    types, counts = _entities(
+    texts = (
         attrs.get(semconv.TRACERAIL_GUARDRAIL_ENTITY_TYPES),
         attrs.get(semconv.TRACERAIL_GUARDRAIL_ENTITY_COUNTS),
     )
+    entities = memo.get(texts)
+    if entities is None:
+        entities = memo[texts] = _entities(*texts)
+    types, counts = entities
     return {
         "project": spans["project"][i],
         "timestamp": ts,
@@ -129,16 +141,17 @@ def guardrail_columns(spans: SpanColumns) -> GuardrailColumns:
     """Decision rows for every guardrail event (or guardrail span) in flattened ``spans``."""
     columns = empty_guardrail_columns()
     rows: list[dict[str, Any]] = []
+    memo: _EntityMemo = {}
     for i, names in enumerate(spans["event_names"]):
         for j, name in enumerate(names):
             if name.startswith(_PREFIX):
                 attrs = spans["event_attributes"][i][j]
-                rows.append(_row(name, attrs, spans, i, spans["event_timestamps"][i][j], j))
+                time_ns = spans["event_timestamps"][i][j]
+                rows.append(_row(name, attrs, spans, i, time_ns, j, memo))
         span_name = spans["name"][i]
         if span_name.startswith(_PREFIX):
-            rows.append(
-                _row(span_name, spans["attributes"][i], spans, i, spans["timestamp"][i], 65_535)
-            )
+            attrs, time_ns = spans["attributes"][i], spans["timestamp"][i]
+            rows.append(_row(span_name, attrs, spans, i, time_ns, 65_535, memo))
     for name in GUARDRAIL_COLUMNS:
         columns[name] = [row[name] for row in rows]
     return columns

@@ -26,7 +26,8 @@ after its spans are either inserted into ClickHouse or appended to the write-ahe
 * Re-sent requests (the exporter never got the answer): a request whose id is queued waits for
   the first copy's outcome; one already logged is acknowledged without a write. The last
   :data:`RECENT_BATCH_IDS` request ids are kept in memory and in a file in the WAL directory
-  (:mod:`~tracerail.collector.recent_ids`), so this holds across a restart too.
+  (:mod:`~tracerail.collector.recent_ids`), so this holds across a restart too; start-up
+  also remembers the ids of every record left in the WAL.
 * While storage is down, requests are logged and answered; the insert task retries every
   ``replay_interval_seconds`` (re-applying migrations), preparing segments again from the log.
   It also inserts at start what an earlier run left in the log.
@@ -167,6 +168,7 @@ class IngestBatcher:
     async def start(self) -> None:
         await self.pool.start()
         await asyncio.to_thread(self._adopt_legacy_intent)
+        await asyncio.to_thread(self._remember_logged_ids)
         self._queue = asyncio.Queue()
         self._wake = asyncio.Event()
         self._stopping = False
@@ -261,6 +263,10 @@ class IngestBatcher:
         try:
             with self._log_lock:
                 segment = self.wal.append([batch.record() for batch in batches])
+                # Remembered before an insert can take the segment (and after the append: an
+                # id remembered but not logged would acknowledge a re-send that is stored
+                # nowhere). A crash between the two is covered by _remember_logged_ids.
+                self._durable.add(batch.batch_id for batch in batches)
                 kept = self._unflushed.setdefault(segment, [])
                 for batch in batches:
                     kept.append(batch if self.storage_ok else None)
@@ -272,8 +278,14 @@ class IngestBatcher:
             self.stats.batches_rejected_unavailable += len(batches)
             return [IngestUnavailable(f"the write-ahead log cannot take it: {exc}")] * len(batches)
         self.stats.spans_logged += sum(batch.rows for batch in batches)
-        self._durable.add(batch.batch_id for batch in batches)
         return [None] * len(batches)
+
+    def _remember_logged_ids(self) -> None:
+        """Remember the request ids of every record in the WAL (at start, before requests are
+        taken): a crash right after an append, before its ids were remembered, must not let
+        the exporter's re-send be logged and stored a second time (found by test_kill9)."""
+        for segment in self.wal.closed_segments():
+            self._durable.add(record.batch_id for record in self.wal.read(segment))
 
     def _flush_due(self) -> bool:
         if self._flush_waiters:

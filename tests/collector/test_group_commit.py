@@ -213,6 +213,27 @@ def test_a_lone_request_interrupted_then_resent_with_others_is_stored_once(
     assert counts["spans"] == counts["distinct spans"] == lone.rows + sum(b.rows for b in others)
 
 
+def test_a_request_logged_just_before_a_crash_and_resent_is_stored_once(
+    store: ClickHouseStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """kill -9 after the WAL append, before the request's id was remembered (and before the
+    answer): the exporter re-sends it; the WAL copy is the one that gets stored."""
+    first, resent = _batches(2)
+    crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
+
+    def killed(ids: object) -> None:
+        raise _Killed
+
+    monkeypatch.setattr(crashed._durable, "add", killed)
+    with pytest.raises(_Killed):
+        crashed._log_group([resent])
+
+    restarted = _restart_and_resend(store, tmp_path / "wal", [first, resent])
+    assert restarted.stats.spans_logged == first.rows  # the re-send was recognised
+    counts = _counts(store)
+    assert counts["spans"] == counts["distinct spans"] == first.rows + resent.rows
+
+
 def test_an_intent_file_of_the_previous_design_is_completed_once(
     store: ClickHouseStore, tmp_path: Path
 ) -> None:

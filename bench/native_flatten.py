@@ -8,11 +8,13 @@ span columns, CPU per 1 000 spans:
 * Python, as ingest does today: ``flatten`` (column-wise, over the upb-decoded request) and
   ``spans_table`` (Arrow);
 * chDB, minimal: the requests' protobuf bytes concatenated (which parse as one request), read by
-  ClickHouse's ``ProtobufSingle`` input format with a minimal OTLP schema (written below) and
-  flattened in SQL (ids to hex, attribute maps, a few promoted columns, events) into a ``Null``
-  table. Not equivalent: ``AnyValue`` read as proto3 scalars, no pricing, no validation;
+  ClickHouse's ``ProtobufSingle`` input format with the reduced OTLP schema of
+  ``bench/native_sql.py`` and flattened in SQL (ids to hex, attribute maps, a few promoted
+  columns, events) into a ``Null`` table. Not equivalent: ``AnyValue`` read as proto3
+  scalars, no pricing, no validation;
 * chDB, exact (``bench/native_sql.py``): SQL that gives the same Arrow table as ``flatten``,
-  checked here against it; once per request (as an ingest worker would run it) and once over
+  checked here against it (and its text of doubles against ``repr`` and ``json.dumps`` on
+  60 000 doubles); once per request (as an ingest worker would run it) and once over
   all requests concatenated (as an insert of a logged segment could).
 """
 
@@ -20,6 +22,10 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import json
+import math
+import random
+import struct
 import sys
 import tempfile
 import time
@@ -32,29 +38,11 @@ sys.path.insert(0, str(HERE.parent))
 import chdb  # noqa: E402
 import pyarrow as pa  # noqa: E402
 
-from bench.native_sql import NativeFlattener  # noqa: E402
+from bench.native_sql import SCHEMA, NativeFlattener  # noqa: E402
 from bench.workload import make_bodies, record_template  # noqa: E402
 from tracerail.collector.otlp.decode import decode_request  # noqa: E402
 from tracerail.collector.otlp.flatten import flatten  # noqa: E402
 from tracerail.collector.store.arrow import spans_table  # noqa: E402
-
-SCHEMA = """syntax = "proto3";
-message AnyValue { string string_value = 1; bool bool_value = 2; int64 int_value = 3;
-  double double_value = 4; bytes array_value = 5; bytes kvlist_value = 6; bytes bytes_value = 7; }
-message KeyValue { string key = 1; AnyValue value = 2; }
-message Resource { repeated KeyValue attributes = 1; }
-message InstrumentationScope { string name = 1; string version = 2; }
-message Event { fixed64 time_unix_nano = 1; string name = 2; repeated KeyValue attributes = 3; }
-message Link { bytes trace_id = 1; bytes span_id = 2; }
-message Status { string message = 2; int32 code = 3; }
-message Span { bytes trace_id = 1; bytes span_id = 2; string trace_state = 3;
-  bytes parent_span_id = 4; string name = 5; int32 kind = 6; fixed64 start_time_unix_nano = 7;
-  fixed64 end_time_unix_nano = 8; repeated KeyValue attributes = 9; repeated Event events = 11;
-  repeated Link links = 13; Status status = 15; }
-message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; }
-message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; }
-message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
-"""
 
 KV = (
     "Array(Tuple(key String, value Tuple(string_value String, bool_value Bool, "
@@ -163,6 +151,8 @@ def exact(requests: list[Any], per_k: float) -> tuple[float, float]:
     expected = [spans_table(flatten(r, project="p", retention_days=30)) for r in requests]
     flattener = NativeFlattener()
     try:
+        check_doubles(flattener)
+        print(f"exact query: {len(flattener.sql):,} characters")
         started = time.process_time()
         tables = [flattener.spans(p, project="p", retention_days=30) for p in payloads]
         one_ms = (time.process_time() - started) * 1000 * per_k
@@ -179,6 +169,26 @@ def exact(requests: list[Any], per_k: float) -> tuple[float, float]:
         flattener.close()
     print(f"exact SQL flatten equals flatten on all {len(requests)} requests, and joined")
     return one_ms, all_ms * per_k
+
+
+def check_doubles(flattener: NativeFlattener) -> None:
+    """The query writes doubles as ``repr`` and ``json.dumps`` do: edges, random bit patterns,
+    rounded decimals and 1e-30..1e30; exits on the first difference."""
+    rng = random.Random(7)
+    values = [0.0, -0.0, 1.0, 1e16, 1e15, 1e-4, 9.999999999999999e-05, 1e-5, 0.1 + 0.2, 5e-324]
+    values += [1.7976931348623157e308, 1e22, 3.75e-05, float("nan"), float("inf")]
+    while len(values) < 20_000:
+        value = struct.unpack("d", struct.pack("Q", rng.getrandbits(64)))[0]
+        if math.isfinite(value):
+            values.append(value)
+    for _ in range(20_000):
+        values.append(round(rng.uniform(-1e6, 1e6), rng.randint(0, 12)))
+        values.append(rng.uniform(0, 1) * 10 ** rng.randint(-30, 30))
+    texts, jsons = flattener.double_texts(values)
+    for value, text, as_json in zip(values, texts, jsons, strict=True):
+        if text != repr(value) or as_json != json.dumps(value):
+            sys.exit(f"exact SQL writes {value!r} as {text!r} / {as_json!r}")
+    print(f"exact SQL writes all {len(values):,} doubles as repr and json.dumps do")
 
 
 if __name__ == "__main__":

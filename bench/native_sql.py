@@ -13,13 +13,12 @@ written unusually (``" 12"``), tokens without a cost (tracerail's price table is
 non-ASCII OpenInference kinds.
 
 Measured with ``bench/native_flatten.py`` (see ``bench/RESULTS.md``): exactness costs what the
-minimal version saved, and the ~22 KB query takes ~0.35 s of analysis per execution, so it is
-not in the ingest path. Kept so the measurement can be repeated.
+minimal version saved, and each execution of the ~23 KB query has a fixed cost of ~0.35 s
+(its analysis), so it is not in the ingest path. Kept so the measurement can be repeated.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any, Final
@@ -369,14 +368,14 @@ class NativeFlattener:
     chDB allows one embedded server per process: use it where no store is open.
     """
 
-    def __init__(self, workdir: Path | None = None) -> None:
+    def __init__(self) -> None:
         import chdb  # the embedded server starts with the first connection, in this process
 
-        self._dir = Path(workdir or tempfile.mkdtemp(prefix="tracerail-native-"))
-        schema = self._dir / "otlp_trace.proto"
+        self._dir = tempfile.TemporaryDirectory(prefix="tracerail-native-")
+        schema = Path(self._dir.name) / "otlp_trace.proto"
         schema.write_text(SCHEMA)
-        self._input = self._dir / f"request-{os.getpid()}.pb"
-        self._sql = _select(self._input, schema)
+        self._input = Path(self._dir.name) / "request.pb"
+        self.sql = _select(self._input, schema)
         self._connection = chdb.connect(":memory:")
         self._schema = spans_table(empty_columns()).schema
 
@@ -384,11 +383,20 @@ class NativeFlattener:
         """The ``spans`` table of a serialized request, or ``None`` if ``flatten`` must do it."""
         self._input.write_bytes(payload)
         params: dict[str, Any] = {"project": project, "retention_days": retention_days}
-        table: pa.Table = self._connection.query(self._sql, "ArrowTable", params=params)
+        table: pa.Table = self._connection.query(self.sql, "ArrowTable", params=params)
         if table.num_rows == 0 or pc.any(table.column("needs_python")).as_py():
             return None
         return table.drop_columns(["needs_python"]).cast(self._schema)
 
+    def double_texts(self, values: list[float]) -> tuple[list[str], list[str]]:
+        """``values`` as the query writes them in attribute maps and in array JSON."""
+        doubles = pa.table({"x": pa.array(values, pa.float64())})  # noqa: F841 (read by name)
+        table = self._connection.query(
+            f"SELECT {_float_text('x')} AS text, {_json_float('x')} AS json FROM Python(doubles)",
+            "ArrowTable",
+        )
+        return table.column("text").to_pylist(), table.column("json").to_pylist()
+
     def close(self) -> None:
         self._connection.close()
-        self._input.unlink(missing_ok=True)
+        self._dir.cleanup()

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (  # noqa: 
     ExportTraceServiceRequest,
 )
 
+from bench.native_flatten import best_cpu_ms  # noqa: E402
 from bench.workload import make_bodies, record_template  # noqa: E402
 from tracerail.collector.otlp.decode import decompress  # noqa: E402
 from tracerail.collector.otlp.flatten import attributes_map, flatten  # noqa: E402
@@ -54,15 +53,6 @@ def upb_walk(raw: bytes) -> tuple[list[tuple[Any, ...]], list[dict[str, str]]]:
     return spans, resources
 
 
-def best_cpu_ms(run: Callable[[], object], rounds: int = 5) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        started = time.process_time()
-        run()
-        best = min(best, (time.process_time() - started) * 1000)
-    return best
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=20, help="1 000-span requests")
@@ -80,7 +70,9 @@ def main() -> None:
             for b in make_bodies(record_template(1000), args.requests)
         ]
         requests = [ExportTraceServiceRequest.FromString(r) for r in raws]
-        spans = sum(len(w[0]) for w in map(upb_walk, raws[:1])) * len(raws)
+        spans = sum(
+            len(s.spans) for r in requests for rs in r.resource_spans for s in rs.scope_spans
+        )
         for raw in raws:
             if wire_walk.walk(raw) != upb_walk(raw):
                 sys.exit("the compiled walk differs from the upb walk on this workload")

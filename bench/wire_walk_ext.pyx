@@ -16,7 +16,7 @@ import base64
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
-from tracerail.collector.otlp.flatten import _encode_json, _json_text
+from tracerail.collector.otlp.flatten import _encode_json, _json_text, any_value_json
 
 
 cdef uint64_t varint(const unsigned char[:] b, Py_ssize_t* pos, Py_ssize_t end) except? 0xFFFFFFFFFFFFFFFF:
@@ -112,7 +112,7 @@ cdef object any_value(const unsigned char[:] b, Py_ssize_t start, Py_ssize_t end
         return values if as_json else _encode_json(values)
     if field == 6:
         value = AnyValue.FromString(raw_bytes(b, start, end))
-        return _json_text(value) if not as_json else __import__("json").loads(_json_text(value))
+        return any_value_json(value) if as_json else _json_text(value)
     if field == 7:
         return base64.b64encode(raw_bytes(b, vstart, vend)).decode()
     return ""

@@ -149,15 +149,26 @@ def _json_string(s: str) -> str:
     return f"""concat('"', replaceAll(replaceAll({s}, '\\\\', '\\\\\\\\'), '"', '\\\\"'), '"')"""
 
 
+def _scalar_cases(x: str, *, string: str, double: str, bytes_: str) -> str:
+    """The ``multiIf`` branches for an ``AnyValue``'s scalar kinds; both texts share bool/int."""
+    return (
+        f"{x}.value = 'string_value', {string}, "
+        f"{x}.value = 'bool_value', if({x}.bool_value, 'true', 'false'), "
+        f"{x}.value = 'int_value', toString({x}.int_value), "
+        f"{x}.value = 'double_value', {double}, "
+        f"{x}.value = 'bytes_value', {bytes_}, "
+    )
+
+
 def _leaf_json(e: str) -> str:
     """An array element as ``json.dumps`` writes it inside ``flatten``'s array text."""
-    return (
-        f"multiIf({e}.value = 'string_value', {_json_string(f'{e}.string_value')}, "
-        f"{e}.value = 'bool_value', if({e}.bool_value, 'true', 'false'), "
-        f"{e}.value = 'int_value', toString({e}.int_value), "
-        f"{e}.value = 'double_value', {_json_float(f'{e}.double_value')}, "
-        f"""{e}.value = 'bytes_value', concat('"', base64Encode({e}.bytes_value), '"'), '""')"""
+    cases = _scalar_cases(
+        e,
+        string=_json_string(f"{e}.string_value"),
+        double=_json_float(f"{e}.double_value"),
+        bytes_=f"""concat('"', base64Encode({e}.bytes_value), '"')""",
     )
+    return f"""multiIf({cases}'""')"""
 
 
 def _leaf_odd(e: str) -> str:
@@ -173,14 +184,13 @@ def _value_text(v: str) -> str:
         f"concat('[', arrayStringConcat(arrayMap(e -> {_leaf_json('e')}, "
         f"{v}.array_value.values), ', '), ']')"
     )
-    return (
-        f"multiIf({v}.value = 'string_value', {v}.string_value, "
-        f"{v}.value = 'bool_value', if({v}.bool_value, 'true', 'false'), "
-        f"{v}.value = 'int_value', toString({v}.int_value), "
-        f"{v}.value = 'double_value', {_float_text(f'{v}.double_value')}, "
-        f"{v}.value = 'bytes_value', base64Encode({v}.bytes_value), "
-        f"{v}.value = 'array_value', {array}, '')"
+    cases = _scalar_cases(
+        v,
+        string=f"{v}.string_value",
+        double=_float_text(f"{v}.double_value"),
+        bytes_=f"base64Encode({v}.bytes_value)",
     )
+    return f"multiIf({cases}{v}.value = 'array_value', {array}, '')"
 
 
 def _value_odd(v: str) -> str:

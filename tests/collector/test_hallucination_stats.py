@@ -26,7 +26,8 @@ from tracerail.collector.store.hallucination_stats import (
 from tracerail.collector.store.metrics import Window, hallucination_rate
 
 HOUR_NS = 3_600 * 10**9
-BASE = datetime(2026, 11, 1, tzinfo=UTC)
+# Relative to now: spans older than the default retention (30 days) are not counted.
+BASE = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=3)
 WINDOW = Window(BASE - timedelta(days=1), BASE + timedelta(days=3))
 THRESHOLDS = (0.0, 0.29, 0.5, 0.57, 1.0)
 SOURCES = st.sampled_from(semconv.SCORE_SOURCES)

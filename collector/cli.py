@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tracerail.collector import report_cli
+from tracerail.collector import eval_cli, pii_eval_cli, report_cli
 from tracerail.collector.settings import Settings
 from tracerail.version import __version__
 
@@ -33,6 +33,7 @@ keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help
 app.add_typer(keys_app, name="keys")
 projects_app = typer.Typer(help="Projects and their retention.", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")
+app.add_typer(eval_cli.eval_app, name="eval")
 
 HostOpt = Annotated[
     str | None, typer.Option("--host", help="Address to bind [env TRACERAIL_HOST].")
@@ -446,6 +447,7 @@ def erase(
 
 audit_app.command("search")(report_cli.audit_search)
 app.command("report")(report_cli.report)
+eval_cli.eval_app.command("pii")(pii_eval_cli.pii)
 
 
 def main() -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -19,7 +20,7 @@ import clickhouse_connect
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
-from tracerail.collector.store import migrations, schema
+from tracerail.collector.store import migrations, retention, schema
 
 logger = logging.getLogger("tracerail.collector")
 
@@ -51,6 +52,18 @@ def _connect(dsn: str, settings: Mapping[str, Any] | None = None) -> Client:
     raise ValueError(f"storage DSN must start with chdb://, http:// or https://, got {dsn!r}")
 
 
+_RETENTION_CACHE_SECONDS = 5.0
+# Tables whose TTL is the retention, as the latest migration defines them.
+_RETENTION_TABLES = tuple(
+    {
+        obj.name: obj
+        for migration in migrations.MIGRATIONS
+        for obj in migration.objects
+        if isinstance(obj, schema.Table) and obj.ttl
+    }.values()
+)
+
+
 class ClickHouseStore:
     """Connection, migrations and parameterized reads/writes over one client.
 
@@ -61,7 +74,12 @@ class ClickHouseStore:
     """
 
     def __init__(
-        self, dsn: str, database: str = "tracerail", *, cluster: str | None = None
+        self,
+        dsn: str,
+        database: str = "tracerail",
+        *,
+        cluster: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if not _DATABASE_NAME.match(database):
             raise ValueError(f"invalid database name {database!r}")
@@ -75,6 +93,9 @@ class ClickHouseStore:
         self._lock = threading.Lock()
         # Score writes read the current scores before writing (store/hallucination_stats.py).
         self.scores_lock = threading.Lock()
+        # "Now" for retention at read time (store/retention.py): seconds since the epoch.
+        self.clock = clock
+        self._retentions: tuple[float, dict[str, int]] | None = None
 
     # --- connection --------------------------------------------------------------------------
     @property
@@ -229,8 +250,40 @@ class ClickHouseStore:
                 f"SELECT {names} FROM Python(arrow_batch)"
             )
 
+    def project_retentions(self) -> dict[str, int]:
+        """Project → retention in days, read at most every few seconds."""
+        cached = self._retentions
+        if cached is not None and time.monotonic() - cached[0] < _RETENTION_CACHE_SECONDS:
+            return cached[1]
+        try:
+            result = self.client.query(
+                f"SELECT name, retention_days FROM {self.table('projects')} FINAL"
+            )
+            days = {str(name): int(value) for name, value in result.result_rows}
+        except Exception:  # not migrated yet: nothing to filter by
+            days = {}
+        self._retentions = (time.monotonic(), days)
+        return days
+
+    def forget_retentions(self) -> None:
+        """Drop the cached project retentions (after a project's retention changed)."""
+        self._retentions = None
+
+    def read_settings(self) -> dict[str, Any]:
+        """Settings of every read: hide rows past retention as of :attr:`clock`."""
+        filters = retention.table_filters(
+            _RETENTION_TABLES, int(self.clock()), self.project_retentions()
+        )
+        qualified = {f"{self.database}.{name}": sql for name, sql in filters.items()}
+        return {"additional_table_filters": retention.setting_value(qualified)}
+
     def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run a parameterized SELECT (``{name:Type}`` bindings); rows as dicts."""
-        result = self.client.query(sql, parameters=dict(parameters or {}))
+        """Run a parameterized SELECT (``{name:Type}`` bindings); rows as dicts.
+
+        Rows past their retention are left out (:mod:`~tracerail.collector.store.retention`).
+        """
+        result = self.client.query(
+            sql, parameters=dict(parameters or {}), settings=self.read_settings()
+        )
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -134,3 +135,65 @@ def test_cli_erase(store: ClickHouseStore, chdb_dsn: str, server: RunningServer)
     assert json.loads(result.stdout)["rows_deleted"]["spans"] == 3
     assert _rows(store) == []
     assert len(list_erasures(store, "gamma")) == 1
+
+
+def _store_generation(store: ClickHouseStore, project: str, span_id: str, days_ago: float) -> None:
+    """A generation span ``days_ago`` days before the store's clock, with a hallucination score."""
+    from tracerail.collector.scores import Score, SpanInfo, append_score, empty_score_columns
+    from tracerail.collector.store.hallucination_stats import write_scores
+
+    start_ns = int((store.clock() - days_ago * 86_400) * 1e9)
+    store.insert_columns(
+        "spans",
+        {
+            "project": [project],
+            "timestamp": [datetime.fromtimestamp(start_ns / 1e9, UTC)],
+            "trace_id": [span_id * 2],
+            "span_id": [span_id],
+            "observation_kind": [semconv.KIND_GENERATION],
+            "request_model": ["m"],
+            "retention_days": [7],
+        },
+    )
+    scores = empty_score_columns()
+    info = SpanInfo(start_ns, semconv.KIND_GENERATION, "", "", "m", "")
+    score = Score(semconv.SCORE_HALLUCINATION, 1.0, "boolean", "auto")
+    append_score(scores, project, span_id * 2, span_id, score, info)
+    write_scores(store, scores)
+
+
+def _seen(store: ClickHouseStore, project: str) -> tuple[set[str], int, int]:
+    """Span ids returned by a trace read and by the span listing; generations counted."""
+    from tracerail.collector.store.metrics import Window, hallucination_rate
+    from tracerail.collector.store.spans import SpanFilter, get_trace, list_spans
+
+    traced = {
+        s["span_id"] for trace in ("ab" * 16, "cd" * 16) for s in get_trace(store, project, trace)
+    }
+    listed, _ = list_spans(store, project, SpanFilter(), limit=100)
+    assert {s["span_id"] for s in listed} == traced
+    now = datetime.fromtimestamp(store.clock(), UTC)
+    window = Window(now - timedelta(days=60), now + timedelta(days=1))
+    fast = hallucination_rate(store, project, "model", window)
+    exact = hallucination_rate(store, project, "model", window, exact=True)
+    assert fast == exact
+    return traced, sum(g["evaluated"] for g in fast), sum(g["hallucinated"] for g in fast)
+
+
+def test_a_span_past_its_projects_retention_is_neither_returned_nor_counted(
+    store: ClickHouseStore,
+) -> None:
+    """Retention holds at read time, as of the store's clock, whether or not TTL merged yet."""
+    from tracerail.collector.store.projects import save_project
+
+    save_project(store, "p", 7)
+    _store_generation(store, "p", "ab" * 8, days_ago=5)  # inside the 7 days
+    _store_generation(store, "p", "cd" * 8, days_ago=9)  # past them
+    assert _seen(store, "p") == ({"ab" * 8}, 1, 1)
+
+    # Three days later the 5-day-old span is 8 days old: past retention too.
+    real = store.clock
+    store.clock = lambda: real() + 3 * 86_400
+    assert _seen(store, "p") == (set(), 0, 0)
+    store.clock = real
+    assert _seen(store, "p") == ({"ab" * 8}, 1, 1)

@@ -11,18 +11,16 @@ counted as ``unscored``, never as passes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from tracerail import semconv
+from tracerail.collector.rates import wilson_interval
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import grid_threshold
 from tracerail.collector.store.schema import LATEST_COLUMNS, LATEST_SQL, SOURCE_PRIORITY_SQL
-
-Z95: Final = 1.959963984540054
 
 # group_by → (column in generation_stats, column in scores). Fixed identifiers only.
 GROUPS: Final[dict[str, tuple[str, str]]] = {
@@ -33,17 +31,6 @@ GROUPS: Final[dict[str, tuple[str, str]]] = {
     "day": ("toString(toDate(hour))", "toString(toDate(span_hour))"),
     "hour": ("toString(hour)", "toString(span_hour)"),
 }
-
-
-def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float] | None:
-    """Wilson score interval for a binomial proportion; None when there are no trials."""
-    if trials <= 0:
-        return None
-    p = successes / trials
-    denominator = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denominator
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 @dataclass(frozen=True, slots=True)

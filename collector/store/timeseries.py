@@ -17,8 +17,9 @@ from typing import Any, Final
 
 from tracerail import semconv
 from tracerail.collector.otlp.guardrails import ACTIONS
+from tracerail.collector.rates import wilson_interval
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.metrics import Window, hallucination_rate, wilson_interval
+from tracerail.collector.store.metrics import Window, hallucination_rate
 from tracerail.errors import GuardrailBlocked
 
 BUCKETS: Final = ("hour", "day")

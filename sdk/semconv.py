@@ -50,6 +50,13 @@ GEN_AI_GUARDRAIL_COMPONENT_NAME: Final = "gen_ai.guardrail.component.name"
 GEN_AI_GUARDRAIL_TARGET_TYPE: Final = "gen_ai.guardrail.target.type"
 GEN_AI_GUARDRAIL_VERDICT_TYPE: Final = "gen_ai.guardrail.verdict.type"
 
+# Evaluation results (event "gen_ai.evaluation.result", parented to the evaluated span).
+GEN_AI_EVALUATION_RESULT_EVENT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = "gen_ai.evaluation.name"
+GEN_AI_EVALUATION_SCORE_VALUE: Final = "gen_ai.evaluation.score.value"
+GEN_AI_EVALUATION_SCORE_LABEL: Final = "gen_ai.evaluation.score.label"
+GEN_AI_EVALUATION_EXPLANATION: Final = "gen_ai.evaluation.explanation"
+
 # --- Common OpenTelemetry names ---------------------------------------------------------------
 SERVICE_NAME: Final = "service.name"
 SERVICE_VERSION: Final = "service.version"
@@ -138,6 +145,11 @@ TRACERAIL_SCORE_DATA_TYPE: Final = "tracerail.score.data_type"
 TRACERAIL_SCORE_LABEL: Final = "tracerail.score.label"
 TRACERAIL_SCORE_COMMENT: Final = "tracerail.score.comment"
 TRACERAIL_SCORE_SOURCE: Final = "tracerail.score.source"
+# Who produced a score: on ``tracerail.score`` and ``gen_ai.evaluation.result`` events.
+TRACERAIL_SCORE_REVIEWER: Final = "tracerail.score.reviewer"
+TRACERAIL_EVALUATION_EVALUATOR_NAME: Final = "tracerail.evaluation.evaluator.name"
+TRACERAIL_EVALUATION_EVALUATOR_VERSION: Final = "tracerail.evaluation.evaluator.version"
+TRACERAIL_EVALUATION_PROMPT_SHA256: Final = "tracerail.evaluation.evaluator.prompt_sha256"
 SCORE_HALLUCINATION: Final = "hallucination"
 SCORE_SOURCES: Final = ("human", "auto", "judge")
 SCORE_DATA_TYPES: Final = ("numeric", "boolean", "categorical")

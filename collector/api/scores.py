@@ -13,8 +13,10 @@ from tracerail.collector.api.deps import IngestProjectDep, ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.scores import (
     MAX_COMMENT,
+    MAX_EVALUATOR,
     MAX_LABEL,
     MAX_NAME,
+    MAX_REVIEWER,
     InvalidScore,
     append_score,
     empty_score_columns,
@@ -40,6 +42,16 @@ class ScoreIn(BaseModel):
     label: str | None = Field(None, max_length=MAX_LABEL)
     comment: str | None = Field(None, max_length=MAX_COMMENT)
     source: Literal["human", "auto", "judge"] = "human"
+    evaluator: str | None = Field(
+        None, max_length=MAX_EVALUATOR, description="Name of the evaluator that scored"
+    )
+    evaluator_version: str | None = Field(None, max_length=MAX_EVALUATOR)
+    prompt_sha256: str | None = Field(
+        None, pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of the evaluator's prompt"
+    )
+    reviewer: str | None = Field(
+        None, max_length=MAX_REVIEWER, description="Human reviewer's id (human scores only)"
+    )
 
 
 def _store_score(store: Any, project: str, body: ScoreIn) -> str:
@@ -56,6 +68,10 @@ def _store_score(store: Any, project: str, body: ScoreIn) -> str:
             label=body.label,
             comment=body.comment,
             observation_kind=span.observation_kind,
+            evaluator=body.evaluator,
+            evaluator_version=body.evaluator_version,
+            prompt_sha256=body.prompt_sha256,
+            reviewer=body.reviewer,
         )
     except InvalidScore as exc:
         raise ApiError(422, "invalid_score", str(exc)) from None

@@ -91,6 +91,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             schema.HALLUCINATION_STATS_MV,
         ),
     ),
+    Migration(
+        6,
+        "scores: evaluator name, version, prompt hash and reviewer",
+        schema.ADD_SCORE_PROVENANCE,
+    ),
 )
 
 

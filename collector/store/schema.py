@@ -700,3 +700,28 @@ HALLUCINATION_STATS_BACKFILL = Statement(
     table="hallucination_stats",
     data=True,
 )
+
+
+# --- migration 6: who produced a score ------------------------------------------------------
+
+# Added to ``scores`` (after ``prompt_template``): the evaluator's name and version and its
+# prompt's SHA-256 (empty for evaluators without a prompt), and a human reviewer's id. All
+# default to '' so rows written before the migration (and by older collectors) stay valid.
+SCORE_PROVENANCE_COLUMNS = (
+    Column("evaluator", "LowCardinality(String)", default="''"),
+    Column("evaluator_version", "LowCardinality(String)", default="''"),
+    Column("prompt_sha256", "String", default="''"),
+    Column("reviewer", "String", default="''"),
+)
+
+ADD_SCORE_PROVENANCE = tuple(
+    Statement(
+        f"ALTER TABLE {{db}}.scores ADD COLUMN IF NOT EXISTS {column.render()} AFTER `{after}`",
+        table="scores",
+    )
+    for column, after in zip(
+        SCORE_PROVENANCE_COLUMNS,
+        ("prompt_template", *(c.name for c in SCORE_PROVENANCE_COLUMNS[:-1])),
+        strict=True,
+    )
+)

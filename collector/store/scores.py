@@ -39,6 +39,7 @@ def list_scores(store: ClickHouseStore, project: str, trace_id: str) -> list[dic
     """Every score of one trace, oldest first."""
     return store.query(
         "SELECT score_id, trace_id, span_id, name, value, data_type, label, comment, source, "
+        "evaluator, evaluator_version, prompt_sha256, reviewer, "
         "toString(created_at) AS created_at "
         f"FROM {store.table('scores')} "
         "WHERE project = {project:String} AND trace_id = {trace_id:String} "

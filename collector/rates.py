@@ -40,9 +40,12 @@ __all__ = [
     "Z95",
     "Agreement",
     "CorrectedRate",
+    "EvaluatorCounts",
     "Proportion",
     "corrected_rate",
     "delta_interval",
+    "evaluator_figures",
+    "rank_evaluators",
     "rogan_gladen",
     "simulated_interval",
     "wilson_interval",
@@ -285,4 +288,54 @@ def corrected_rate(
     validated = not reason or reason.startswith("cannot")
     return CorrectedRate(
         raw, sensitivity, specificity, agreement, validated, reason, corrected, ci95
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluatorCounts:
+    """What the store counts for one evaluator in one group: generations it scored, those it
+    flagged, and its :class:`Agreement` with human labels on the same generations."""
+
+    source: str
+    evaluator: str
+    version: str
+    prompt_sha256: str
+    scored: int
+    flagged: int
+    agreement: Agreement
+
+    @property
+    def name(self) -> str:
+        """The evaluator's name, or for scores written without one, ``"(unnamed <source>)"``."""
+        return self.evaluator or f"(unnamed {self.source})"
+
+
+def evaluator_figures(counts: EvaluatorCounts, **options: Any) -> dict[str, Any]:
+    """One evaluator's identity and every figure of :class:`CorrectedRate`, as JSON."""
+    result = corrected_rate(counts.flagged, counts.scored, counts.agreement, **options)
+    return {
+        "evaluator": counts.name,
+        "version": counts.version,
+        "prompt_sha256": counts.prompt_sha256,
+        "source": counts.source,
+        **result.as_dict(),
+    }
+
+
+def rank_evaluators(figures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evaluators in the order a group presents them; the first is the group's headline.
+
+    One with a corrected rate comes first, then validated ones, then the one that scored the
+    most generations; ties by name, version and prompt hash.
+    """
+    return sorted(
+        figures,
+        key=lambda f: (
+            f["corrected_rate"] is None,
+            not f["validated"],
+            -f["scored"],
+            f["evaluator"],
+            f["version"],
+            f["prompt_sha256"],
+        ),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Query
 from tracerail.collector.api.deps import ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.timerange import time_range
+from tracerail.collector.rates import METHOD, MIN_LABELS
 from tracerail.collector.store.metrics import GROUPS, Window, hallucination_rate, model_scorecard
 from tracerail.collector.store.timeseries import BUCKETS, overview, timeseries
 
@@ -35,7 +37,10 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-@router.get("/hallucination-rate", summary="Hallucination rate per group, with Wilson intervals")
+@router.get(
+    "/hallucination-rate",
+    summary="Hallucination rate per group: raw, per evaluator, corrected for measured error",
+)
 async def read_hallucination_rate(
     store: StoreDep,
     project: ProjectDep,
@@ -53,14 +58,31 @@ async def read_hallucination_rate(
         raise ApiError(
             400, "invalid_parameter", f"group_by: expected one or more of {', '.join(GROUPS)}"
         )
-    groups = await asyncio.to_thread(hallucination_rate, store, project, keys, window, threshold)
+    groups = await asyncio.to_thread(
+        partial(hallucination_rate, validation=True), store, project, keys, window, threshold
+    )
     return {
         "group_by": keys,
         "from": _iso(window.start),
         "to": _iso(window.end),
         "threshold": threshold,
         "groups": groups,
+        "correction": {"method": METHOD, "min_labels": MIN_LABELS},
+        "evaluators": contributing_evaluators(groups),
     }
+
+
+def contributing_evaluators(groups: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every evaluator (name, version, prompt hash, source) that scored any of ``groups``."""
+    seen = {
+        (f["evaluator"], f["version"], f["prompt_sha256"], f["source"])
+        for group in groups
+        for f in group.get("evaluators", [])
+    }
+    return [
+        {"evaluator": name, "version": version, "prompt_sha256": sha, "source": source}
+        for name, version, sha, source in sorted(seen)
+    ]
 
 
 @router.get("/models", summary="Model scorecard: calls, latency, tokens, cost, hallucination")
@@ -73,7 +95,13 @@ async def read_models(
 ) -> dict[str, Any]:
     window = _window(from_, to)
     models = await asyncio.to_thread(model_scorecard, store, project, window, threshold)
-    return {"from": _iso(window.start), "to": _iso(window.end), "models": models}
+    return {
+        "from": _iso(window.start),
+        "to": _iso(window.end),
+        "models": models,
+        "correction": {"method": METHOD, "min_labels": MIN_LABELS},
+        "evaluators": contributing_evaluators(models),
+    }
 
 
 @router.get("/timeseries", summary="Per hour or day: calls, latency, cost, blocks, decisions")

@@ -11,16 +11,22 @@ counted as ``unscored``, never as passes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from tracerail import semconv
-from tracerail.collector.rates import wilson_interval
+from tracerail.collector.rates import (
+    EvaluatorCounts,
+    evaluator_figures,
+    rank_evaluators,
+    wilson_interval,
+)
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import grid_threshold
 from tracerail.collector.store.schema import LATEST_COLUMNS, LATEST_SQL, SOURCE_PRIORITY_SQL
+from tracerail.collector.store.validation import evaluator_counts
 
 # group_by → (column in generation_stats, column in scores). Fixed identifiers only.
 GROUPS: Final[dict[str, tuple[str, str]]] = {
@@ -149,12 +155,17 @@ def hallucination_rate(
     threshold: float = 0.5,
     *,
     exact: bool = False,
+    validation: bool = False,
 ) -> list[dict[str, Any]]:
     """Per group: generations, evaluated, unscored, hallucinated, rate, Wilson 95% interval.
 
     ``group_by`` is one key of :data:`GROUPS` or several (e.g. model and day). Counts come
     from ``hallucination_stats`` when ``threshold`` is a multiple of 0.01; otherwise (or with
     ``exact``) from the scores themselves. Both give the same numbers.
+
+    With ``validation``, each group also has ``evaluators`` (every evaluator that scored it,
+    with its raw rate, sensitivity and specificity against human labels and its corrected
+    rate: collector/rates.py), ``corrected`` (the first of them, or None) and ``validated``.
     """
     keys = [group_by] if isinstance(group_by, str) else list(group_by)
     stats_col, scores_col = group_columns(keys)
@@ -188,6 +199,12 @@ def hallucination_rate(
             entry.update(counts)
         else:
             entry["by_source"][row["source"]] = counts
+    if validation:
+        _attach_validation(
+            groups,
+            evaluator_counts(store, window.params(project), scores_col, threshold),
+            entry_for,
+        )
     result = []
     for entry in sorted(groups.values(), key=lambda e: e["group"]):
         if "evaluated" not in entry:
@@ -197,10 +214,44 @@ def hallucination_rate(
     return result
 
 
+def _attach_validation(
+    groups: dict[str, dict[str, Any]],
+    counts: dict[str, list[EvaluatorCounts]],
+    entry_for: Callable[[str], dict[str, Any]],
+) -> None:
+    """Add every evaluator's figures, the headline one and ``validated`` to each group."""
+    for name in counts:
+        groups.setdefault(name, entry_for(name))
+    for name, entry in groups.items():
+        figures = rank_evaluators([evaluator_figures(c) for c in counts.get(name, [])])
+        entry["evaluators"] = figures
+        entry["corrected"] = figures[0] if figures else None
+        entry["validated"] = bool(figures) and bool(figures[0]["validated"])
+
+
+def _scorecard_validation(
+    corrected: dict[str, Any] | None, evaluators: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The scorecard's raw and corrected rate: those of the model's headline evaluator."""
+    figures = corrected or {}
+    return {
+        "raw_hallucination_rate": figures.get("raw_rate"),
+        "raw_hallucination_ci95": figures.get("raw_ci95"),
+        "corrected_hallucination_rate": figures.get("corrected_rate"),
+        "corrected_hallucination_ci95": figures.get("corrected_ci95"),
+        "correction_method": figures.get("method"),
+        "validated": bool(figures.get("validated")),
+        "validation": corrected,
+        "evaluators": evaluators,
+    }
+
+
 def model_scorecard(
     store: ClickHouseStore, project: str, window: Window, threshold: float = 0.5
 ) -> list[dict[str, Any]]:
-    """model | calls | avg/p50/p95 latency ms | tokens | cost | hallucination rate."""
+    """model | calls | avg/p50/p95 latency ms | tokens | cost | hallucination rate, and the
+    headline evaluator's raw and corrected rate with its validation (``hallucination_rate``
+    with ``validation``)."""
     rows = store.query(
         "SELECT model, groupUniqArray(provider) AS providers, sum(calls) AS calls, "
         "sum(latency_ms_sum) AS latency_sum, "
@@ -210,7 +261,10 @@ def model_scorecard(
         f"WHERE {_IN_WINDOW.format(col='hour')} GROUP BY model ORDER BY calls DESC, model",
         window.params(project),
     )
-    rates = {r["group"]: r for r in hallucination_rate(store, project, "model", window, threshold)}
+    rates = {
+        r["group"]: r
+        for r in hallucination_rate(store, project, "model", window, threshold, validation=True)
+    }
     card = []
     for row in rows:
         calls = int(row["calls"])
@@ -229,6 +283,7 @@ def model_scorecard(
                 "evaluated": rate.get("evaluated", 0),
                 "hallucination_rate": rate.get("rate"),
                 "hallucination_ci95": rate.get("ci95"),
+                **_scorecard_validation(rate.get("corrected"), rate.get("evaluators", [])),
             }
         )
     return card

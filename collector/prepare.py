@@ -31,6 +31,7 @@ from typing import Any
 import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tracerail.collector import lifeline
 from tracerail.collector.ledger import LedgerColumns, row_columns, rows_from_columns
 from tracerail.collector.otlp.decode import PROTOBUF, decode_request
 from tracerail.collector.otlp.flatten import flatten
@@ -159,20 +160,42 @@ class _Job:
     future: Future[Any]
 
 
+# Imported by the forkserver before it forks any worker: the lifeline module sets the
+# forkserver's parent-death signal, this module is what every worker runs.
+FORKSERVER_PRELOAD = ("tracerail.collector.lifeline", __name__)
+
+
 class PreparePool:
     """Where :func:`prepare_body` runs: worker processes, or a thread when ``workers`` is 0."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self._executor: ProcessPoolExecutor | None = None
+        self._lifelines: dict[int, lifeline.Lifeline] = {}  # by id() of their executor
         self._lock = threading.Lock()
         if workers > 0:
             self._executor = self._new_executor()
 
     def _new_executor(self) -> ProcessPoolExecutor:
+        """Workers that die with the collector however it dies (see :mod:`.lifeline`)."""
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        context.set_forkserver_preload(list(FORKSERVER_PRELOAD))
+        lifeline.ensure_forkserver()
+        line = lifeline.Lifeline()
+        executor = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context,
+            initializer=lifeline.worker_initializer,
+            initargs=(line.reader,),
+        )
+        self._lifelines[id(executor)] = line
+        return executor
+
+    def _shutdown(self, executor: ProcessPoolExecutor, *, wait: bool) -> None:
+        executor.shutdown(wait=wait, cancel_futures=True)
+        line = self._lifelines.pop(id(executor), None)
+        if line is not None:
+            line.close()  # ends any of its workers still running
 
     async def start(self) -> None:
         """Start the worker processes now, so the first request does not wait for them."""
@@ -196,7 +219,7 @@ class PreparePool:
         """Replace ``broken`` (once, however many of its futures report it)."""
         if self._executor is broken:
             self._executor = self._new_executor()
-            broken.shutdown(wait=False, cancel_futures=True)
+            self._shutdown(broken, wait=False)
 
     def _result(self, job: _Job) -> Any:
         """The job's result, raising :class:`WorkerLost` (and restarting) if its pool broke."""
@@ -256,4 +279,4 @@ class PreparePool:
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
-            executor.shutdown(wait=True, cancel_futures=True)
+            self._shutdown(executor, wait=True)

@@ -6,6 +6,7 @@ import copy
 import gzip
 import json
 import random
+import time
 import zlib
 from dataclasses import dataclass, field
 
@@ -56,13 +57,14 @@ def _not_protobuf(data: bytes) -> bool:
 
 
 def _span_json(**override: object) -> dict[str, object]:
+    start = time.time_ns()  # relative to now: a fixed date would age past retention
     span: dict[str, object] = {
         "traceId": "0af7651916cd43dd8448eb211c80319c",
         "spanId": "b7ad6b7169203331",
         "name": "n",
         "kind": 1,
-        "startTimeUnixNano": "1700000000000000000",
-        "endTimeUnixNano": "1700000001000000000",
+        "startTimeUnixNano": str(start),
+        "endTimeUnixNano": str(start + 10**9),
     }
     span.update(override)
     return span

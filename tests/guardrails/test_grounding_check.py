@@ -18,7 +18,12 @@ SOURCE = "The Eiffel Tower is in Paris. It was completed in 1889 and is 330 metr
 GOOD = "The Eiffel Tower in Paris was completed in 1889."
 BAD = "It was painted gold in 2010."
 ANSWER = f"{GOOD} {BAD}"
-HALF = "The Eiffel Tower is in Paris, a lovely romantic city."  # support 0.5
+HALF = "The Eiffel Tower is in Paris, a lovely romantic city."  # half its words in the source
+
+
+def _half_support() -> float:
+    (claim,) = assess_grounding(HALF, [SOURCE]).claims
+    return claim.support
 
 
 def check(
@@ -61,9 +66,11 @@ def test_a_supported_answer_is_allowed() -> None:
 
 
 def test_support_threshold_decides_what_is_unsupported() -> None:
+    support = _half_support()
+    assert 0.5 <= support < 0.8
     assert check(HALF).findings == ()
     (finding,) = check(HALF, support_threshold=0.8).findings
-    assert finding.score == pytest.approx(0.5)
+    assert finding.score == pytest.approx(1.0 - support)
 
 
 def test_the_common_score_threshold_does_not_hide_unsupported_claims() -> None:
@@ -71,7 +78,7 @@ def test_the_common_score_threshold_does_not_hide_unsupported_claims() -> None:
         CheckConfig("grounding", Action.FLAG, threshold=0.9, options={"support_threshold": 0.8})
     )
     verdict = guardrail.check(HALF, target="output", context={SOURCES_KEY: [SOURCE]})
-    assert [f.score for f in verdict.findings] == [pytest.approx(0.5)]
+    assert [f.score for f in verdict.findings] == [pytest.approx(1.0 - _half_support())]
 
 
 @pytest.mark.parametrize("sources", [None, (), [""], ["   "]])

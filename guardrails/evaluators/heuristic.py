@@ -1,0 +1,313 @@
+"""The ``heuristic`` groundedness evaluator: offline, no model, a few milliseconds per answer.
+
+Each claim (sentence) of the answer is checked against the sources:
+
+* **abstention** — a claim that says the sources do not cover the question ("the terms don't
+  mention exchanges, so I can't confirm") is grounded by construction;
+* **quantities** — every number, amount, duration, percentage, fraction, clock time and date
+  of the claim, normalised by :mod:`.numbers`, must be in the sources or follow from two of
+  them by one arithmetic step; otherwise the claim is unsupported;
+* **names** — capitalised words (not at the start of a sentence) absent from the sources;
+* **coverage** — the share of the claim's content words (WordNet lemmas, :mod:`.lexicon`)
+  found in the two source sentences that best cover it, a word counting as found when a
+  source word has the same lemma, shares a sense (synonym or derivation) or a 5-letter stem;
+* **contradiction cues** — a word of the claim that is the antonym of a word of its aligned
+  source sentences; negation present on one side only; a universal quantifier ("any",
+  "every", "always") that the sources do not use (overgeneralisation).
+
+A claim's support is its coverage, divided down by contradiction cues, or 0 when a quantity
+or a name is missing. The answer's hallucination score is ``1 - min(support)`` over its
+claims (one unsupported sentence is enough).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from tracerail.guardrails.evaluators.base import (
+    DEFAULT_THRESHOLD,
+    LABEL_GROUNDED,
+    LABEL_HALLUCINATED,
+    ClaimVerdict,
+    Evaluation,
+)
+from tracerail.guardrails.evaluators.lexicon import Lexicon, get_lexicon
+from tracerail.guardrails.evaluators.numbers import UNIT_WORDS as _UNIT_WORDS
+from tracerail.guardrails.evaluators.numbers import NumberPool, quantities
+
+__all__ = ["ClaimCheck", "HeuristicEvaluator", "check_claims"]
+
+NAME: Final = "heuristic"
+VERSION: Final = "2.0"
+
+_STOP_WORDS: Final = frozenset(
+    """
+    a an the and or but if then than so of to in on at by for with from into onto over under
+    about as is are was were be been being am do does did doing have has had having it its
+    it's this that these those there here which who whom whose what when where why how both
+    each few more most other some such own same too very can will just should would could may
+    might must shall also i me my we our you your he him his she her they them their per via
+    up down out off again further once while during before after above below between through
+    because until against s t now yes get gets got you'll you're you've you'd it'll there's
+    that's i'm i've let lets like just even still really only well much many way thing things
+    one ones another else etc us make makes made go goes going come comes
+    """.split()
+)
+_NEGATIONS: Final = frozenset(
+    {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot"}
+)
+_UNIVERSALS: Final = frozenset(
+    {"any", "every", "everyone", "everybody", "everything", "all", "always", "whatever",
+     "whichever", "whoever", "anyone", "anybody", "anything", "regardless", "however"}
+)  # fmt: skip
+_WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_CAPITALISED = re.compile(r"(?<![.!?:\-\n]\s)(?<![\n(\"])(?<!^)\b[A-Z][A-Za-z\-]*[A-Za-z]\b")
+_ABSTENTION = re.compile(
+    r"\b(?:(?:doesn't|does not|don't|do not|didn't|isn't|is not|aren't|are not)\s+"
+    r"(?:say|mention|specify|state|cover|address|include|set out|list|give|tell|talk about|"
+    r"covered|mentioned|specified|stated|addressed|included|listed)"
+    r"|(?:can't|cannot|can not|unable to|not able to)\s+(?:confirm|say|tell|answer|find|give|"
+    r"determine|see)"
+    r"|(?:no|nothing|not any)\s+(?:information|mention|details?|data)\b"
+    r"|nothing\s+(?:about|on|in|here)\b|not\s+(?:covered|mentioned|specified|stated)"
+    r"|(?:don't|do not)\s+(?:see|find|have)\s+(?:any|anything))",
+    re.IGNORECASE,
+)
+_CONTRACTION_NEGATION = re.compile(r"\b\w+n't\b", re.IGNORECASE)
+_MONTHS_DAYS: Final = frozenset(
+    "january february march april may june july august september october november december "
+    "jan feb mar apr jun jul aug sep sept oct nov dec "
+    "monday tuesday wednesday thursday friday saturday sunday".split()
+)
+# A leading "No." / "Not yet." answers the question; it is not a negated claim.
+_LEADING_ANSWER = re.compile(
+    r"^\s*(?:no|not\s+(?:yet|necessarily|quite|really|always))\b[,.:;!]?", re.IGNORECASE
+)
+_BOUND_NEGATION = re.compile(r"\bno\s+(?:later|more|less|fewer|earlier|sooner)\s+than\b", re.I)
+_STEM: Final = 5
+_ALIGN: Final = 2  # source sentences a claim may draw on
+_CONTRADICTION_FACTOR: Final = 0.3
+#: Coverage below which a claim counts as unsupported (tuned on the dev split).
+COVERAGE_FLOOR: Final = 0.2
+_NEGATION_ALIGNMENT: Final = 0.6
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimCheck:
+    """What the heuristic found for one claim."""
+
+    text: str
+    start: int
+    end: int
+    support: float
+    source_index: int | None
+    missing_facts: tuple[str, ...] = ()
+    contradiction: str = ""
+    abstention: bool = False
+
+    @property
+    def reason(self) -> str:
+        if self.abstention:
+            return "abstains"
+        if self.missing_facts:
+            return "not in sources: " + ", ".join(self.missing_facts)
+        if self.contradiction:
+            return self.contradiction
+        return f"coverage {self.support:.2f}"
+
+
+@dataclass(slots=True)
+class _Sentence:
+    source_index: int
+    lemmas: frozenset[str]
+    stems: frozenset[str]
+    concepts: frozenset[int]
+    negated: bool
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower().strip("'-") for w in _WORD.findall(text)]
+
+
+def _negated(text: str) -> bool:
+    text = _BOUND_NEGATION.sub(" ", _LEADING_ANSWER.sub(" ", text))
+    return bool(_NEGATIONS.intersection(_words(text))) or bool(_CONTRACTION_NEGATION.search(text))
+
+
+def _content(words: Sequence[str], lexicon: Lexicon) -> list[str]:
+    out = []
+    for word in words:
+        word = word.removesuffix("'s")
+        if len(word) < 2 or word in _STOP_WORDS or word in _NEGATIONS or word in _UNIVERSALS:
+            continue
+        out.append(lexicon.lemma(word))
+    return out
+
+
+class _Sources:
+    def __init__(self, sources: Sequence[str], lexicon: Lexicon) -> None:
+        from tracerail.guardrails.grounding import split_claims
+
+        self.lexicon = lexicon
+        self.sentences: list[_Sentence] = []
+        self.words: set[str] = set()
+        self.universals = False
+        for index, source in enumerate(sources):
+            for text, _lo, _hi in split_claims(source):
+                words = _words(text)
+                self.words.update(words)
+                lemmas = frozenset(_content(words, lexicon))
+                self.words.update(lemmas)
+                concepts = frozenset(c for lemma in lemmas for c in lexicon.concepts(lemma))
+                self.sentences.append(
+                    _Sentence(
+                        index,
+                        lemmas,
+                        frozenset(lemma[:_STEM] for lemma in lemmas),
+                        concepts,
+                        _negated(text),
+                    )
+                )
+        self.universals = bool(_UNIVERSALS & self.words)
+        self.numbers = NumberPool(sources)
+
+    def found(self, lemma: str, sentence: _Sentence) -> bool:
+        if lemma in sentence.lemmas or (len(lemma) >= _STEM and lemma[:_STEM] in sentence.stems):
+            return True
+        concepts = self.lexicon.concepts(lemma)
+        return bool(concepts) and not sentence.concepts.isdisjoint(concepts)
+
+
+def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
+    if _ABSTENTION.search(text):
+        return ClaimCheck(text, start, end, 1.0, None, abstention=True)
+    missing = [text[q.start : q.end] for q in quantities(text) if not src.numbers.supports(q)]
+    for match in _CAPITALISED.finditer(text):
+        name = match.group(0).lower()
+        if (
+            name not in src.words
+            and name not in _MONTHS_DAYS
+            and name not in _STOP_WORDS
+            and name not in _UNIT_WORDS
+        ):
+            if src.lexicon.lemma(name) not in src.words:
+                missing.append(match.group(0))
+    words = _words(text)
+    lemmas = list(dict.fromkeys(_content(words, src.lexicon)))
+    if not lemmas:
+        support = 0.0 if missing else 1.0
+        return ClaimCheck(text, start, end, support, None, tuple(missing))
+    # align: the sentence covering most, then the one adding most
+    found_in = [
+        {i for i, lemma in enumerate(lemmas) if src.found(lemma, sentence)}
+        for sentence in src.sentences
+    ]
+    chosen: list[int] = []
+    covered: set[int] = set()
+    for _ in range(min(_ALIGN, len(found_in))):
+        best = max(
+            (i for i in range(len(found_in)) if i not in chosen),
+            key=lambda i: len(found_in[i] - covered),
+        )
+        if chosen and not found_in[best] - covered:
+            break
+        chosen.append(best)
+        covered |= found_in[best]
+    coverage = len(covered) / len(lemmas)
+    source_index = src.sentences[chosen[0]].source_index if chosen else None
+    contradiction = _contradiction(text, words, lemmas, covered, chosen, src)
+    # Grounded answers paraphrase heavily, hallucinations often copy the source's words: word
+    # coverage separates only its low end (additions): above the floor a claim is supported
+    # (0.5..1, graded by coverage), below it unsupported.
+    if coverage >= COVERAGE_FLOOR:
+        support = 0.5 + 0.5 * coverage
+    else:
+        support = 0.5 * coverage / COVERAGE_FLOOR
+    if missing:
+        support = 0.0
+    elif contradiction:
+        support *= _CONTRADICTION_FACTOR
+    return ClaimCheck(
+        text, start, end, round(support, 4), source_index, tuple(missing), contradiction
+    )
+
+
+def _contradiction(
+    text: str,
+    words: list[str],
+    lemmas: list[str],
+    covered: set[int],
+    chosen: list[int],
+    src: _Sources,
+) -> str:
+    aligned = [src.sentences[i] for i in chosen]
+    if not aligned:
+        return ""
+    aligned_lemmas = frozenset().union(*(s.lemmas for s in aligned))
+    for i, lemma in enumerate(lemmas):
+        if i in covered:
+            continue
+        for other in aligned_lemmas:
+            if src.lexicon.opposed(lemma, other):
+                return f"antonym: {lemma} / {other}"
+    well_aligned = len(covered) >= _NEGATION_ALIGNMENT * len(lemmas)
+    if well_aligned and _negated(text) and not any(s.negated for s in aligned):
+        return "negation not in the sources"
+    if well_aligned and not _negated(text) and aligned[0].negated:
+        return "the source negates it"
+    if _UNIVERSALS.intersection(words) and not src.universals:
+        return "generalises beyond the sources"
+    return ""
+
+
+def check_claims(answer: str, sources: Sequence[str]) -> list[ClaimCheck]:
+    """Every claim of ``answer`` checked against ``sources`` (see the module docstring)."""
+    from tracerail.guardrails.grounding import split_claims
+
+    texts = [s for s in sources if s and s.strip()]
+    claims = split_claims(answer)
+    if not texts:
+        return [ClaimCheck(text, lo, hi, 0.0, None) for text, lo, hi in claims]
+    src = _Sources(texts, get_lexicon())
+    return [_check_claim(text, lo, hi, src) for text, lo, hi in claims]
+
+
+class HeuristicEvaluator:
+    """Offline groundedness: claims, quantities, names, WordNet coverage, contradiction cues."""
+
+    name = NAME
+    version = VERSION
+
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError("threshold must be between 0 and 1")
+        self.threshold = threshold
+
+    def evaluate(
+        self, answer: str, sources: Sequence[str], *, question: str | None = None
+    ) -> Evaluation:
+        checks = check_claims(answer, sources)
+        score = round(1.0 - min((c.support for c in checks), default=1.0), 4)
+        if not checks:
+            score = 0.0
+        weakest = min(checks, key=lambda c: c.support, default=None)
+        if weakest is None:
+            explanation = "no claims"
+        elif not [s for s in sources if s and s.strip()]:
+            explanation = "no sources to ground in"
+        else:
+            explanation = f"weakest claim ({weakest.reason}): {weakest.text[:120]}"
+        label = LABEL_HALLUCINATED if score >= self.threshold else LABEL_GROUNDED
+        return Evaluation(
+            score=score,
+            label=label,
+            explanation=explanation,
+            evaluator=self.name,
+            version=self.version,
+            claims=tuple(
+                ClaimVerdict(c.start, c.end, c.support, c.source_index, c.reason) for c in checks
+            ),
+        )

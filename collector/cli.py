@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tracerail.collector import eval_cli, pii_eval_cli, report_cli
+from tracerail.collector.review_cli import review_app
 from tracerail.collector.settings import Settings
 from tracerail.version import __version__
 
@@ -34,6 +35,7 @@ app.add_typer(keys_app, name="keys")
 projects_app = typer.Typer(help="Projects and their retention.", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")
 app.add_typer(eval_cli.eval_app, name="eval")
+app.add_typer(review_app, name="review")
 
 HostOpt = Annotated[
     str | None, typer.Option("--host", help="Address to bind [env TRACERAIL_HOST].")

@@ -2,9 +2,9 @@
 
 Pure functions, no storage. The ledger is append-only and keeps only hashes and identifiers:
 
-* a **row** is one audited fact — a generation's provenance, one guardrail decision, or (added
-  later) an erasure — as canonical JSON (sorted keys, no spaces, UTF-8) whose SHA-256 is the
-  row hash;
+* a **row** is one audited fact — a generation's provenance, one guardrail decision, (added
+  later) an erasure or a human review score — as canonical JSON (sorted keys, no spaces,
+  UTF-8) whose SHA-256 is the row hash;
 * a **batch** is the rows of one ingest write: their Merkle root (RFC 6962 tree hashing, so
   a leaf can never pass for a node) in row order;
 * the **chain**: ``chain_hash = SHA-256(prev_hash ‖ canonical batch header)``, linking each
@@ -28,7 +28,8 @@ GENESIS: Final = "0" * 64
 KIND_PROVENANCE: Final = "provenance"
 KIND_GUARDRAIL: Final = "guardrail"
 KIND_ERASURE: Final = "erasure"
-ROW_KINDS: Final = (KIND_PROVENANCE, KIND_GUARDRAIL, KIND_ERASURE)
+KIND_SCORE: Final = "score"
+ROW_KINDS: Final = (KIND_PROVENANCE, KIND_GUARDRAIL, KIND_ERASURE, KIND_SCORE)
 
 _GUARDRAIL_PREFIX = semconv.GUARDRAIL_SPAN_PREFIX + " "
 
@@ -122,6 +123,28 @@ def erasure_row(
     return LedgerRow.of(
         project, KIND_ERASURE, trace_id, span_id, {"erased_at_ns": erased_at_ns, "reason": reason}
     )
+
+
+def score_row(
+    project: str,
+    trace_id: str,
+    span_id: str,
+    *,
+    score_id: str,
+    score: Mapping[str, Any],
+    time_ns: int,
+) -> LedgerRow:
+    """The ledger row recording a score written through the API (a reviewer's label): its id,
+    name, value, type, label, source and reviewer; the comment only as a hash."""
+    comment = str(score.get("comment") or "")
+    body = {key: score.get(key) for key in ("name", "value", "data_type", "label", "source")}
+    body |= {
+        "score_id": score_id,
+        "reviewer": score.get("reviewer") or None,
+        "comment_sha256": _text_hash(comment),
+        "time_ns": time_ns,
+    }
+    return LedgerRow.of(project, KIND_SCORE, trace_id, span_id, body)
 
 
 def _text_hash(text: str) -> str | None:

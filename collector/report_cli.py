@@ -68,10 +68,20 @@ def parse_when(value: str | None, *, end: bool = False) -> str | None:
 
 
 def _open(
-    endpoint: str, path: str, params: dict[str, Any], api_key: str | None, timeout: float = 600
+    endpoint: str,
+    path: str,
+    params: dict[str, Any],
+    api_key: str | None,
+    timeout: float = 600,
+    *,
+    body: Any = None,
 ) -> Any:
+    """GET ``path`` with ``params``; a JSON POST of ``body`` when it is given."""
     query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
     request = urllib.request.Request(f"{endpoint.rstrip('/')}{path}?{query}")
+    if body is not None:
+        request.data = json.dumps(body).encode("utf-8")
+        request.add_header("Content-Type", "application/json")
     if api_key:
         request.add_header("Authorization", f"Bearer {api_key}")
     try:

@@ -42,6 +42,7 @@ __all__ = [
     "CorrectedRate",
     "EvaluatorCounts",
     "Proportion",
+    "contributing_evaluators",
     "corrected_rate",
     "delta_interval",
     "evaluator_figures",
@@ -339,3 +340,17 @@ def rank_evaluators(figures: list[dict[str, Any]]) -> list[dict[str, Any]]:
             f["prompt_sha256"],
         ),
     )
+
+
+def contributing_evaluators(groups: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Every evaluator (name, version, prompt hash, source) that scored any of ``groups``
+    (rows with an ``evaluators`` list of :func:`evaluator_figures`)."""
+    seen = {
+        (f["evaluator"], f["version"], f["prompt_sha256"], f["source"])
+        for group in groups
+        for f in group.get("evaluators", [])
+    }
+    return [
+        {"evaluator": name, "version": version, "prompt_sha256": sha, "source": source}
+        for name, version, sha, source in sorted(seen)
+    ]

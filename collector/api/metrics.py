@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from tracerail.collector.api.deps import ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.timerange import time_range
-from tracerail.collector.rates import METHOD, MIN_LABELS
+from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluators
 from tracerail.collector.store.metrics import GROUPS, Window, hallucination_rate, model_scorecard
 from tracerail.collector.store.timeseries import BUCKETS, overview, timeseries
 
@@ -70,19 +70,6 @@ async def read_hallucination_rate(
         "correction": {"method": METHOD, "min_labels": MIN_LABELS},
         "evaluators": contributing_evaluators(groups),
     }
-
-
-def contributing_evaluators(groups: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Every evaluator (name, version, prompt hash, source) that scored any of ``groups``."""
-    seen = {
-        (f["evaluator"], f["version"], f["prompt_sha256"], f["source"])
-        for group in groups
-        for f in group.get("evaluators", [])
-    }
-    return [
-        {"evaluator": name, "version": version, "prompt_sha256": sha, "source": source}
-        for name, version, sha, source in sorted(seen)
-    ]
 
 
 @router.get("/models", summary="Model scorecard: calls, latency, tokens, cost, hallucination")

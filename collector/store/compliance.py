@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from tracerail import semconv
 from tracerail.collector.otlp.guardrails import ACTIONS
+from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluators
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import read_head, verify
@@ -308,6 +309,29 @@ DEFINITIONS: Final = (
         "calls are not counted as passes. 95% CI: Wilson score interval.",
     ),
     (
+        "Raw rate (per evaluator)",
+        "Calls one evaluator (name, version, prompt hash) scored at or above the threshold, "
+        "divided by the calls it scored; 95% CI: Wilson. It includes that evaluator's own errors.",
+    ),
+    (
+        "Sensitivity / specificity",
+        "Against human labels on the same calls: the share of calls humans labelled "
+        "hallucinated that the evaluator flagged (sensitivity), and of calls humans labelled "
+        "grounded that it passed (specificity); 95% CI: Wilson.",
+    ),
+    (
+        "Corrected rate",
+        "The raw rate corrected for the evaluator's measured error (Rogan-Gladen: "
+        "(raw + specificity - 1) / (sensitivity + specificity - 1), clipped to 0..1). "
+        "95% interval: 2000 seeded draws of raw rate, sensitivity and specificity from "
+        "Jeffreys Beta distributions, 2.5th to 97.5th percentile.",
+    ),
+    (
+        "Not validated",
+        f"Fewer than {MIN_LABELS} human labels on the evaluator's calls, or no label of one "
+        "kind: no corrected rate is given, and the raw rate is the evaluator's word alone.",
+    ),
+    (
         "Top triggers",
         "The most frequent decisions other than 'allow', by check, finding and action.",
     ),
@@ -357,6 +381,8 @@ def compliance_report(
             "total_cost_usd": sum(m["cost_usd"] for m in card),
             "total_input_tokens": sum(m["input_tokens"] for m in card),
             "total_output_tokens": sum(m["output_tokens"] for m in card),
+            "correction": {"method": METHOD, "min_labels": MIN_LABELS},
+            "evaluators": contributing_evaluators(card),
         },
         "hallucination_over_time": [
             {

@@ -133,3 +133,35 @@ def test_api_returns_the_corrected_rate(
     card = {m["model"]: m for m in models["models"]}
     assert card["model-a"]["corrected_hallucination_rate"] == pytest.approx(CORRECTED_A)
     assert models["evaluators"] == [HEURISTIC, JUDGE]
+
+
+def _pct(value: float) -> str:
+    """The report's and the dashboard's percentage format."""
+    return f"{value * 100:.1f}%"
+
+
+def test_compliance_report_shows_raw_corrected_and_validation(
+    collector: RunningServer, workload: ValidationWorkload
+) -> None:
+    url = f"{collector.base_url}/api/v1/reports/compliance"
+    report = httpx.get(url, params={"format": "json"}, timeout=120).json()
+    card = report["model_scorecard"]
+    a = next(m for m in card["models"] if m["model"] == "model-a")
+    assert a["corrected_hallucination_rate"] == pytest.approx(CORRECTED_A)
+    assert a["validation"]["labels"] == 40
+    assert card["evaluators"] == [HEURISTIC, JUDGE]
+    assert "Rogan-Gladen" in card["correction"]["method"]
+    terms = {d["term"] for d in report["definitions"]}
+    assert {"Corrected rate", "Not validated", "Sensitivity / specificity"} <= terms
+
+    html = httpx.get(url, params={"format": "html"}, timeout=120).text
+    table = html[html.index('id="corrected-rate-table"') : html.index('id="evaluators"')]
+    row_a = table[table.index('data-model="model-a"') : table.index('data-model="model-b"')]
+    low, high = a["corrected_hallucination_ci95"]
+    # raw 30.0%, Se 80.0%, Sp 90.0%, corrected 28.6% with its interval
+    for shown in ("30.0%", "80.0%", "90.0%", _pct(CORRECTED_A), f"{_pct(low)} to {_pct(high)}"):
+        assert shown in row_a, shown
+    row_b = table[table.index('data-model="model-b"') :]
+    assert "not validated" in row_b and "5 human label(s)" in row_b
+    evaluators = html[html.index('id="evaluators"') :]
+    assert "llm-judge" in evaluators and JUDGE_SHA in evaluators and "heuristic" in evaluators

@@ -320,4 +320,51 @@ function init() {
   refresh();
 }
 
+// --- corrected hallucination rate (GET /api/v1/metrics/hallucination-rate) ---------------------
+// Per model: the headline evaluator's raw rate, its sensitivity and specificity against human
+// labels, and the rate corrected for that error; "not validated" where labels are too few.
+const withCI = (v, ci) => (v === null || v === undefined ? "–" : ci ? `${pct(v)} (${pct(ci[0])} – ${pct(ci[1])})` : pct(v));
+
+function correctedRow(g) {
+  const v = g.corrected;
+  if (!v) {
+    return el("tr", { "data-group": g.group }, el("td", {}, g.group || "(unknown)"), el("td", {}, "–"),
+      el("td", { class: "raw" }, "–"), el("td", { class: "labels" }, "–"), el("td", { class: "se" }, "–"), el("td", { class: "sp" }, "–"),
+      el("td", { class: "corrected" }, el("b", { class: "not-validated" }, "not validated"), el("small", {}, "no evaluator scored this model's calls")));
+  }
+  const corrected = v.corrected_rate === null
+    ? el("td", { class: "corrected" }, el("b", { class: "not-validated" }, v.validated ? "cannot be corrected" : "not validated"), el("small", {}, v.reason))
+    : el("td", { class: "corrected" }, withCI(v.corrected_rate, v.corrected_ci95));
+  return el("tr", { "data-group": g.group },
+    el("td", {}, g.group || "(unknown)"),
+    el("td", { class: "evaluator" }, `${v.evaluator}${v.version ? " " + v.version : ""}`),
+    el("td", { class: "raw" }, withCI(v.raw_rate, v.raw_ci95)),
+    el("td", { class: "labels" }, String(v.labels)),
+    el("td", { class: "se" }, withCI(v.sensitivity, v.sensitivity_ci95)),
+    el("td", { class: "sp" }, withCI(v.specificity, v.specificity_ci95)),
+    corrected);
+}
+
+async function loadCorrectedRates() {
+  const rows = $("#corrected-rates-rows");
+  if (!rows) return;
+  const range = rangeParams();
+  const data = await getJSON("/api/v1/metrics/hallucination-rate", { from: range.from, to: range.to, group_by: "model" });
+  const groups = data.groups.filter((g) => g.evaluated || (g.evaluators && g.evaluators.length));
+  rows.replaceChildren(...groups.map(correctedRow));
+  if (!groups.length) rows.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No scored calls in this range.")));
+  $("#corrected-rates-method").textContent = `Corrected rate: ${data.correction.method}. Validated with at least ${data.correction.min_labels} human labels on the evaluator's calls, some of each kind; otherwise "not validated" and the raw rate is the evaluator's word alone.`;
+  $("#corrected-rates-evaluators").textContent = "Evaluators that contributed: " + (data.evaluators.length
+    ? data.evaluators.map((e) => `${e.evaluator}${e.version ? " " + e.version : ""}${e.prompt_sha256 ? " (prompt sha256 " + e.prompt_sha256 + ")" : ""} [${e.source}]`).join("; ")
+    : "none");
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const load = () => { if (!$("#tab-overview").hidden) loadCorrectedRates().catch(showError); };
+  load();
+  $("#range").addEventListener("change", load);
+  for (const button of document.querySelectorAll("nav button[data-tab=overview]")) button.addEventListener("click", load);
+});
+// --- end corrected hallucination rate ----------------------------------------------------------
+
 document.addEventListener("DOMContentLoaded", init);

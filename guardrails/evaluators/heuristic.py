@@ -36,7 +36,7 @@ from tracerail.guardrails.evaluators.base import (
 )
 from tracerail.guardrails.evaluators.lexicon import Lexicon, get_lexicon
 from tracerail.guardrails.evaluators.numbers import UNIT_WORDS as _UNIT_WORDS
-from tracerail.guardrails.evaluators.numbers import NumberPool, quantities
+from tracerail.guardrails.evaluators.numbers import NumberPool, Quantity, quantities
 
 __all__ = ["ClaimCheck", "HeuristicEvaluator", "check_claims"]
 
@@ -60,9 +60,15 @@ _NEGATIONS: Final = frozenset(
     {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot"}
 )
 _UNIVERSALS: Final = frozenset(
-    {"any", "every", "everyone", "everybody", "everything", "all", "always", "whatever",
-     "whichever", "whoever", "anyone", "anybody", "anything", "regardless", "however"}
+    {"any", "every", "everyone", "everybody", "all", "always", "whatever", "whichever",
+     "whoever", "anyone", "anybody", "regardless"}
 )  # fmt: skip
+# "every month", "at all", "all of it" are not generalisations
+_NOT_UNIVERSAL = re.compile(
+    r"\b(?:every|each|all|any)\s+(?:day|week|month|year|night|hour|minute|time|other|single)s?\b"
+    r"|\bat\s+all\b|\ball\s+of\s+(?:it|them|this|that)\b",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _CAPITALISED = re.compile(r"(?<![.!?:\-\n]\s)(?<![\n(\"])(?<!^)\b[A-Z][A-Za-z\-]*[A-Za-z]\b")
 _ABSTENTION = re.compile(
@@ -93,6 +99,8 @@ _CONTRADICTION_FACTOR: Final = 0.3
 #: Coverage below which a claim counts as unsupported (tuned on the dev split).
 COVERAGE_FLOOR: Final = 0.2
 _NEGATION_ALIGNMENT: Final = 0.6
+_SHORT: Final = 1  # claims with this many content words or fewer are not judged on coverage
+_CONTEXT: Final = 40  # characters either side of a quantity that say what it counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +134,7 @@ class _Sentence:
     stems: frozenset[str]
     concepts: frozenset[int]
     negated: bool
+    numbers: NumberPool
 
 
 def _words(text: str) -> list[str]:
@@ -169,10 +178,12 @@ class _Sources:
                         frozenset(lemma[:_STEM] for lemma in lemmas),
                         concepts,
                         _negated(text),
+                        NumberPool([text]),
                     )
                 )
         self.universals = bool(_UNIVERSALS & self.words)
         self.numbers = NumberPool(sources)
+        self.question: frozenset[str] = frozenset()
 
     def found(self, lemma: str, sentence: _Sentence) -> bool:
         if lemma in sentence.lemmas or (len(lemma) >= _STEM and lemma[:_STEM] in sentence.stems):
@@ -181,15 +192,40 @@ class _Sources:
         return bool(concepts) and not sentence.concepts.isdisjoint(concepts)
 
 
+def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool:
+    """A quantity must be stated by the source sentence about the same thing (the one sharing
+    most words with the quantity's neighbourhood), or follow from the sources by arithmetic;
+    a number the sources give for something else is not support ("23 kg" for the hold bag
+    is not the cabin bag's limit)."""
+    near = text[max(0, q.start - _CONTEXT) : q.end + _CONTEXT]
+    context = set(_content(_words(near), src.lexicon))
+    overlaps = [sum(1 for lemma in context if src.found(lemma, s)) for s in src.sentences]
+    best = max(overlaps, default=0)
+    if best and any(
+        s.numbers.supports(q, arithmetic=False)
+        for s, n in zip(src.sentences, overlaps, strict=True)
+        if n == best
+    ):
+        return True
+    if best and any(
+        s.numbers.by_dim.get(q.dim) and not s.numbers.supports(q)
+        for s, n in zip(src.sentences, overlaps, strict=True)
+        if n == best
+    ):
+        return False  # the sentence about the same thing gives another value
+    return src.numbers.supports(q)
+
+
 def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
     if _ABSTENTION.search(text):
         return ClaimCheck(text, start, end, 1.0, None, abstention=True)
-    missing = [text[q.start : q.end] for q in quantities(text) if not src.numbers.supports(q)]
+    missing = [text[q.start : q.end] for q in quantities(text) if not _quantity_ok(text, q, src)]
     for match in _CAPITALISED.finditer(text):
         name = match.group(0).lower()
         if (
             name not in src.words
             and name not in _MONTHS_DAYS
+            and name.removesuffix("s") not in _MONTHS_DAYS
             and name not in _STOP_WORDS
             and name not in _UNIT_WORDS
         ):
@@ -216,7 +252,10 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
             break
         chosen.append(best)
         covered |= found_in[best]
+    covered |= {i for i, lemma in enumerate(lemmas) if lemma in src.question}
     coverage = len(covered) / len(lemmas)
+    if len(lemmas) <= _SHORT:
+        coverage = 1.0  # "Not yet.", "Three weeks.": an answer to the question, not a claim
     source_index = src.sentences[chosen[0]].source_index if chosen else None
     contradiction = _contradiction(text, words, lemmas, covered, chosen, src)
     # Grounded answers paraphrase heavily, hallucinations often copy the source's words: word
@@ -247,24 +286,29 @@ def _contradiction(
     if not aligned:
         return ""
     aligned_lemmas = frozenset().union(*(s.lemmas for s in aligned))
+    well_aligned = len(covered) >= _NEGATION_ALIGNMENT * len(lemmas)
     for i, lemma in enumerate(lemmas):
-        if i in covered:
+        if i in covered or not well_aligned:
             continue
         for other in aligned_lemmas:
             if src.lexicon.opposed(lemma, other):
                 return f"antonym: {lemma} / {other}"
-    well_aligned = len(covered) >= _NEGATION_ALIGNMENT * len(lemmas)
     if well_aligned and _negated(text) and not any(s.negated for s in aligned):
         return "negation not in the sources"
     if well_aligned and not _negated(text) and aligned[0].negated:
         return "the source negates it"
-    if _UNIVERSALS.intersection(words) and not src.universals:
+    if _UNIVERSALS.intersection(_words(_NOT_UNIVERSAL.sub(" ", text))) and not src.universals:
         return "generalises beyond the sources"
     return ""
 
 
-def check_claims(answer: str, sources: Sequence[str]) -> list[ClaimCheck]:
-    """Every claim of ``answer`` checked against ``sources`` (see the module docstring)."""
+def check_claims(
+    answer: str, sources: Sequence[str], question: str | None = None
+) -> list[ClaimCheck]:
+    """Every claim of ``answer`` checked against ``sources`` (see the module docstring).
+
+    Words of the ``question`` count as covered: restating the question is not a hallucination.
+    """
     from tracerail.guardrails.grounding import split_claims
 
     texts = [s for s in sources if s and s.strip()]
@@ -272,6 +316,8 @@ def check_claims(answer: str, sources: Sequence[str]) -> list[ClaimCheck]:
     if not texts:
         return [ClaimCheck(text, lo, hi, 0.0, None) for text, lo, hi in claims]
     src = _Sources(texts, get_lexicon())
+    if question:
+        src.question = frozenset(_content(_words(question), src.lexicon))
     return [_check_claim(text, lo, hi, src) for text, lo, hi in claims]
 
 
@@ -289,7 +335,7 @@ class HeuristicEvaluator:
     def evaluate(
         self, answer: str, sources: Sequence[str], *, question: str | None = None
     ) -> Evaluation:
-        checks = check_claims(answer, sources)
+        checks = check_claims(answer, sources, question)
         score = round(1.0 - min((c.support for c in checks), default=1.0), 4)
         if not checks:
             score = 0.0

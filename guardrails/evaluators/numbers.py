@@ -95,7 +95,8 @@ _APPROX: Final = frozenset(
 )
 
 _TOKEN = re.compile(
-    r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?|[a-z]+(?:-[a-z]+)*|[%$€£/~]",
+    r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|\d{1,2}:\d{2}|\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?"
+    r"|°\s?[cf]\b|[a-z]+(?:-[a-z]+)*|[%$€£/~]",
     re.IGNORECASE,
 )
 
@@ -201,6 +202,12 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", word):
         y, m, d = (int(p) for p in word.split("-"))
         return 1, ("date", m * 100 + d + y * 10000)
+    # day/month/year (day first, unless that cannot be)
+    if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", word):
+        d, m, y = (int(p) for p in word.split("/"))
+        if m > 12 >= d:
+            d, m = m, d
+        return 1, ("date", y * 10000 + m * 100 + d)
     # clock time: 15:00, 3 pm, 3:30 pm, midnight, noon
     if re.fullmatch(r"\d{1,2}:\d{2}", word):
         h, mi = (int(p) for p in word.split(":"))
@@ -238,7 +245,9 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
                 return _at(words, i + 1)[0] + 1, _at(words, i + 1)[1]
             else:
                 return 1, None
-        elif word in _FRACTIONS:
+        elif word in ("half", "quarter") and (
+            words[i + 1 : i + 2] in (["a"], ["an"], ["of"]) or _unit_after(words, i + 1)
+        ):
             value, consumed = _FRACTIONS[word], 1
             if words[i + 1 : i + 2] in (["a"], ["an"]) and _unit_after(words, i + 2):
                 consumed = 2  # "half a gigabyte"
@@ -307,6 +316,9 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
     if j < len(words) and words[j] in ("am", "pm") and value <= 12:
         hour = value % 12 + (12 if words[j] == "pm" else 0)
         return j + 1 - i, ("clock", hour * 60)
+    if j < len(words) and words[j].startswith("°"):
+        celsius = value if words[j][-1] == "c" else (value - 32) * 5 / 9
+        return j + 1 - i, ("temperature", round(celsius, 1))
     unit = _unit_after(words, j)
     if unit is not None:
         dim, factor, used = unit
@@ -346,14 +358,20 @@ _RELATIVE: Final = 0.011  # exact restatements are within rounding
 _HEDGED: Final = 0.06  # "about 230 minutes" may round
 
 
+_DIGITS = re.compile(r"(?<![\w.])\d[\d,]*(?:\.\d+)?(?![\d,])")
+
+
 class NumberPool:
     """The quantities of the sources, for checking the quantities of claims."""
 
     def __init__(self, sources: Iterable[str]) -> None:
         self.by_dim: dict[str, list[float]] = {}
+        raw: set[float] = set()
         for source in sources:
             for q in quantities(source):
                 self._add(q)
+            raw.update(float(n.replace(",", "")) for n in _DIGITS.findall(source))
+        self.by_dim.setdefault("count", []).extend(sorted(raw))
         self.all_values = sorted({v for values in self.by_dim.values() for v in values})
         self._derived: set[float] | None = None
 
@@ -380,7 +398,9 @@ class NumberPool:
             self._derived = {round(v, 6) for v in found}
         return self._derived
 
-    def supports(self, q: Quantity) -> bool:
+    def supports(self, q: Quantity, *, arithmetic: bool = True) -> bool:
+        """Whether ``q`` is among the quantities (within rounding; hedged ones within 6%),
+        or, with ``arithmetic``, one step from two of them."""
         tolerance = _HEDGED if q.approx else _RELATIVE
         if q.dim == "date":
             whole = int(q.value)
@@ -404,6 +424,8 @@ class NumberPool:
             return True
         if q.dim in ("count", "ratio") and q.value in (0.5, 1.0, 2.0):
             return True  # "half", "one", "twice": too common to call a fact
+        if not arithmetic:
+            return False
         return round(q.value, 6) in self.derived() or any(
             _close(q.value, v, 1e-6) for v in self._derived_in(q.dim)
         )
@@ -412,7 +434,12 @@ class NumberPool:
         values = self.by_dim.get(dim, [])
         counts = self.by_dim.get("count", [])
         out = [a + b for a in values for b in values]
+        if len(values) < 13:
+            out += [a + b + c for a in values for b in values for c in values]
         out += [abs(a - b) for a in values for b in values]
+        if dim == "time":  # the length of a window given by two clock times
+            clocks = self.by_dim.get("clock", [])
+            out += [((b - a) % 1440) * 60 for a in clocks for b in clocks]
         counts = [1.0, *counts]
         out += [a * c for a in values for c in counts] + [
             a / c for a in values for c in counts if c

@@ -367,4 +367,107 @@ document.addEventListener("DOMContentLoaded", () => {
 });
 // --- end corrected hallucination rate ----------------------------------------------------------
 
+// --- human review queue (GET /api/v1/review/sample, POST /api/v1/review/labels) --------------
+// A seeded, stratified sample of generations; question | sources | answer side by side, as
+// stored (redacted); a label (grounded / hallucinated / unsure) with a note and the reviewer id.
+const REVIEWER_STORE = "tracerail.reviewer";
+let reviewNext = null;
+
+async function postJSON(path, body) {
+  const response = await fetch(new URL(path, location.origin), {
+    method: "POST", headers: { ...headers(), "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(`${response.status}: ${data.detail || data.error || response.statusText}`);
+  return data;
+}
+
+function reviewParams() {
+  const form = new FormData($("#review-form"));
+  const params = {};
+  for (const k of ["seed", "margin", "per_stratum", "model", "period", "population"]) {
+    const v = String(form.get(k) || "").trim();
+    if (v) params[k] = v;
+  }
+  const to = new Date(form.get("to") + "T00:00:00Z");
+  to.setUTCDate(to.getUTCDate() + 1); // the end day is included
+  params.from = form.get("from") + "T00:00:00Z";
+  params.to = to.toISOString();
+  return params;
+}
+
+function reviewStatus(review) {
+  if (!review) return "not labelled";
+  return `${review.label} · ${review.reviewer || "?"}${review.note ? " · “" + review.note + "”" : ""}`;
+}
+
+function sourceBlock(s) {
+  const name = [s.id, s.title, s.uri].filter(Boolean).join(" · ") || (s.retrieved ? "retrieved" : "source");
+  return el("div", { class: "source" }, el("b", {}, name), s.sha256 ? el("code", { title: "sha256" }, " " + s.sha256.slice(0, 12) + "…") : null,
+    el("p", {}, s.text !== undefined ? s.text : el("i", { class: "muted" }, "text not stored (only its hash)")));
+}
+
+function reviewItem(item) {
+  const status = el("span", { class: "review-status" }, reviewStatus(item.review));
+  const note = el("textarea", { name: "note", rows: "2", placeholder: "note (why?)" });
+  const box = el("div", { class: "review-item" + (item.review ? " labelled " + item.review.label : ""), "data-span": item.span_id, "data-trace": item.trace_id });
+  const label = async (value) => {
+    const reviewer = $("#review-form [name=reviewer]").value.trim();
+    if (!reviewer) throw new Error("Enter your reviewer id before labelling.");
+    localStorage.setItem(REVIEWER_STORE, reviewer);
+    await postJSON("/api/v1/review/labels", { reviewer, labels: [{ trace_id: item.trace_id, span_id: item.span_id, label: value, note: note.value }] });
+    item.review = { label: value, reviewer, note: note.value };
+    status.textContent = reviewStatus(item.review);
+    box.className = "review-item labelled " + value;
+  };
+  const buttons = ["grounded", "hallucinated", "unsure"].map((value) =>
+    el("button", { type: "button", "data-label": value, onclick: () => { showError(null); label(value).catch(showError); } }, value));
+  box.append(
+    el("div", { class: "review-head" }, el("b", {}, `#${item.id}`), ` ${item.model || "(no model)"} · ${fmtTime(item.time)} · `,
+      el("code", {}, item.trace_id.slice(0, 12) + "…"), " · ", status),
+    el("div", { class: "review-cols" },
+      el("div", {}, el("h4", {}, "Question"), el("pre", { class: "question" }, item.question || "–")),
+      el("div", { class: "sources" }, el("h4", {}, `Sources (${item.sources.length})`), ...item.sources.map(sourceBlock)),
+      el("div", {}, el("h4", {}, "Answer"), el("pre", { class: "answer" }, item.answer || "–"))),
+    el("div", { class: "review-actions" }, note, ...buttons));
+  return box;
+}
+
+function reviewStrata(data) {
+  const margin = (v) => (v === null || v === undefined ? "–" : "±" + (v * 100).toFixed(1) + " pts");
+  return el("table", { class: "grid" },
+    el("thead", {}, el("tr", {}, ...["Model", "Period", "Generations", "Sample", "Labelled", "Margin when labelled", "Margin so far"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...data.strata.map((s) => el("tr", {}, el("td", {}, s.model || "–"), el("td", {}, s.period_start ? s.period_start.slice(0, 10) : "all"),
+      el("td", {}, String(s.population)), el("td", {}, String(s.sample_size)), el("td", {}, String(s.labelled)),
+      el("td", {}, margin(s.margin_when_labelled)), el("td", {}, margin(s.margin_so_far))))));
+}
+
+async function loadReview(more) {
+  const params = { ...reviewParams(), limit: 50 };
+  if (more && reviewNext !== null) params.offset = reviewNext;
+  const data = await getJSON("/api/v1/review/sample", params);
+  reviewNext = data.next_offset;
+  const d = data.design;
+  const size = d.per_stratum ? `${d.per_stratum} per stratum` : `±${(d.margin * 100).toFixed(1)} pts at ${(d.confidence * 100).toFixed(0)}% per stratum`;
+  $("#review-summary").replaceChildren(
+    el("p", { class: "muted" }, `Seed ${d.seed}, ${size}, ${data.total} items in ${data.strata.length} strata, ${data.labelled} labelled. The same seed and dates give the same sample. Labels: grounded and hallucinated count in rates; unsure does not.`),
+    reviewStrata(data));
+  const items = data.items.map(reviewItem);
+  if (more) $("#review-items").append(...items); else $("#review-items").replaceChildren(...items);
+  if (!data.items.length && !more) $("#review-items").append(el("p", { class: "muted" }, "No generations to review in this range."));
+  $("#review-more").hidden = reviewNext === null;
+}
+
+loaders.review = () => loadReview(false);
+
+document.addEventListener("DOMContentLoaded", () => {
+  const today = new Date();
+  $("#review-form [name=to]").value = today.toISOString().slice(0, 10);
+  $("#review-form [name=from]").value = new Date(today.getTime() - 7 * 86400000).toISOString().slice(0, 10);
+  $("#review-form [name=reviewer]").value = localStorage.getItem(REVIEWER_STORE) || "";
+  $("#review-form").addEventListener("submit", (e) => { e.preventDefault(); showError(null); loadReview(false).catch(showError); });
+  $("#review-more").addEventListener("click", () => loadReview(true).catch(showError));
+});
+// --- end human review queue ------------------------------------------------------------------
+
 document.addEventListener("DOMContentLoaded", init);

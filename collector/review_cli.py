@@ -13,6 +13,7 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Annotated, Any, Final
 
@@ -37,6 +38,7 @@ review_app = typer.Typer(
 )
 
 PAGE: Final = 500
+DEFAULT_DAYS: Final = 30
 MAX_IMPORT: Final = 1_000  # labels per import: one request, all or nothing
 EXPORT_FIELDS: Final = (
     "id",
@@ -67,6 +69,20 @@ PopulationOpt = Annotated[
 ]
 
 
+def _window(from_: str | None, to: str | None) -> dict[str, str]:
+    """``--from``/``--to`` as ISO 8601 UTC. By default whole UTC days, the 30 ending today: the
+    window, and so the sample, stays the same all day instead of moving with the clock."""
+    end = parse_when(to or datetime.now(UTC).date().isoformat(), end=True)
+    assert end is not None
+    if from_:
+        start = parse_when(from_)
+    else:
+        moment = datetime.fromisoformat(end.replace("Z", "+00:00")) - timedelta(days=DEFAULT_DAYS)
+        start = parse_when(moment.date().isoformat())
+    assert start is not None
+    return {"from": start, "to": end}
+
+
 def _params(
     *,
     seed: int,
@@ -93,8 +109,7 @@ def _params(
         "confidence": confidence,
         "per_stratum": per_stratum,
         "model": model,
-        "from": parse_when(from_),
-        "to": parse_when(to, end=True),
+        **_window(from_, to),
         "period": period,
         "population": population,
     }
@@ -208,6 +223,7 @@ def export(
         population=population,
     )
     written = 0
+    design: dict[str, Any] = {}
     try:
         with ExitStack() as stack:
             out: IO[str] = (
@@ -216,14 +232,19 @@ def export(
                 else sys.stdout
             )
             for page in _pages(endpoint, params, api_key):
+                design = page["design"]
                 for item in page["items"]:
                     line = {key: item[key] for key in EXPORT_FIELDS} | {"label": "", "note": ""}
                     out.write(json.dumps(line, ensure_ascii=False) + "\n")
                     written += 1
     except ApiFailure as exc:
         raise _fail(exc) from None
-    if output is not None:
-        typer.echo(f"wrote {written} items to {output}", err=True)
+    # What reproduces this sample: record it with the labels.
+    typer.echo(
+        f"wrote {written} items to {output or 'stdout'}: seed {design.get('seed')}, "
+        f"from {design.get('from')} to {design.get('to')}, period {design.get('period')}",
+        err=True,
+    )
 
 
 def read_labels(path: Path) -> tuple[list[tuple[int, review.ReviewLabel]], list[str]]:

@@ -23,10 +23,10 @@ Who gets what:
   and stop when the collector, shutting down, closes their pool;
 - multiprocessing's resource tracker exits by itself once the collector and the workers are gone
   (it reads a pipe they all hold);
-- Chromium for PDF reports is started through :func:`exec_main` (``python -m
-  tracerail.collector.lifeline CHROMIUM ARGS...``), which sets the parent-death signal relative
-  to Playwright's driver and execs Chromium. The driver itself exits when its standard input, a
-  pipe from the collector, closes, and takes the browser with it (Playwright's own lifeline).
+- Chromium for PDF reports is started through :func:`exec_wrapper`, a script that sets the
+  parent-death signal (relative to Playwright's driver) and execs Chromium. The driver itself
+  exits when its standard input, a pipe from our process, closes, and takes the browser with
+  it (Playwright's own lifeline); Chromium also exits when the driver's pipe to it closes.
 
 All of them are in the collector's process group (Chromium aside: Playwright starts it in a
 session of its own and stops it when the driver is signalled), so SIGTERM to the group stops
@@ -36,10 +36,12 @@ them at once, and SIGINT (Ctrl-C) stops them through the collector's shutdown.
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import sys
 import threading
 from concurrent.futures import Future
+from pathlib import Path
 from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any, Final
 
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from multiprocessing.connection import Connection
 
+MODULE: Final = "tracerail.collector.lifeline"  # the forkserver preloads it
 PR_SET_PDEATHSIG: Final = 1  # <linux/prctl.h>
 PR_GET_PDEATHSIG: Final = 2
 LIFELINE_EXIT_CODE: Final = 70  # a worker whose collector is gone (EX_SOFTWARE)
@@ -170,6 +173,32 @@ def ensure_forkserver() -> None:
     _launcher().call(forkserver.ensure_running)
 
 
+# Run as ``python -I -S -c EXEC_PROGRAM PARENT_PID PROGRAM ARGS...`` (stdlib only, no site: ~20
+# ms): sets the parent-death signal, exits at once if PARENT_PID (the shell's $PPID, read as it
+# started) is no longer the parent, i.e. it died before the signal was set, else execs PROGRAM.
+EXEC_PROGRAM: Final = (
+    "import ctypes, os, sys\n"
+    f"ctypes.CDLL(None).prctl({PR_SET_PDEATHSIG}, {int(signal.SIGKILL)}, 0, 0, 0)\n"
+    f"os.getppid() == int(sys.argv[1]) or os._exit({LIFELINE_EXIT_CODE})\n"
+    "os.execv(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def exec_wrapper(program: str, directory: Path) -> str:
+    """A program to start instead of ``program`` that dies with its parent (Linux).
+
+    Writes a script into ``directory`` that sets the parent-death signal and execs ``program``
+    with the arguments it is given; elsewhere (no such signal) returns ``program`` itself.
+    """
+    if not sys.platform.startswith("linux"):
+        return program
+    script = directory / f"{Path(program).name}-lifeline"
+    python, code, target = (shlex.quote(v) for v in (sys.executable, EXEC_PROGRAM, program))
+    script.write_text(f'#!/bin/sh\nexec {python} -I -S -c {code} "$PPID" {target} "$@"\n')
+    script.chmod(0o700)
+    return str(script)
+
+
 def _in_forkserver() -> bool:
     """True in multiprocessing's forkserver (its ``-c`` program calls ``forkserver.main``)."""
     from multiprocessing import forkserver
@@ -177,19 +206,5 @@ def _in_forkserver() -> bool:
     return getattr(sys.modules.get("__main__"), "main", None) is forkserver.main
 
 
-def exec_main(argv: list[str]) -> None:
-    """``python -m tracerail.collector.lifeline PROGRAM ARGS...``: die with the parent, exec."""
-    if not argv:
-        raise SystemExit("usage: python -m tracerail.collector.lifeline PROGRAM [ARGS...]")
-    parent = os.getppid()
-    set_parent_death_signal()
-    if os.getppid() != parent:  # the parent died before the signal was set
-        raise SystemExit(LIFELINE_EXIT_CODE)
-    os.execv(argv[0], argv)
-
-
 if _in_forkserver():
     set_parent_death_signal()
-
-if __name__ == "__main__":
-    exec_main(sys.argv[1:])

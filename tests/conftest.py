@@ -9,7 +9,30 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from tests.support import leftovers
 from tests.support.server import RunningServer, serve_in_thread
+
+# Every process the tests start inherits this marker, so the session can find, and fail on, any
+# it left running even after it was re-parented (issue 22; tests/support/leftovers.py).
+SESSION = uuid.uuid4().hex
+os.environ[leftovers.MARKER] = SESSION
+LEFTOVER_GRACE_SECONDS = 15.0  # for children of the last test that are still exiting
+
+
+@pytest.hookimpl(trylast=True)  # after the session fixtures' teardown
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    remaining = leftovers.wait_for_none(SESSION, LEFTOVER_GRACE_SECONDS)
+    if not remaining:
+        return
+    lines = "\n".join(f"  {leftovers.describe(p)}" for p in remaining)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    message = f"{len(remaining)} process(es) started by the tests are still running:\n{lines}"
+    if reporter is not None:
+        reporter.write_sep("=", "processes left behind", red=True)
+        reporter.write_line(message)
+    leftovers.kill(remaining)  # the machine as it was found; the run fails all the same
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 # Property and API fuzz tests run the same examples every time in `make test` (a CI run must
 # not fail by luck); explore new inputs with HYPOTHESIS_PROFILE=explore.

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from functools import cache
+from pathlib import Path
 from typing import Any, Final
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from tracerail.collector import lifeline
 from tracerail.collector.reports import charts
 from tracerail.collector.reports.charts import BLUE, RED
 
@@ -115,8 +118,11 @@ def render_pdf(html: str) -> bytes:
         ) from None
     executable = find_chromium()
     try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
+        with tempfile.TemporaryDirectory(prefix="tracerail-pdf-") as tmp, sync_playwright() as pw:
+            # Chromium dies with Playwright's driver (parent-death signal; the driver itself
+            # exits when our end of its stdin pipe closes): a killed collector leaves no browser.
+            launch = lifeline.exec_wrapper(executable, Path(tmp))
+            browser = pw.chromium.launch(executable_path=launch, args=list(CHROMIUM_ARGS))
             try:
                 page = browser.new_page()
                 # Anything the page tries to fetch is refused: the report must be self-contained.

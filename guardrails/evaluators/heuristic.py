@@ -33,6 +33,7 @@ from tracerail.guardrails.evaluators.base import (
     LABEL_HALLUCINATED,
     ClaimVerdict,
     Evaluation,
+    EvaluatorError,
 )
 from tracerail.guardrails.evaluators.lexicon import Lexicon, get_lexicon
 from tracerail.guardrails.evaluators.numbers import UNIT_WORDS as _UNIT_WORDS
@@ -192,11 +193,11 @@ class _Sources:
         return bool(concepts) and not sentence.concepts.isdisjoint(concepts)
 
 
-def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool:
+def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool | None:
     """A quantity must be stated by the source sentence about the same thing (the one sharing
     most words with the quantity's neighbourhood), or follow from the sources by arithmetic;
     a number the sources give for something else is not support ("23 kg" for the hold bag
-    is not the cabin bag's limit)."""
+    is not the cabin bag's limit). ``None``: not found, but not contradicted either."""
     near = text[max(0, q.start - _CONTEXT) : q.end + _CONTEXT]
     context = set(_content(_words(near), src.lexicon))
     overlaps = [sum(1 for lemma in context if src.found(lemma, s)) for s in src.sentences]
@@ -213,13 +214,22 @@ def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool:
         if n == best
     ):
         return False  # the sentence about the same thing gives another value
-    return src.numbers.supports(q)
+    return True if src.numbers.supports(q) else None
 
 
 def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
     if _ABSTENTION.search(text):
         return ClaimCheck(text, start, end, 1.0, None, abstention=True)
-    missing = [text[q.start : q.end] for q in quantities(text) if not _quantity_ok(text, q, src)]
+    found = quantities(text)
+    verdicts = [_quantity_ok(text, q, src) for q in found]
+    if None in verdicts and True in verdicts:
+        # a total or a difference of the claim's own supported figures ("12 x €39 = €468")
+        pool = src.numbers.extended([q for q, ok in zip(found, verdicts, strict=True) if ok])
+        verdicts = [
+            ok if ok is not None else (pool.supports(q) or None)
+            for q, ok in zip(found, verdicts, strict=True)
+        ]
+    missing = [text[q.start : q.end] for q, ok in zip(found, verdicts, strict=True) if not ok]
     for match in _CAPITALISED.finditer(text):
         name = match.group(0).lower()
         if (
@@ -329,7 +339,7 @@ class HeuristicEvaluator:
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         if not 0.0 <= threshold <= 1.0:
-            raise ValueError("threshold must be between 0 and 1")
+            raise EvaluatorError("heuristic: threshold must be between 0 and 1")
         self.threshold = threshold
 
     def evaluate(

@@ -151,7 +151,7 @@ def quantities(text: str) -> list[Quantity]:
     words = [m.group(0).lower() for m in matches]
     found: list[Quantity] = []
     i = 0
-    after_quantity = -1
+    after_quantity = -10
     while i < len(words):
         if i - after_quantity in (0, 1) and words[i] in ("a", "an", "per", "each", "every"):
             i += 2  # a rate: "£0.53 a day", "10 requests per second"
@@ -236,7 +236,7 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
         if word in ("a", "an") and i + 1 < len(words):
             nxt = words[i + 1]
             if nxt in _UNITS and _UNITS[nxt][0] not in ("ratio",):
-                if words[i + 2 : i + 5] not in (["and", "a", "half"], ["and", "a", "quarter"]):
+                if words[i + 2 : i + 3] != ["and"]:
                     return 2, None  # "a day", "once a month": an article, not a stated fact
                 value, consumed = 1.0, 1
             elif nxt in ("half", "quarter", "third", "dozen") and (
@@ -251,6 +251,8 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
             value, consumed = _FRACTIONS[word], 1
             if words[i + 1 : i + 2] in (["a"], ["an"]) and _unit_after(words, i + 2):
                 consumed = 2  # "half a gigabyte"
+            elif words[i + 1 : i + 3] in (["of", "a"], ["of", "an"]) and _unit_after(words, i + 3):
+                consumed = 3  # "a quarter of an hour"
         elif "-" in word and word.split("-")[-1] in _FRACTIONS:
             head = _number_word(word.split("-")[:-1], 0)
             if head is None:
@@ -271,7 +273,12 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
             )
     # fractions: "two-fifths", "2/5", "one in five", "4 out of 100", "one part in ten thousand"
     if j < len(words) and words[j] in _FRACTIONS and words[j] not in ("half",):
-        return consumed + 1, ("ratio", value * _FRACTIONS[words[j]])
+        fraction = value * _FRACTIONS[words[j]]
+        if words[j + 1 : j + 3] in (["of", "a"], ["of", "an"]):  # "three quarters of an hour"
+            unit = _unit_after(words, j + 3)
+            if unit is not None:
+                return j + 3 + unit[2] - i, (unit[0], fraction * unit[1])
+        return consumed + 1, ("ratio", fraction)
     if j + 1 < len(words) and words[j] == "/":
         denominator = _parse_digits(words[j + 1]) if words[j + 1][0].isdigit() else None
         if denominator:
@@ -374,6 +381,15 @@ class NumberPool:
         self.by_dim.setdefault("count", []).extend(sorted(raw))
         self.all_values = sorted({v for values in self.by_dim.values() for v in values})
         self._derived: set[float] | None = None
+
+    def extended(self, extra: Iterable[Quantity]) -> NumberPool:
+        """A copy that also holds ``extra`` (for arithmetic over a claim's own figures)."""
+        pool = NumberPool(())
+        pool.by_dim = {dim: list(values) for dim, values in self.by_dim.items()}
+        for q in extra:
+            pool._add(q)
+        pool.all_values = sorted({v for values in pool.by_dim.values() for v in values})
+        return pool
 
     def _add(self, q: Quantity) -> None:
         if q.dim == "date":

@@ -31,9 +31,10 @@ lock: | $(BIN)/python
 	sed -i '/^tracerail @ /d' $(LOCK)  # the project itself (its extras name it), a local path
 
 # Debian packages the test suite needs: headless Chromium drives the dashboard tests and prints
-# PDF reports; faketime moves the clock for `make test-future`. Installed only when missing;
+# PDF reports; faketime moves the clock for `make test-future`; wordnet-base has the WordNet 3.0
+# files the shipped lexicon table is checked against. Installed only when missing;
 # needs root (CI runs as root).
-DEBS := chromium fonts-dejavu-core faketime
+DEBS := chromium fonts-dejavu-core faketime wordnet-base
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \

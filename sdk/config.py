@@ -13,6 +13,9 @@ DEFAULT_ENDPOINT = "http://127.0.0.1:4318"
 DEFAULT_SERVICE_NAME = "unknown_service"
 DEFAULT_MAX_CONTENT_CHARS = 16_384
 DEFAULT_SPOOL_MAX_MB = 256
+# The evaluator run in the background on generations with sources; "off" runs none.
+DEFAULT_EVALUATOR = "heuristic"
+EVALUATOR_OFF = "off"
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -32,6 +35,7 @@ class Config:
     app_version: str | None = None
     spool_dir: str | None = None
     spool_max_mb: int = DEFAULT_SPOOL_MAX_MB
+    evaluator: str = DEFAULT_EVALUATOR
 
     @property
     def traces_url(self) -> str:
@@ -88,6 +92,7 @@ def resolve_config(
     app_version: str | None = None,
     spool_dir: str | None = None,
     spool_max_mb: int | None = None,
+    evaluator: str | None = None,
 ) -> Config:
     """Merge arguments, environment and defaults into a validated :class:`Config`."""
     raw_endpoint = _pick(endpoint, semconv.ENV_ENDPOINT) or DEFAULT_ENDPOINT
@@ -122,6 +127,10 @@ def resolve_config(
     if spool_mb < 1:
         raise ConfigError("spool_max_mb", f"must be >= 1, got {spool_mb}")
 
+    evaluator_name = str(_pick(evaluator, semconv.ENV_EVALUATOR) or DEFAULT_EVALUATOR).strip()
+    if not evaluator_name:
+        raise ConfigError("evaluator", f"must not be empty (use {EVALUATOR_OFF!r} for none)")
+
     key = _pick(api_key, semconv.ENV_API_KEY)
     env = _pick(environment, semconv.ENV_ENVIRONMENT)
     version = _pick(app_version, semconv.ENV_APP_VERSION)
@@ -136,4 +145,5 @@ def resolve_config(
         app_version=None if version is None else str(version),
         spool_dir=None if raw_spool is None else str(raw_spool),
         spool_max_mb=spool_mb,
+        evaluator=evaluator_name,
     )

@@ -282,10 +282,12 @@ _grounding = _GroundingSettings()
 def configure_grounding(
     *, enabled: bool = True, judge: Callable[[str, Sequence[str]], Any] | None = None
 ) -> None:
-    """Turn the automatic groundedness check on generations with sources on or off.
+    """Turn the background evaluation of generations with sources on or off.
 
-    ``judge(answer, sources)`` returning a ``JudgeVerdict`` (see
-    :mod:`tracerail.guardrails.grounding`) adds a ``judge`` hallucination score.
+    The evaluator itself is chosen with ``tracerail.init(evaluator=...)`` (see
+    :mod:`tracerail.evaluation`). ``judge(answer, sources)`` returning a ``JudgeVerdict`` (see
+    :mod:`tracerail.guardrails.grounding`) adds a ``judge`` hallucination score, also computed
+    in the background.
     """
     _grounding.enabled = enabled
     _grounding.judge = judge
@@ -359,10 +361,11 @@ def attach(
     scope: _Scope | None = None,
     policy_version: str | None = None,
 ) -> None:
-    """Set the provenance attributes (and grounding scores) on a generation ``span``.
+    """Set the provenance attributes on a generation ``span`` and queue its evaluation.
 
     ``prompt_text`` and ``answer`` are the exact texts before redaction; only their hashes
-    are recorded. Never raises.
+    are recorded. A generation with sources is evaluated in the background, after the call
+    (:mod:`tracerail.evaluation`). Never raises.
     """
     try:
         if not span.is_recording():
@@ -398,38 +401,17 @@ def attach(
 
 
 def _ground(span: trace.Span, answer: str, texts: list[str]) -> None:
-    from tracerail.guardrails.grounding import assess_grounding
-    from tracerail.scores import score_event_attributes
+    """Queue the generation for the background evaluator (:mod:`tracerail.evaluation`).
 
-    result = assess_grounding(answer, texts)
-    span.set_attribute(semconv.TRACERAIL_GROUNDING_CLAIMS, len(result.claims))
-    span.set_attribute(
-        semconv.TRACERAIL_GROUNDING_UNSUPPORTED,
-        canonical_json([[c.start, c.end, c.support] for c in result.unsupported]),
+    The app's answer never waits for it: the score is recorded after the span has ended.
+    """
+    from tracerail import evaluation
+
+    response_id = _span_attributes(span).get(semconv.GEN_AI_RESPONSE_ID)
+    evaluation.submit(
+        span.get_span_context(),
+        answer,
+        texts,
+        response_id=response_id if isinstance(response_id, str) else None,
+        judge=_grounding.judge,
     )
-    span.add_event(
-        semconv.TRACERAIL_SCORE_EVENT,
-        score_event_attributes(
-            semconv.SCORE_HALLUCINATION,
-            result.hallucination_score,
-            source="auto",
-            label="hallucinated" if result.hallucinated else "grounded",
-        ),
-    )
-    judge = _grounding.judge
-    if judge is None:
-        return
-    try:
-        verdict = judge(answer, texts)
-        span.add_event(
-            semconv.TRACERAIL_SCORE_EVENT,
-            score_event_attributes(
-                semconv.SCORE_HALLUCINATION,
-                float(verdict.hallucination_score),
-                source="judge",
-                label=getattr(verdict, "label", None),
-                comment=getattr(verdict, "comment", None),
-            ),
-        )
-    except Exception:
-        logger.exception("tracerail: grounding judge failed")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,7 @@ def init(
     tracer_provider: TracerProvider | None = None,
     span_exporter: SpanExporter | None = None,
     policy: Any = None,
+    evaluator: Any = None,
 ) -> Config:
     """Configure tracing and return the resolved :class:`~tracerail.config.Config`.
 
@@ -100,6 +102,9 @@ def init(
     ``"off"``) sets the guardrail policy for every guarded call; a bad policy file fails here.
     ``spool_dir`` turns on the on-disk spool (:mod:`tracerail.spool`): batches the
     collector cannot take are kept there (at most ``spool_max_mb``) and re-sent in order.
+    ``evaluator`` (a registered name such as ``"heuristic"``, ``"nli"``, ``"llm-judge"``, an
+    evaluator object, or ``"off"``; env ``TRACERAIL_EVALUATOR``) scores generations that have
+    sources in the background after the call (:mod:`tracerail.evaluation`).
     Raises :class:`~tracerail.ConfigError` naming the field when a value is invalid.
     Calling ``init`` again replaces the previous configuration.
     """
@@ -115,6 +120,7 @@ def init(
         app_version=app_version,
         spool_dir=spool_dir,
         spool_max_mb=spool_max_mb,
+        evaluator=evaluator if isinstance(evaluator, str) else getattr(evaluator, "name", None),
     )
     resolved_policy = None
     if policy is not None:
@@ -150,6 +156,9 @@ def init(
             tracer=provider.get_tracer(INSTRUMENTATION_NAME, __version__),
             policy=resolved_policy,
         )
+    from tracerail import evaluation
+
+    evaluation.configure(config.evaluator if isinstance(evaluator, str | None) else evaluator)
     return config
 
 
@@ -192,7 +201,22 @@ def get_tracer() -> trace.Tracer:
 
 
 def flush(timeout_millis: int = 30_000) -> bool:
-    """Export every finished span now; returns False on timeout. Never raises."""
+    """Record every queued evaluation, then export every finished span now; returns False on
+    timeout. Never raises."""
+    from tracerail import evaluation
+
+    started = time.monotonic()
+    try:
+        evaluated = evaluation.flush(timeout_millis / 1000)
+    except Exception:
+        logger.exception("tracerail: evaluation flush failed")
+        evaluated = False
+    left = max(0, timeout_millis - int((time.monotonic() - started) * 1000))
+    return flush_spans(left) and evaluated
+
+
+def flush_spans(timeout_millis: int = 30_000) -> bool:
+    """Export every finished span now (not waiting for evaluations). Never raises."""
     runtime = _runtime
     if runtime is None:
         return True
@@ -211,9 +235,15 @@ def shutdown() -> None:
 
 def _shutdown_locked() -> None:
     global _runtime
-    runtime, _runtime = _runtime, None
-    if runtime is None:
+    if _runtime is None:
         return
+    from tracerail import evaluation
+
+    try:  # while the exporter still runs: evaluations flush spans and make spans of their own
+        evaluation.shutdown()
+    except Exception:
+        logger.exception("tracerail: evaluation shutdown failed")
+    runtime, _runtime = _runtime, None
     try:
         if runtime.owns_provider and runtime.provider is not _installed_global:
             runtime.provider.shutdown()

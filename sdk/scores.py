@@ -99,10 +99,16 @@ def score(
     if trace_id is None or span_id is None:
         logger.warning("tracerail.score(%r) ignored: give both trace_id and span_id", name)
         return False
-    return _post(trace_id, span_id, name, value, label, comment, source, attributes)
+    body = score_body(trace_id, span_id, name, value, label, comment, source, attributes)
+    status, detail = post_score(body)
+    if status == 0:
+        logger.warning("tracerail.score(%r) not sent: %s", name, detail)
+    elif not 200 <= status < 300:
+        logger.warning("tracerail.score(%r) refused (%d): %s", name, status, detail)
+    return 200 <= status < 300
 
 
-def _post(
+def score_body(
     trace_id: str,
     span_id: str,
     name: str,
@@ -111,9 +117,17 @@ def _post(
     comment: str | None,
     source: str,
     attributes: dict[str, Any],
-) -> bool:
-    config = get_config()
-    body = {
+    *,
+    evaluator: str | None = None,
+    evaluator_version: str | None = None,
+    prompt_sha256: str | None = None,
+) -> dict[str, Any]:
+    """The JSON body of ``POST /api/v1/scores``.
+
+    ``evaluator``, ``evaluator_version`` and ``prompt_sha256`` (who produced the score) are
+    included only when set, so a collector that does not know them is sent nothing new.
+    """
+    body: dict[str, Any] = {
         "trace_id": trace_id,
         "span_id": span_id,
         "name": name,
@@ -123,6 +137,19 @@ def _post(
         "comment": comment,
         "source": source,
     }
+    producer = {
+        "evaluator": evaluator,
+        "evaluator_version": evaluator_version,
+        "prompt_sha256": prompt_sha256,
+    }
+    body.update({key: value for key, value in producer.items() if value})
+    return body
+
+
+def post_score(body: dict[str, Any], *, timeout: float = 10.0) -> tuple[int, str]:
+    """POST ``body`` to the collector's scores API: (HTTP status, detail); status 0 when no
+    answer came (connection refused, timeout). Never raises."""
+    config = get_config()
     headers = {"Content-Type": "application/json"}
     if config.api_key:
         headers["Authorization"] = f"Bearer {config.api_key}"
@@ -130,11 +157,9 @@ def _post(
         config.endpoint + SCORES_PATH, data=json.dumps(body).encode(), headers=headers
     )
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return 200 <= int(response.status) < 300
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status), ""
     except urllib.error.HTTPError as exc:
-        detail = exc.read()[:500].decode("utf-8", "replace")
-        logger.warning("tracerail.score(%r) refused (%d): %s", name, exc.code, detail)
+        return exc.code, exc.read()[:500].decode("utf-8", "replace")
     except (OSError, ValueError) as exc:
-        logger.warning("tracerail.score(%r) not sent: %s", name, exc)
-    return False
+        return 0, str(exc)

@@ -158,6 +158,15 @@ SCORE_DATA_TYPES: Final = ("numeric", "boolean", "categorical")
 TRACERAIL_GROUNDING_CLAIMS: Final = "tracerail.grounding.claims"
 TRACERAIL_GROUNDING_UNSUPPORTED: Final = "tracerail.grounding.unsupported_claims"
 
+# Background evaluation of generations (``tracerail.evaluation``): an ``evaluate {evaluator}``
+# span, child of the evaluated span, times each evaluation; model calls an evaluator makes (the
+# ``llm-judge``) carry TRACERAIL_EVALUATION_JUDGE_CALL and are never evaluated themselves.
+EVALUATION_SPAN_PREFIX: Final = "evaluate"
+TRACERAIL_EVALUATION_JUDGE_CALL: Final = "tracerail.evaluation.judge_call"
+# Claims the evaluator checked and how many it found unsupported (on the ``evaluate`` span).
+TRACERAIL_EVALUATION_CLAIMS: Final = "tracerail.evaluation.claims"
+TRACERAIL_EVALUATION_UNSUPPORTED_CLAIMS: Final = "tracerail.evaluation.unsupported_claims"
+
 # Keys of the ``context`` mapping a guarded call hands to its checks (``run_guardrails``).
 # The call's source texts (``tracerail.sources`` / ``@observe(kind="retrieval")``), a tuple of
 # str; the ``grounding`` check reads them.
@@ -187,3 +196,7 @@ ENV_SPOOL_MAX_MB: Final = "TRACERAIL_SPOOL_MAX_MB"
 ENV_POLICY: Final = "TRACERAIL_POLICY"
 DEFAULT_POLICY_FILE: Final = "tracerail.toml"
 ENV_PRICES_FILE: Final = "TRACERAIL_PRICES_FILE"
+# Evaluator run in the background on generations with sources ("off" turns it off).
+ENV_EVALUATOR: Final = "TRACERAIL_EVALUATOR"
+# The model of the ``nli`` evaluator: a local directory or a hub id.
+ENV_NLI_MODEL: Final = "TRACERAIL_NLI_MODEL"

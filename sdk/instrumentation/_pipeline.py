@@ -28,7 +28,7 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from tracerail import guard, provenance, semconv
+from tracerail import evaluation, guard, provenance, semconv
 from tracerail.content import to_json, truncate
 from tracerail.errors import GuardrailBlocked
 from tracerail.pricing import TokenUsage, cost_usd
@@ -204,6 +204,8 @@ class GuardedCall:
             }
             if self.model:
                 attributes[semconv.GEN_AI_REQUEST_MODEL] = self.model
+            if evaluation.in_evaluation():  # an evaluator's own call: traced, never evaluated
+                attributes[semconv.TRACERAIL_EVALUATION_JUDGE_CALL] = True
             attributes.update(adapter.request_attributes(kwargs))
             self.span = get_tracer().start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
             self.capture = self.capture and self.span.is_recording()

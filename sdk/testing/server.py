@@ -4,7 +4,9 @@ Routes: ``POST /v1/chat/completions``, ``/v1/responses``, ``/v1/embeddings`` (Op
 ``base_url=server.openai_base_url``) and ``/v1/messages`` (Anthropic: ``base_url=server.url``).
 JSON answers, or server-sent events when the request says ``"stream": true`` (chat usage in the
 final chunk when ``stream_options.include_usage``). :meth:`LocalModelServer.fail_next` queues an
-error response (400, 429, 500, ...) in the provider's error format. Every request body is kept
+error response (400, 429, 500, ...) in the provider's error format;
+:meth:`LocalModelServer.script_replies` queues answer texts for the next requests (a scripted
+judge, say). Every request body is kept
 in :attr:`LocalModelServer.requests`, so a test can see exactly what a client sent.
 """
 
@@ -44,8 +46,10 @@ class LocalModelServer:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._errors: deque[tuple[int, str]] = deque()
+        self._replies: deque[str] = deque()
         self.knobs = wire.Knobs()
         self.chunk_delay = 0.0
+        self.reply_delay = 0.0  # seconds before a JSON answer (a slow model, for timeouts)
         self.requests: list[RecordedRequest] = []
 
     # --- control ---------------------------------------------------------------------------------
@@ -70,12 +74,19 @@ class LocalModelServer:
         with self._lock:
             self._errors.append((status, message))
 
+    def script_replies(self, *texts: str) -> None:
+        """Answer the next requests with ``texts``, one each, in order (then as before)."""
+        with self._lock:
+            self._replies.extend(texts)
+
     def reset(self) -> None:
         with self._lock:
             self._errors.clear()
+            self._replies.clear()
             self.requests.clear()
         self.knobs = wire.Knobs()
         self.chunk_delay = 0.0
+        self.reply_delay = 0.0
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -134,6 +145,12 @@ class LocalModelServer:
             self.requests.append(request)
             return self._errors.popleft() if self._errors else None
 
+    def _knobs(self) -> wire.Knobs:
+        """The knobs for one answer: the next scripted reply, if any, replaces ``reply``."""
+        with self._lock:
+            scripted = self._replies.popleft() if self._replies else None
+        return self.knobs if scripted is None else replace(self.knobs, reply=scripted)
+
 
 class _Handler(BaseHTTPRequestHandler):
     owner: LocalModelServer
@@ -144,13 +161,18 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: tests read requests from the server, not from stderr."""
 
     def _send_json(self, status: int, body: dict[str, Any]) -> None:
+        if status == 200 and self.owner.reply_delay:
+            time.sleep(self.owner.reply_delay)
         data = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.send_header("x-request-id", "req_local")
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
+            self.close_connection = True
 
     def _send_events(self, events: Iterator[tuple[str | None, dict[str, Any]]], done: bool) -> None:
         self.send_response(200)
@@ -191,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/v1/embeddings":
             self._send_json(200, wire.embeddings(body))
             return
-        answer = wire.answer_for(body, self.owner.knobs)
+        answer = wire.answer_for(body, self.owner._knobs())
         stream = body.get("stream") is True
         if path == "/v1/chat/completions":
             if stream:

@@ -1,4 +1,5 @@
-"""SDK → collector: provenance in the ledger, scores (events and API), hallucination metrics."""
+"""SDK → collector: provenance in the ledger, scores (events, API, the SDK's background
+evaluator), hallucination metrics."""
 
 from __future__ import annotations
 
@@ -86,6 +87,14 @@ def test_hallucination_rate_counts_sources_and_unscored(
 ) -> None:
     spans = _populate(collector)
     trace_id, span_id = spans["a_wrong"]
+    # The SDK's background evaluator scored it after the call (tracerail.flush() waited for
+    # it), through the scores API, naming itself: an auto score with evaluator and version.
+    (auto,) = httpx.get(
+        f"{collector.base_url}/api/v1/scores", params={"trace_id": trace_id}
+    ).json()["scores"]
+    assert (auto["span_id"], auto["name"], auto["source"]) == (span_id, "hallucination", "auto")
+    assert (auto["label"], auto["evaluator"]) == ("hallucinated", "heuristic")
+    assert auto["evaluator_version"] and auto["prompt_sha256"] == ""
     # A human confirms the auto verdict later, through the SDK's HTTP path.
     assert tracerail.score("hallucination", 1.0, trace_id=trace_id, span_id=span_id, source="human")
     body = httpx.get(

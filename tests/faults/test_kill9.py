@@ -1,4 +1,5 @@
-"""kill -9 of a real collector process under load: acknowledged spans stay, exactly once."""
+"""kill -9 of a real collector process under load: acknowledged spans stay, exactly once, and
+none of its processes (forkserver, ingest workers, resource tracker) outlives it (issue 22)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Tracer
 
-from tests.support.subprocess_collector import CollectorProcess, query_stopped
+from tests.support.subprocess_collector import CollectorProcess, query_stopped, still_running
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -24,11 +25,15 @@ TOTAL_SPANS = 100_000
 BATCH = 1_000
 WORKERS = 4
 KILL_AT = (30_000, 70_000)
+INGEST_WORKERS = 2  # worker processes whatever the machine's core count
+ORPHAN_WAIT_SECONDS = 10.0  # "a few seconds"; they go in well under one (the test prints it)
 
 
 @pytest.fixture
 def collector_process(tmp_path: Path) -> Iterator[CollectorProcess]:
-    process = CollectorProcess(tmp_path / "collector")
+    process = CollectorProcess(
+        tmp_path / "collector", env={"TRACERAIL_INGEST_WORKERS": str(INGEST_WORKERS)}
+    )
     yield process
     process.stop()
 
@@ -82,12 +87,19 @@ def test_kill9_under_load_loses_and_duplicates_no_acknowledged_span(
     for worker in workers:
         worker.start()
     kills = []
+    orphan_seconds = []
     for threshold in KILL_AT:
         while len(load.acked) < threshold:
             assert any(w.is_alive() for w in workers), "load finished before the kill"
             time.sleep(0.01)
-        collector_process.kill9()
+        below = collector_process.kill9()
+        killed_at = time.monotonic()
         kills.append(len(load.acked))
+        # forkserver, resource tracker and the ingest workers below the forkserver
+        assert len(below) >= 2 + INGEST_WORKERS, [p.cmdline() for p in below]
+        survivors = still_running(below, ORPHAN_WAIT_SECONDS)
+        assert not survivors, [(p.pid, p.cmdline()) for p in survivors]
+        orphan_seconds.append(round(time.monotonic() - killed_at, 2))
         collector_process.start()
     for worker in workers:
         worker.join(timeout=600)
@@ -110,7 +122,8 @@ def test_kill9_under_load_loses_and_duplicates_no_acknowledged_span(
         row[0] for row in query_stopped(collector_process, "SELECT span_id FROM tracerail.spans")
     }
     print(
-        f"\nkill -9 at {kills} acknowledged spans; exporter retries {load.failures}; "
+        f"\nkill -9 at {kills} acknowledged spans (its processes gone after {orphan_seconds} s); "
+        f"exporter retries {load.failures}; "
         f"stored {rows} rows, {distinct} distinct, max copies {worst}"
     )
     assert stored == load.acked

@@ -27,6 +27,7 @@ class CollectorProcess:
     port: int = field(default_factory=free_port)
     storage: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    new_session: bool = False  # its own process group, to signal the group without the tests
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
 
@@ -69,6 +70,7 @@ class CollectorProcess:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                start_new_session=self.new_session,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -82,10 +84,18 @@ class CollectorProcess:
             time.sleep(0.1)
         raise RuntimeError(f"collector not ready: {self.log.read_text()[-3000:]}")
 
-    def kill9(self) -> None:
+    def descendants(self) -> list[psutil.Process]:
+        """The collector's processes below it (forkserver, ingest workers, ...), right now."""
         assert self.process is not None
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def kill9(self) -> list[psutil.Process]:
+        """``kill -9`` the collector; returns its descendants as they were just before."""
+        assert self.process is not None
+        below = self.descendants()
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
+        return below
 
     def stop(self) -> None:
         """Graceful stop (SIGTERM): uvicorn finishes requests, ingest drains."""
@@ -100,6 +110,22 @@ class CollectorProcess:
     def rss_bytes(self) -> int:
         assert self.process is not None
         return int(psutil.Process(self.process.pid).memory_info().rss)
+
+
+def still_running(processes: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Those of ``processes`` still running after up to ``timeout`` seconds (zombies have ended)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        running = []
+        for process in processes:
+            try:
+                if process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+                    running.append(process)
+            except psutil.NoSuchProcess:
+                pass
+        if not running or time.monotonic() >= deadline:
+            return running
+        time.sleep(0.1)
 
 
 _QUERY = """

@@ -36,6 +36,7 @@ from tracerail.guardrails.evaluators.base import (
     EvaluatorError,
 )
 from tracerail.guardrails.evaluators.lexicon import Lexicon, get_lexicon
+from tracerail.guardrails.evaluators.numbers import QUANTITY_WORDS as _QUANTITY_WORDS
 from tracerail.guardrails.evaluators.numbers import UNIT_WORDS as _UNIT_WORDS
 from tracerail.guardrails.evaluators.numbers import NumberPool, Quantity, quantities
 
@@ -183,14 +184,27 @@ class _Sources:
                     )
                 )
         self.universals = bool(_UNIVERSALS & self.words)
-        self.numbers = NumberPool(sources)
+        self.numbers = NumberPool.merge([s.numbers for s in self.sentences])
         self.question: frozenset[str] = frozenset()
+        self._where: dict[str, frozenset[int]] = {}
 
-    def found(self, lemma: str, sentence: _Sentence) -> bool:
-        if lemma in sentence.lemmas or (len(lemma) >= _STEM and lemma[:_STEM] in sentence.stems):
-            return True
+    def where(self, lemma: str) -> frozenset[int]:
+        """Indices of the sentences where ``lemma`` is found (same lemma, a shared sense, or
+        the same 5-letter stem); memoised per call."""
+        known = self._where.get(lemma)
+        if known is not None:
+            return known
         concepts = self.lexicon.concepts(lemma)
-        return bool(concepts) and not sentence.concepts.isdisjoint(concepts)
+        stem = lemma[:_STEM] if len(lemma) >= _STEM else None
+        known = frozenset(
+            i
+            for i, sentence in enumerate(self.sentences)
+            if lemma in sentence.lemmas
+            or (stem is not None and stem in sentence.stems)
+            or (concepts and not sentence.concepts.isdisjoint(concepts))
+        )
+        self._where[lemma] = known
+        return known
 
 
 def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool | None:
@@ -198,9 +212,12 @@ def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool | None:
     most words with the quantity's neighbourhood), or follow from the sources by arithmetic;
     a number the sources give for something else is not support ("23 kg" for the hold bag
     is not the cabin bag's limit). ``None``: not found, but not contradicted either."""
-    near = text[max(0, q.start - _CONTEXT) : q.end + _CONTEXT]
-    context = set(_content(_words(near), src.lexicon))
-    overlaps = [sum(1 for lemma in context if src.found(lemma, s)) for s in src.sentences]
+    near = text[max(0, q.start - _CONTEXT) : q.start] + " " + text[q.end : q.end + _CONTEXT]
+    context = set(_content([w for w in _words(near) if w not in _QUANTITY_WORDS], src.lexicon))
+    overlaps = [0] * len(src.sentences)
+    for lemma in context:
+        for i in src.where(lemma):
+            overlaps[i] += 1
     best = max(overlaps, default=0)
     if best and any(
         s.numbers.supports(q, arithmetic=False)
@@ -248,8 +265,8 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
         return ClaimCheck(text, start, end, support, None, tuple(missing))
     # align: the sentence covering most, then the one adding most
     found_in = [
-        {i for i, lemma in enumerate(lemmas) if src.found(lemma, sentence)}
-        for sentence in src.sentences
+        {i for i, lemma in enumerate(lemmas) if n in src.where(lemma)}
+        for n in range(len(src.sentences))
     ]
     chosen: list[int] = []
     covered: set[int] = set()

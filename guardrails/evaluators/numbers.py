@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["UNIT_WORDS", "NumberPool", "Quantity", "quantities"]
+__all__ = ["QUANTITY_WORDS", "UNIT_WORDS", "NumberPool", "Quantity", "quantities"]
 
 _UNITS: Final[dict[str, tuple[str, float]]] = {}
 
@@ -89,6 +89,12 @@ _MONTHS: Final = {
     )
     for name in names
 }  # fmt: skip
+_STARTERS: Final = frozenset(
+    {*_ONES, *_SCALES, *_FRACTIONS, *_MONTHS, *_CURRENCY_SIGNS, "a", "an", "noon", "midday",
+     "midnight"}
+)  # fmt: skip
+#: Number words and months (how a quantity may be spelled out).
+QUANTITY_WORDS: Final = frozenset(_STARTERS) - {"a", "an"}
 _APPROX: Final = frozenset(
     "about around roughly approximately nearly almost some circa approx just over under "
     "~ some close".split()
@@ -155,6 +161,10 @@ def quantities(text: str) -> list[Quantity]:
     while i < len(words):
         if i - after_quantity in (0, 1) and words[i] in ("a", "an", "per", "each", "every"):
             i += 2  # a rate: "£0.53 a day", "10 requests per second"
+            continue
+        word = words[i]
+        if not (word[0].isdigit() or word in _STARTERS or "-" in word):
+            i += 1
             continue
         consumed, quantity = _at(words, i)
         if quantity is not None:
@@ -381,6 +391,16 @@ class NumberPool:
         self.by_dim.setdefault("count", []).extend(sorted(raw))
         self.all_values = sorted({v for values in self.by_dim.values() for v in values})
         self._derived: set[float] | None = None
+
+    @classmethod
+    def merge(cls, pools: Iterable[NumberPool]) -> NumberPool:
+        """One pool holding the quantities of all ``pools``."""
+        merged = cls(())
+        for pool in pools:
+            for dim, values in pool.by_dim.items():
+                merged.by_dim.setdefault(dim, []).extend(values)
+        merged.all_values = sorted({v for values in merged.by_dim.values() for v in values})
+        return merged
 
     def extended(self, extra: Iterable[Quantity]) -> NumberPool:
         """A copy that also holds ``extra`` (for arithmetic over a claim's own figures)."""

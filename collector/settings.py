@@ -109,6 +109,29 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often a non-empty WAL or down storage is retried."
     )
 
+    # --- online evaluator (collector/online_eval.py, docs/evaluators.md) ------------------------
+    online_eval_enabled: bool = Field(
+        False, description="Score stored generations that have sources, in the background."
+    )
+    online_eval_evaluator: str = Field(
+        "heuristic", min_length=1, description="Evaluator the online evaluator runs, by name."
+    )
+    online_eval_rate_per_second: float = Field(
+        20.0, gt=0, description="Most generations the online evaluator scores per second."
+    )
+    online_eval_batch_size: int = Field(
+        32, ge=1, le=1_000, description="Generations the online evaluator reads per pass."
+    )
+    online_eval_interval_seconds: float = Field(
+        1.0, gt=0, description="Pause of the online evaluator when nothing is pending."
+    )
+    online_eval_lookback_hours: int = Field(
+        168, ge=1, le=24 * 3650, description="How far back the online evaluator looks."
+    )
+    online_eval_settle_seconds: float = Field(
+        2.0, ge=0, description="Age a span must reach before the online evaluator reads it."
+    )
+
     def wal_path(self) -> Path:
         """The write-ahead log directory of this collector's database."""
         if self.wal_dir is not None:

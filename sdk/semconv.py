@@ -86,6 +86,10 @@ OPENLLMETRY_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read_input_toke
 OPENLLMETRY_REASONING_TOKENS: Final = "gen_ai.usage.reasoning_tokens"
 OPENINFERENCE_TOKEN_COUNT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
 OPENINFERENCE_TOKEN_COUNT_REASONING: Final = "llm.token_count.completion_details.reasoning"
+# Retrieved documents on an OpenInference RETRIEVER span:
+# ``retrieval.documents.{i}.document.content`` (the collector's online evaluator reads them).
+OPENINFERENCE_RETRIEVAL_DOCUMENTS: Final = "retrieval.documents."
+OPENINFERENCE_DOCUMENT_CONTENT: Final = ".document.content"
 
 # --- tracerail's own names ---------------------------------------------------------------------
 TRACERAIL_OBSERVATION_KIND: Final = "tracerail.observation.kind"

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from tracerail.collector.api import (
     audit,
     dashboard,
+    evaluators,
     guardrails,
     health,
     keys,
@@ -29,6 +30,7 @@ from tracerail.collector.api import (
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.auth import KeyRing, check_bind
 from tracerail.collector.ingest import IngestBatcher
+from tracerail.collector.online_eval import OnlineEvaluator
 from tracerail.collector.prepare import PreparePool
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -47,6 +49,16 @@ def _without_native_telemetry() -> dict[str, Any]:
     if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
         return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
     return {}
+
+
+def _start_online_evaluator(store: ClickHouseStore, settings: Settings) -> OnlineEvaluator | None:
+    """The background evaluator (``online_eval_*`` settings), started; None when off."""
+    if not settings.online_eval_enabled:
+        return None
+    worker = OnlineEvaluator.from_settings(store, settings)
+    worker.start()
+    logger.info("online evaluator %s %s started", worker.evaluator.name, worker.evaluator.version)
+    return worker
 
 
 def create_app(settings: Settings | None = None, store: ClickHouseStore | None = None) -> FastAPI:
@@ -101,12 +113,15 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
 
             grpc_ingest = GrpcIngest(batcher, settings, keyring)
             app.state.grpc_port = await grpc_ingest.start()
+        app.state.online_evaluator = _start_online_evaluator(active, settings)
         logger.info(
             "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
         )
         try:
             yield
         finally:
+            if app.state.online_evaluator is not None:
+                await asyncio.to_thread(app.state.online_evaluator.stop)
             if grpc_ingest is not None:
                 await grpc_ingest.stop()
             await batcher.stop()
@@ -136,6 +151,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         reports,
         review,
         dashboard,
+        evaluators,
     ):
         app.include_router(module.router)
     return app

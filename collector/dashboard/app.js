@@ -320,6 +320,36 @@ function init() {
   refresh();
 }
 
+// --- online evaluator panel (GET /api/v1/evaluators) -------------------------------------------
+// Its own loader and timer: refreshed every 10 s while the overview is shown.
+async function loadOnlineEval() {
+  const rows = $("#online-eval-rows");
+  if (!rows) return;
+  const data = await getJSON("/api/v1/evaluators");
+  const o = data.online;
+  const num = (v) => (v === null || v === undefined ? "–" : Number(v).toLocaleString());
+  const fields = o.enabled
+    ? [
+      ["Evaluator", `${o.evaluator} ${o.version}`],
+      ["State", o.running ? "running" : "stopped"],
+      ["Scored (this run / all)", `${num(o.scored)} / ${num(o.scored_total)}`],
+      ["Pending", num(o.pending)],
+      ["Skipped (no sources)", num(o.skipped_no_sources)],
+      ["Errors", num(o.errors) + (o.last_error ? ` — ${o.last_error}` : "")],
+      ["Rate (scored/s, limit)", `${o.rate_per_second} / ${o.rate_limit_per_second}`],
+      ["Last run", o.last_run ? fmtTime(o.last_run) : "–"],
+    ]
+    : [["Evaluator", `${o.evaluator} (off: set TRACERAIL_ONLINE_EVAL_ENABLED=true)`]];
+  rows.replaceChildren(...fields.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const tick = () => { if (!$("#tab-overview").hidden) loadOnlineEval().catch(() => {}); };
+  tick();
+  setInterval(tick, 10000);
+});
+// --- end online evaluator panel -----------------------------------------------------------------
+
 // --- corrected hallucination rate (GET /api/v1/metrics/hallucination-rate) ---------------------
 // Per model: the headline evaluator's raw rate, its sensitivity and specificity against human
 // labels, and the rate corrected for that error; "not validated" where labels are too few.

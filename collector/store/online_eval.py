@@ -1,0 +1,184 @@
+"""Queries of the collector's online evaluator (``collector/online_eval.py``).
+
+A generation is *pending* for an evaluator version when it is a generation span with an
+answer (``output``), in a trace that has a retrieval span, within the lookback window, ingested
+at least ``settle`` seconds ago, not a judge's own call, and without a ``hallucination`` score
+from that evaluator name and version. "Already scored" is read from ``scores`` itself, so a
+restarted worker (or a second one) never scores a generation twice, and a score the SDK sent
+for the same evaluator version counts too.
+
+Candidates come in ``(ingested_at, span_id)`` order after a cursor, so each pass reads only
+what is new. Times are the server's (``now64()``): ``ingested_at`` is set by the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from tracerail import semconv
+from tracerail.collector.scores import SpanInfo
+from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.scores import SPAN_INFO_COLUMNS, span_info
+
+# A spans row's place in ingest order: (ingested_at in ms, span_id).
+Cursor = tuple[int, str]
+START: Final[Cursor] = (0, "")
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One generation waiting for the evaluator, with what the score row copies from it."""
+
+    project: str
+    trace_id: str
+    span_id: str
+    cursor: Cursor
+    end_ns: int
+    output: str
+    input: str
+    span: SpanInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Retrieval:
+    """One retrieval span of a trace: when it started, its output and retrieved documents."""
+
+    start_ns: int
+    output: str
+    documents: tuple[str, ...]
+
+
+def _pending_where(store: ClickHouseStore) -> str:
+    spans, scores = store.table("spans"), store.table("scores")
+    since = "now64(9) - toIntervalHour({lookback_hours:UInt32})"
+    return (
+        f"observation_kind = {{generation:String}} AND timestamp >= {since} "
+        "AND ingested_at <= now64(3) - toIntervalMillisecond({settle_ms:UInt32}) "
+        "AND output != '' AND attributes[{judge_key:String}] = '' "
+        f"AND (project, trace_id) IN (SELECT project, trace_id FROM {spans} "
+        f"  WHERE observation_kind = {{retrieval:String}} AND timestamp >= {since}) "
+        f"AND (project, span_id) NOT IN (SELECT project, span_id FROM {scores} "
+        "  WHERE name = {score_name:String} AND evaluator = {evaluator:String} "
+        "  AND evaluator_version = {version:String} "
+        f"  AND span_hour >= toStartOfHour({since}))"
+    )
+
+
+def _params(evaluator: str, version: str, lookback_hours: int, settle_ms: int) -> dict[str, Any]:
+    return {
+        "generation": semconv.KIND_GENERATION,
+        "retrieval": semconv.KIND_RETRIEVAL,
+        "judge_key": semconv.TRACERAIL_EVALUATION_JUDGE_CALL,
+        "score_name": semconv.SCORE_HALLUCINATION,
+        "evaluator": evaluator,
+        "version": version,
+        "lookback_hours": lookback_hours,
+        "settle_ms": settle_ms,
+    }
+
+
+def pending(
+    store: ClickHouseStore,
+    evaluator: str,
+    version: str,
+    after: Cursor,
+    *,
+    limit: int,
+    lookback_hours: int,
+    settle_ms: int,
+) -> list[Candidate]:
+    """Up to ``limit`` pending generations after ``after``, in ingest order."""
+    rows = store.query(
+        "SELECT project, trace_id, span_id, toUnixTimestamp64Milli(ingested_at) AS ingested_ms, "
+        f"duration_ns, output, input, {SPAN_INFO_COLUMNS} "
+        f"FROM {store.table('spans')} WHERE {_pending_where(store)} "
+        "AND (toUnixTimestamp64Milli(ingested_at), span_id) > "
+        "({after_ms:Int64}, {after_span:String}) "
+        "ORDER BY ingested_ms, span_id LIMIT 1 BY project, span_id LIMIT {limit:UInt32}",
+        {
+            **_params(evaluator, version, lookback_hours, settle_ms),
+            "template_key": semconv.TRACERAIL_PROMPT_TEMPLATE_ID,
+            "after_ms": after[0],
+            "after_span": after[1],
+            "limit": limit,
+        },
+    )
+    return [
+        Candidate(
+            project=row["project"],
+            trace_id=row["trace_id"],
+            span_id=row["span_id"],
+            cursor=(int(row["ingested_ms"]), row["span_id"]),
+            end_ns=int(row["start_ns"]) + int(row["duration_ns"]),
+            output=row["output"],
+            input=row["input"],
+            span=span_info(row),
+        )
+        for row in rows
+    ]
+
+
+def count_pending(
+    store: ClickHouseStore, evaluator: str, version: str, *, lookback_hours: int, settle_ms: int
+) -> int:
+    """How many generations are pending for this evaluator version (from the start)."""
+    rows = store.query(
+        "SELECT uniqExact(project, span_id) AS n "
+        f"FROM {store.table('spans')} WHERE {_pending_where(store)}",
+        _params(evaluator, version, lookback_hours, settle_ms),
+    )
+    return int(rows[0]["n"]) if rows else 0
+
+
+def count_scored(store: ClickHouseStore, evaluator: str, version: str) -> int:
+    """Generations holding a hallucination score from this evaluator version (any writer)."""
+    rows = store.query(
+        "SELECT uniqExact(project, span_id) AS n "
+        f"FROM {store.table('scores')} WHERE name = {{score_name:String}} "
+        "AND evaluator = {evaluator:String} AND evaluator_version = {version:String}",
+        {"score_name": semconv.SCORE_HALLUCINATION, "evaluator": evaluator, "version": version},
+    )
+    return int(rows[0]["n"]) if rows else 0
+
+
+def retrievals(
+    store: ClickHouseStore,
+    candidates: Sequence[Candidate],
+    *,
+    lookback_hours: int,
+) -> dict[tuple[str, str], list[Retrieval]]:
+    """The retrieval spans of the candidates' traces, by (project, trace_id), oldest first."""
+    if not candidates:
+        return {}
+    rows = store.query(
+        "SELECT project, trace_id, toUnixTimestamp64Nano(timestamp) AS start_ns, output, "
+        "arrayMap(pair -> pair.2, arraySort(pair -> pair.1, arrayMap("
+        "  key -> (toUInt32OrZero(substring(key, length({docs:String}) + 1, "
+        "    position(key, {content:String}) - length({docs:String}) - 1)), attributes[key]), "
+        "  arrayFilter(key -> startsWith(key, {docs:String}) AND endsWith(key, {content:String}), "
+        "    mapKeys(attributes))))) AS documents "
+        f"FROM {store.table('spans')} "
+        "WHERE observation_kind = {retrieval:String} "
+        "AND timestamp >= now64(9) - toIntervalHour({lookback_hours:UInt32}) "
+        "AND project IN {projects:Array(String)} AND trace_id IN {trace_ids:Array(String)} "
+        "ORDER BY start_ns",
+        {
+            "docs": semconv.OPENINFERENCE_RETRIEVAL_DOCUMENTS,
+            "content": semconv.OPENINFERENCE_DOCUMENT_CONTENT,
+            "retrieval": semconv.KIND_RETRIEVAL,
+            "lookback_hours": lookback_hours,
+            "projects": sorted({c.project for c in candidates}),
+            "trace_ids": sorted({c.trace_id for c in candidates}),
+        },
+    )
+    wanted = {(c.project, c.trace_id) for c in candidates}
+    found: dict[tuple[str, str], list[Retrieval]] = {}
+    for row in rows:
+        key = (row["project"], row["trace_id"])
+        if key in wanted:
+            found.setdefault(key, []).append(
+                Retrieval(int(row["start_ns"]), row["output"], tuple(row["documents"]))
+            )
+    return found

@@ -90,6 +90,7 @@ _MONTHS_DAYS: Final = frozenset(
     "jan feb mar apr jun jul aug sep sept oct nov dec "
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
+_MONTH_NAMES: Final = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 # A leading "No." / "Not yet." answers the question; it is not a negated claim.
 _LEADING_ANSWER = re.compile(
     r"^\s*(?:no|not\s+(?:yet|necessarily|quite|really|always))\b[,.:;!]?", re.IGNORECASE
@@ -185,6 +186,15 @@ class _Sources:
                 )
         self.universals = bool(_UNIVERSALS & self.words)
         self.numbers = NumberPool.merge([s.numbers for s in self.sentences])
+        # months and weekdays the sources name, by their first three letters
+        self.calendar = {
+            w[:3] for w in self.words if w in _MONTHS_DAYS or w.removesuffix("s") in _MONTHS_DAYS
+        }
+        self.calendar.update(
+            _MONTH_NAMES[int(v) // 100 - 1]
+            for v in self.numbers.by_dim.get("date", ())
+            if 1 <= int(v) // 100 <= 12
+        )
         self.question: frozenset[str] = frozenset()
         self._where: dict[str, frozenset[int]] = {}
 
@@ -249,13 +259,11 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
     missing = [text[q.start : q.end] for q, ok in zip(found, verdicts, strict=True) if not ok]
     for match in _CAPITALISED.finditer(text):
         name = match.group(0).lower()
-        if (
-            name not in src.words
-            and name not in _MONTHS_DAYS
-            and name.removesuffix("s") not in _MONTHS_DAYS
-            and name not in _STOP_WORDS
-            and name not in _UNIT_WORDS
-        ):
+        if name in _MONTHS_DAYS or name.removesuffix("s") in _MONTHS_DAYS:
+            if name[:3] not in src.calendar:
+                missing.append(match.group(0))  # "April to October" for "March to November"
+            continue
+        if name not in src.words and name not in _STOP_WORDS and name not in _UNIT_WORDS:
             if src.lexicon.lemma(name) not in src.words:
                 missing.append(match.group(0))
     words = _words(text)

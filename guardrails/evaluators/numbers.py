@@ -277,7 +277,9 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
     # day month [year]
     if value == int(value) and 1 <= value <= 31 and j < len(words):
         month_at = j + 1 if words[j] == "of" else j
-        if month_at < len(words) and words[month_at] in _MONTHS and words[month_at] != "may":
+        month = words[month_at] if month_at < len(words) else ""
+        modal = month == "may" and month_at == j and not re.search(r"(st|nd|rd|th)$", word)
+        if month in _MONTHS and not modal:  # "17th of May", not "2 may apply"
             return _with_year(
                 words, month_at + 1, month_at + 1 - i, _MONTHS[words[month_at]] * 100 + int(value)
             )
@@ -390,7 +392,6 @@ class NumberPool:
             raw.update(float(n.replace(",", "")) for n in _DIGITS.findall(source))
         self.by_dim.setdefault("count", []).extend(sorted(raw))
         self.all_values = sorted({v for values in self.by_dim.values() for v in values})
-        self._derived: set[float] | None = None
 
     @classmethod
     def merge(cls, pools: Iterable[NumberPool]) -> NumberPool:
@@ -421,19 +422,6 @@ class NumberPool:
             return
         self.by_dim.setdefault(q.dim, []).append(q.value)
 
-    def derived(self) -> set[float]:
-        """Values one arithmetic step from two source values (sum, difference, product, ratio)."""
-        if self._derived is None:
-            values = [1.0, *self.all_values[:24]]
-            found: set[float] = set()
-            for a in values:
-                for b in values:
-                    found.update((a + b, abs(a - b), a * b))
-                    if b:
-                        found.add(a / b)
-            self._derived = {round(v, 6) for v in found}
-        return self._derived
-
     def supports(self, q: Quantity, *, arithmetic: bool = True) -> bool:
         """Whether ``q`` is among the quantities (within rounding; hedged ones within 6%),
         or, with ``arithmetic``, one step from two of them."""
@@ -462,24 +450,28 @@ class NumberPool:
             return True  # "half", "one", "twice": too common to call a fact
         if not arithmetic:
             return False
-        return round(q.value, 6) in self.derived() or any(
-            _close(q.value, v, 1e-6) for v in self._derived_in(q.dim)
-        )
+        return any(_close(q.value, v, 1e-6) for v in self._derived_in(q.dim))
 
     def _derived_in(self, dim: str) -> list[float]:
+        """Values one step from the pool's figures of ``dim``: sums and differences of two (or
+        the sum of three) different figures, a figure times or divided by a count, the length
+        of a window between two clock times."""
         values = self.by_dim.get(dim, [])
-        counts = self.by_dim.get("count", [])
-        out = [a + b for a in values for b in values]
+        pairs = [(a, b) for i, a in enumerate(values) for b in values[i + 1 :]]
+        out = [a + b for a, b in pairs] + [abs(a - b) for a, b in pairs]
         if len(values) < 13:
-            out += [a + b + c for a in values for b in values for c in values]
-        out += [abs(a - b) for a in values for b in values]
-        if dim == "time":  # the length of a window given by two clock times
+            out += [
+                a + b + c
+                for i, a in enumerate(values)
+                for j, b in enumerate(values[i + 1 :], start=i + 1)
+                for c in values[j + 1 :]
+            ]
+        if dim == "time":
             clocks = self.by_dim.get("clock", [])
-            out += [((b - a) % 1440) * 60 for a in clocks for b in clocks]
-        counts = [1.0, *counts]
-        out += [a * c for a in values for c in counts] + [
-            a / c for a in values for c in counts if c
-        ]
+            out += [((b - a) % 1440) * 60 for a in clocks for b in clocks if a != b]
+        counts = self.by_dim.get("count", [])
+        out += [a * c for a in values for c in counts if c != 1]
+        out += [a / c for a in values for c in counts if c not in (0, 1)]
         return out
 
 

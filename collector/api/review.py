@@ -31,7 +31,6 @@ from tracerail.collector.store import review as review_store
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.ledger import LedgerWriter
-from tracerail.collector.store.scores import find_span
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
@@ -203,6 +202,9 @@ def _write_labels(
         raise ApiError(422, "invalid_label", str(exc)) from None
     checked = []
     seen: dict[tuple[str, str], int] = {}
+    spans = review_store.find_spans(
+        store, project, [(x.trace_id.lower(), x.span_id.lower()) for x in body.labels]
+    )
     for i, item in enumerate(body.labels):
         trace_id, span_id = item.trace_id.lower(), item.span_id.lower()
         if (trace_id, span_id) in seen:
@@ -213,7 +215,7 @@ def _write_labels(
                 f"labels[{seen[(trace_id, span_id)]}] of this request",
             )
         seen[(trace_id, span_id)] = i
-        span = find_span(store, project, trace_id, span_id)
+        span = spans.get((trace_id, span_id))
         if span is None:
             raise ApiError(
                 404,

@@ -17,7 +17,9 @@ from typing import Any, Final
 
 from tracerail import semconv
 from tracerail.collector.review import REVIEW_SCORES, Stratum
+from tracerail.collector.scores import SpanInfo
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.scores import SPAN_INFO_COLUMNS, span_info
 
 # Strata boundaries in UTC (weeks start on Monday); ``all`` is one period.
 PERIOD_SQL: Final = {
@@ -247,3 +249,44 @@ def review_labels(
             "labels": int(row["labels"]),
         }
     return out
+
+
+def find_spans(
+    store: ClickHouseStore, project: str, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], SpanInfo]:
+    """The stored spans among ``(trace_id, span_id)`` pairs, with their dimensions: what
+    :func:`~tracerail.collector.store.scores.find_span` gives for one span, in two queries for
+    a whole batch (their traces' time bounds from ``trace_lookup``, then the spans)."""
+    if not pairs:
+        return {}
+    trace_ids = sorted({t for t, _ in pairs})
+    bounds = store.query(
+        "SELECT toUnixTimestamp64Nano(min(start)) AS lo, toUnixTimestamp64Nano(max(end)) AS hi, "
+        f"count() AS n FROM {store.table('trace_lookup')} "
+        "WHERE project = {project:String} AND trace_id IN {ids:Array(String)}",
+        {"project": project, "ids": trace_ids},
+    )
+    if not bounds or not bounds[0]["n"]:
+        return {}
+    rows = store.query(
+        f"SELECT trace_id, span_id, {SPAN_INFO_COLUMNS} FROM {store.table('spans')} "
+        "WHERE project = {project:String} "
+        "AND timestamp >= fromUnixTimestamp64Nano({lo:Int64}, 'UTC') "
+        "AND timestamp <= fromUnixTimestamp64Nano({hi:Int64}, 'UTC') "
+        "AND trace_id IN {ids:Array(String)} AND span_id IN {span_ids:Array(String)} "
+        "LIMIT 1 BY trace_id, span_id",
+        {
+            "project": project,
+            "lo": bounds[0]["lo"],
+            "hi": bounds[0]["hi"],
+            "ids": trace_ids,
+            "span_ids": sorted({s for _, s in pairs}),
+            "template_key": semconv.TRACERAIL_PROMPT_TEMPLATE_ID,
+        },
+    )
+    wanted = set(pairs)
+    return {
+        (r["trace_id"], r["span_id"]): span_info(r)
+        for r in rows
+        if (r["trace_id"], r["span_id"]) in wanted
+    }

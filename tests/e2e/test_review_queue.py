@@ -119,6 +119,34 @@ def test_sample_is_reproducible(collector: RunningServer, workload: ReviewWorklo
     assert {s["model"] for s in only_b["strata"]} == {"m-b"}
 
 
+def test_other_periods_and_populations(collector: RunningServer, workload: ReviewWorkload) -> None:
+    whole = _sample(collector, seed=3, per_stratum=4, period="all")
+    assert {(s["model"], s["period_start"], s["population"]) for s in whole["strata"]} == {
+        ("m-a", None, 42),
+        ("m-b", None, 8),
+    }
+    everything = _sample(collector, seed=3, per_stratum=4, period="all", population="all")
+    # The 5 generations without sources count too; the tool span never does.
+    assert {s["model"]: s["population"] for s in everything["strata"]} == {"m-a": 47, "m-b": 8}
+    # "scored": only generations an evaluator (auto or judge) scored.
+    scored = workload.generations[("m-b", 1)][:3]
+    for trace_id, span_id in scored:
+        response = httpx.post(
+            collector.base_url + "/api/v1/scores",
+            json={
+                "trace_id": trace_id,
+                "span_id": span_id,
+                "name": "hallucination",
+                "value": 0.2,
+                "source": "auto",
+            },
+        )
+        assert response.status_code == 201, response.text
+    body = _sample(collector, seed=3, per_stratum=10, period="all", population="scored")
+    assert [(s["model"], s["population"]) for s in body["strata"]] == [("m-b", 3)]
+    assert set(_ids(body)) == set(scored)
+
+
 def test_labels_are_human_scores_with_reviewer_and_in_the_ledger(
     collector: RunningServer, store: ClickHouseStore, workload: ReviewWorkload
 ) -> None:

@@ -90,6 +90,8 @@ _MONTHS_DAYS: Final = frozenset(
     "jan feb mar apr jun jul aug sep sept oct nov dec "
     "monday tuesday wednesday thursday friday saturday sunday".split()
 )
+# units, number words, months and weekdays: different figures are the numbers check's business
+_MEASURE_WORDS: Final = _QUANTITY_WORDS | _UNIT_WORDS | _MONTHS_DAYS
 _MONTH_NAMES: Final = "jan feb mar apr may jun jul aug sep oct nov dec".split()
 # A leading "No." / "Not yet." answers the question; it is not a negated claim.
 _LEADING_ANSWER = re.compile(
@@ -328,6 +330,13 @@ def _contradiction(
         for other in aligned_lemmas:
             if src.lexicon.opposed(lemma, other):
                 return f"antonym: {lemma} / {other}"
+    claim_lemmas = set(lemmas)
+    for i, lemma in enumerate(lemmas):
+        if i in covered or lemma in src.question or lemma in _MEASURE_WORDS:
+            continue
+        for other in aligned_lemmas - claim_lemmas - _MEASURE_WORDS:
+            if src.lexicon.siblings(lemma, other):
+                return f"another thing of the same kind: {lemma} for {other}"
     if well_aligned and _negated(text) and not any(s.negated for s in aligned):
         return "negation not in the sources"
     if well_aligned and not _negated(text) and aligned[0].negated:

@@ -73,6 +73,7 @@ class Lexicon:
     exceptions: dict[str, str] = field(default_factory=dict)
     senses: dict[str, tuple[int, ...]] = field(default_factory=dict)
     antonym_pairs: set[tuple[int, int]] = field(default_factory=set)
+    kinds: dict[str, tuple[int, ...]] = field(default_factory=dict)
     available: bool = False
     _lemma_cache: dict[str, str] = field(default_factory=dict)
 
@@ -115,6 +116,18 @@ class Lexicon:
         if not ca or not cb:
             return False
         return not set(ca).isdisjoint(cb)
+
+    def siblings(self, a: str, b: str) -> bool:
+        """Whether two nouns are different things of the same kind (``kidney``/``liver``,
+        ``cat``/``rabbit``): their first senses share a hypernym within two levels, and
+        neither word is a synonym or a hypernym of the other."""
+        if a == b:
+            return False
+        ka, kb = self.kinds.get(a), self.kinds.get(b)
+        if not ka or not kb or set(ka).isdisjoint(kb):
+            return False
+        ca, cb = set(self.senses.get(a, ())), set(self.senses.get(b, ()))
+        return ca.isdisjoint(cb) and ca.isdisjoint(kb) and cb.isdisjoint(ka)
 
     def opposed(self, a: str, b: str) -> bool:
         """Whether two lemmas have antonymous senses (``open``/``closed``, ``rise``/``fall``)."""
@@ -162,6 +175,8 @@ def _load(path: Path) -> Lexicon:
             lexicon.exceptions[parts[0]] = parts[1]
         elif section == "senses":
             lexicon.senses[parts[0]] = tuple(int(p, 36) for p in parts[1:])
+        elif section == "kinds":
+            lexicon.kinds[parts[0]] = tuple(int(p, 36) for p in parts[1:])
         elif section == "antonyms":
             a, b = int(parts[0], 36), int(parts[1], 36)
             lexicon.antonym_pairs.add((a, b))
@@ -188,6 +203,7 @@ class _Synset:
     antonyms: list[str]  # keys of antonym synsets
     similar: list[str]  # adjective satellite -> head
     derived: list[tuple[int, str]]  # (source word number, target synset key)
+    hypernyms: list[str] = field(default_factory=list)
 
 
 def _parse_data(path: Path, pos: str, synsets: dict[str, _Synset]) -> None:
@@ -211,6 +227,8 @@ def _parse_data(path: Path, pos: str, synsets: dict[str, _Synset]) -> None:
                 synset.similar.append(key)
             elif symbol == "+":
                 synset.derived.append((int(st[:2], 16), key))
+            elif symbol in ("@", "@i"):
+                synset.hypernyms.append(key)
         synsets[f"{pos}{offset}"] = synset
 
 
@@ -222,6 +240,8 @@ def build_table(wordnet_dir: str | Path) -> str:
         _parse_data(root / f"data.{name}", pos, synsets)
     # every word's most frequent senses, from the index files
     word_senses: dict[str, list[str]] = {}
+    first_noun: dict[str, str] = {}
+    tagged: dict[tuple[str, str], int] = {}  # how often each part of speech is seen in corpora
     for pos, name in _POS_FILES:
         for line in (root / f"index.{name}").read_text(encoding="utf-8").splitlines():
             if line.startswith(" "):
@@ -231,8 +251,11 @@ def build_table(wordnet_dir: str | Path) -> str:
             if not _WORD_OK.match(word):
                 continue
             n_synsets = int(fields[2])
+            tagged[(word, pos)] = int(fields[-n_synsets - 1])
             offsets = fields[-n_synsets:][:SENSES_PER_POS]
             word_senses.setdefault(word, []).extend(f"{pos}{o}" for o in offsets)
+            if pos == "n":
+                first_noun[word] = f"n{offsets[0]}"
     ids: dict[str, int] = {}
 
     def ident(key: str) -> int:
@@ -261,7 +284,18 @@ def build_table(wordnet_dir: str | Path) -> str:
             if other in ids:
                 a, b = sorted((ids[key], ids[other]))
                 antonym_lines.add(f"{_b36(a)} {_b36(b)}")
-    # satellites of an antonymous head pair oppose each other too (scarce / plentiful)
+    # the kinds of thing a noun's first sense is (hypernyms one and two levels up)
+    kind_lines = []
+    for word in sorted(first_noun):
+        synset = synsets.get(first_noun[word])
+        others = max((tagged.get((word, p), 0) for p in "var"), default=0)
+        if synset is None or tagged.get((word, "n"), 0) < others:
+            continue  # mostly a verb or an adjective ("high", "stick")
+        up = list(synset.hypernyms)
+        up += [h2 for h in synset.hypernyms if h in synsets for h2 in synsets[h].hypernyms]
+        if up:
+            unique = list(dict.fromkeys(up))
+            kind_lines.append(" ".join([word, *(_b36(ident(k)) for k in unique)]))
     exception_lines = []
     for _pos, name in _POS_FILES:
         exc = root / f"{name}.exc"
@@ -281,6 +315,8 @@ def build_table(wordnet_dir: str | Path) -> str:
             *sense_lines,
             "@antonyms",
             *sorted(antonym_lines),
+            "@kinds",
+            *kind_lines,
             "",
         ]
     )

@@ -103,3 +103,12 @@ def test_no_sources_and_no_claims() -> None:
     assert HeuristicEvaluator().evaluate("Anything at all.", []).score == 1.0
     empty = HeuristicEvaluator().evaluate("", SOURCES)
     assert (empty.score, empty.claims, empty.hallucinated) == (0.0, (), False)
+
+
+def test_a_thing_of_the_same_kind_in_place_of_the_sources_is_flagged() -> None:
+    sources = ["An overdose can seriously damage your liver, even if you feel well."]
+    answer = "An overdose can seriously damage your kidneys, even if you feel well."
+    result = HeuristicEvaluator().evaluate(answer, sources)
+    assert result.hallucinated
+    assert "kidney for liver" in result.explanation
+    assert not HeuristicEvaluator().evaluate(sources[0], sources).hallucinated

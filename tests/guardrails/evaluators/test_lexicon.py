@@ -66,3 +66,13 @@ def test_the_shipped_table_is_what_build_table_makes_from_wordnet() -> None:
     with gzip.open(TABLE_PATH, "rt", encoding="utf-8") as handle:
         shipped = handle.read()
     assert shipped == build_table(WORDNET)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [("kidney", "liver", True), ("cat", "dog", True), ("tram", "bus", True),
+     ("euro", "dollar", True), ("dog", "animal", False), ("car", "vehicle", False),
+     ("car", "automobile", False), ("high", "low", False)],
+)  # fmt: skip
+def test_siblings_are_different_things_of_one_kind(a: str, b: str, expected: bool) -> None:
+    assert get_lexicon().siblings(a, b) is expected

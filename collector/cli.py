@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tracerail.collector import eval_cli, pii_eval_cli, report_cli
+from tracerail.collector import content_eval_cli, eval_cli, pii_eval_cli, report_cli
+from tracerail.collector.content_cli import content_app
 from tracerail.collector.review_cli import review_app
 from tracerail.collector.settings import Settings
 from tracerail.version import __version__
@@ -35,6 +36,7 @@ app.add_typer(keys_app, name="keys")
 projects_app = typer.Typer(help="Projects and their retention.", no_args_is_help=True)
 app.add_typer(projects_app, name="projects")
 app.add_typer(eval_cli.eval_app, name="eval")
+app.add_typer(content_app, name="content")
 app.add_typer(review_app, name="review")
 
 HostOpt = Annotated[
@@ -450,6 +452,7 @@ def erase(
 audit_app.command("search")(report_cli.audit_search)
 app.command("report")(report_cli.report)
 eval_cli.eval_app.command("pii")(pii_eval_cli.pii)
+eval_cli.eval_app.command("content")(content_eval_cli.content)
 
 
 def main() -> None:

@@ -45,6 +45,10 @@ class FindingCheck:
         """:meth:`find`; checks that need the call's ``context`` (its sources) override this."""
         return self.find(text)
 
+    def action_for(self, findings: tuple[Finding, ...]) -> Action:
+        """The action taken on ``findings`` (the policy entry's; checks may refine it)."""
+        return self.config.action
+
     def _keep(self, text: str, finding: Finding) -> bool:
         return (
             finding.score >= self.config.threshold
@@ -66,7 +70,7 @@ class FindingCheck:
         findings = tuple(f for f in self.find_in(text, context) if self._keep(text, f))
         if not findings:
             return Verdict(self.name, latency_ms=(time.perf_counter() - started) * 1e3)
-        action = self.config.action
+        action = self.action_for(findings)
         redacted = None
         if action is Action.REDACT:
             redacted = self.redactor(context).apply(text, findings, self.config.operator)

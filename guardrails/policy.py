@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from tracerail.errors import ConfigError
-from tracerail.guardrails import registry
+from tracerail.guardrails import keywords, registry
+from tracerail.guardrails.keywords import DEFAULT_LIBRARIES as DEFAULTS
 from tracerail.guardrails.types import TARGETS, Action, Target
 
 FailMode = Literal["open", "closed"]
@@ -125,7 +126,17 @@ class Policy:
     @cached_property
     def version(self) -> str:
         """A short hash of the normalised content: equal policies have equal versions."""
-        canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), default=str)
+        content = self.as_dict()
+        # The contents of keyword libraries, not only their names: a changed file is a new
+        # policy version, so every decision records exactly which library was in force.
+        libraries = {
+            c.name: keywords.digest(str(s) for s in c.options.get("libraries", DEFAULTS))
+            for c in self.checks
+            if c.type == "content"
+        }
+        if libraries:
+            content["keyword_libraries"] = libraries
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def for_target(self, target: Target) -> tuple[CheckConfig, ...]:

@@ -11,10 +11,8 @@ cached. A long list therefore costs a set lookup per word, not a regex branch pe
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
-from functools import cache, lru_cache
-from importlib import resources
+from functools import lru_cache
 from typing import Any
 
 import regex
@@ -85,15 +83,3 @@ def _alternation(phrases: tuple[str, ...]) -> Any:
     if cjk:
         parts.append("(?:" + "|".join(re.escape(p) for p in cjk) + ")")
     return re.compile("|".join(parts), re.IGNORECASE)
-
-
-@cache
-def builtin_lists() -> dict[str, tuple[str, ...]]:
-    """The shipped category lists (``guardrails/data/content_words.toml``)."""
-    raw = (
-        resources.files("tracerail.guardrails")
-        .joinpath("data/content_words.toml")
-        .read_text(encoding="utf-8")
-    )
-    data = tomllib.loads(raw)
-    return {name: tuple(words) for name, words in data["categories"].items()}

@@ -1,0 +1,73 @@
+"""``tracerail content coverage``: term counts of keyword libraries against TC260-003 §8.1.
+
+The counting is :func:`tracerail.guardrails.keywords.coverage`; this module only prints it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+content_app = typer.Typer(help="Keyword libraries of the content check.", no_args_is_help=True)
+
+
+@content_app.command("coverage")
+def coverage_command(
+    library: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--library",
+            "-l",
+            help="A library file or builtin:NAME (repeatable); default: builtin:starter.",
+        ),
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the coverage report here.")
+    ] = None,
+) -> None:
+    """Terms per category and per Appendix A risk, against the standard's minimums."""
+    from tracerail.guardrails.keywords import (
+        DEFAULT_LIBRARIES,
+        LibraryError,
+        coverage,
+        load_libraries,
+    )
+
+    try:
+        libraries = load_libraries(library or DEFAULT_LIBRARIES)
+    except LibraryError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    report = coverage(libraries)
+    console = Console()
+    for lib in report["libraries"]:
+        console.print(f"library {lib['name']}  sha256 {lib['sha256'][:16]}")
+    table = Table(title="TC260-003 Appendix A risks (§8.1 minimums)")
+    for column in ("risk", "description", "terms", "minimum", "meets"):
+        table.add_column(column, justify="right" if column in ("terms", "minimum") else "left")
+    for risk in report["risks"]:
+        table.add_row(
+            risk["risk"],
+            risk["description"],
+            str(risk["terms"]),
+            str(risk["minimum"]),
+            "yes" if risk["meets"] else "NO",
+        )
+    console.print(table)
+    categories = Table(title="terms per category")
+    categories.add_column("category")
+    categories.add_column("terms", justify="right")
+    for name, count in report["categories"].items():
+        categories.add_row(name, str(count))
+    console.print(categories)
+    verdict = "meets" if report["meets"] else "does NOT meet"
+    console.print(
+        f"total {report['total']} terms (minimum {report['total_minimum']}): {verdict} §8.1"
+    )
+    if json_out is not None:
+        json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -139,11 +139,14 @@ async def get_sample(
     project: ProjectDep,
     seed: Annotated[int, Query(ge=0, le=2**63 - 1, description="Same seed, same sample.")] = 1,
     margin: Annotated[
-        float, Query(gt=0, le=0.5, description="Half-width of each stratum's 95% interval.")
+        float,
+        Query(
+            ge=0.001, le=0.5, description="Half-width of each stratum's interval (0.05 = ±5 pts)."
+        ),
     ] = 0.05,
     confidence: Annotated[float, Query(ge=0.5, le=0.999)] = 0.95,
     p: Annotated[
-        float, Query(gt=0, lt=1, description="Expected rate; 0.5 is the worst case.")
+        float, Query(ge=0.01, le=0.99, description="Expected rate; 0.5 is the worst case.")
     ] = 0.5,
     per_stratum: Annotated[
         int | None, Query(ge=1, le=100_000, description="A fixed size instead of margin.")

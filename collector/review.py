@@ -55,8 +55,8 @@ def z_value(confidence: float) -> float:
 
 def infinite_sample_size(margin: float, confidence: float = 0.95, p: float = 0.5) -> float:
     """``n0 = z² p(1 - p) / margin²`` (not rounded)."""
-    if not 0.0 < margin < 1.0:
-        raise ValueError("margin: must be between 0 and 1")
+    if not 1e-6 <= margin < 1.0:
+        raise ValueError("margin: must be at least 0.000001 and below 1")
     if not 0.0 < p < 1.0:
         raise ValueError("p: must be between 0 and 1")
     z = z_value(confidence)

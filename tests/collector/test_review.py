@@ -68,7 +68,12 @@ def test_infinite_sample_size() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "field"),
-    [({"margin": 0.0}, "margin"), ({"margin": 1.0}, "margin"), ({"p": 0.0}, "p")],
+    [
+        ({"margin": 0.0}, "margin"),
+        ({"margin": 5e-324}, "margin"),
+        ({"margin": 1.0}, "margin"),
+        ({"p": 0.0}, "p"),
+    ],
 )
 def test_sizing_refuses_impossible_designs(kwargs: dict[str, float], field: str) -> None:
     args = {"margin": 0.05, "confidence": 0.95, "p": 0.5} | kwargs

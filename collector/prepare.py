@@ -162,7 +162,7 @@ class _Job:
 
 # Imported by the forkserver before it forks any worker: the lifeline module sets the
 # forkserver's parent-death signal, this module is what every worker runs.
-FORKSERVER_PRELOAD = ("tracerail.collector.lifeline", __name__)
+FORKSERVER_PRELOAD = (lifeline.MODULE, __name__)
 
 
 class PreparePool:

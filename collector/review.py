@@ -155,6 +155,17 @@ def label_score(label: str) -> LabelScore:
     raise InvalidLabel(f"label: expected one of {', '.join(LABELS)}, got {label!r}")
 
 
+def review_label(name: str, value: float, label: str) -> str:
+    """The review label a stored human score stands for: the labels this module writes as
+    they are; a human ``hallucination`` score from elsewhere (the scores API, an SDK event) by
+    its value (at least 0.5: hallucinated)."""
+    if label in LABELS:
+        return label
+    if name == SCORE_REVIEW:
+        return UNSURE
+    return HALLUCINATED if value >= 0.5 else GROUNDED
+
+
 def _hex(value: object, field: str, digits: int) -> str:
     if not isinstance(value, str) or len(value) != digits:
         raise InvalidLabel(f"{field}: expected {digits} hex characters")

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Final
 
 from tracerail import semconv
-from tracerail.collector.review import REVIEW_SCORES, Stratum
+from tracerail.collector.review import REVIEW_SCORES, Stratum, review_label
 from tracerail.collector.scores import SpanInfo
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.scores import SPAN_INFO_COLUMNS, span_info
@@ -230,7 +230,7 @@ def review_labels(
         return {}
     rows = store.query(
         "SELECT span_id, count() AS labels, "
-        "argMax(tuple(label, reviewer, comment, "
+        "argMax(tuple(name, value, label, reviewer, comment, "
         "formatDateTime(created_at, '%Y-%m-%dT%H:%i:%SZ', 'UTC')), (created_at, score_id)) "
         "AS latest "
         f"FROM {store.table('scores')} WHERE project = {{project:String}} "
@@ -240,9 +240,9 @@ def review_labels(
     )
     out = {}
     for row in rows:
-        label, reviewer, note, time = row["latest"]
+        name, value, label, reviewer, note, time = row["latest"]
         out[row["span_id"]] = {
-            "label": label,
+            "label": review_label(name, float(value), label),
             "reviewer": reviewer,
             "note": note,
             "time": time,

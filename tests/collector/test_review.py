@@ -20,6 +20,7 @@ from tracerail.collector.review import (
     infinite_sample_size,
     label_score,
     parse_label,
+    review_label,
     review_sources,
     sample_size,
     z_value,
@@ -133,6 +134,14 @@ def test_labels_map_to_scores() -> None:
 def test_parse_label_names_the_bad_field(item: dict[str, object], field: str) -> None:
     with pytest.raises(InvalidLabel, match=f"^{field}:"):
         parse_label(item)
+
+
+def test_review_label_of_stored_human_scores() -> None:
+    assert review_label("hallucination", 1.0, "hallucinated") == "hallucinated"
+    assert review_label("hallucination_review", 0.0, "unsure") == "unsure"
+    # human hallucination scores written elsewhere, without one of the review labels
+    assert review_label("hallucination", 0.8, "") == "hallucinated"
+    assert review_label("hallucination", 0.0, "fine") == "grounded"
 
 
 def test_parse_label_accepts_and_skips() -> None:

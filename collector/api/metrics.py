@@ -51,6 +51,13 @@ async def read_hallucination_rate(
     from_: FromQuery = None,
     to: ToQuery = None,
     threshold: ThresholdQuery = 0.5,
+    validation: Annotated[
+        bool,
+        Query(
+            description="per evaluator: raw rate, sensitivity/specificity against human labels "
+            "and the corrected rate (reads the scores themselves; false skips it)"
+        ),
+    ] = True,
 ) -> dict[str, Any]:
     window = _window(from_, to)
     keys = [key.strip() for key in group_by.split(",")]
@@ -59,7 +66,7 @@ async def read_hallucination_rate(
             400, "invalid_parameter", f"group_by: expected one or more of {', '.join(GROUPS)}"
         )
     groups = await asyncio.to_thread(
-        partial(hallucination_rate, validation=True), store, project, keys, window, threshold
+        partial(hallucination_rate, validation=validation), store, project, keys, window, threshold
     )
     return {
         "group_by": keys,

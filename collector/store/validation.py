@@ -9,8 +9,10 @@ non-``human`` hallucination scores — over the spans scored in the window:
   at or above :data:`HUMAN_THRESHOLD`; review queue labels are 0 or 1), on the generations
   that have both.
 
-One pass over ``scores`` without a join: latest value per span and producer, then per span the
-human verdict beside every evaluator's value, then counts per group and evaluator.
+The latest value per span and producer, joined on the span to the latest human label (the
+small side: only labelled spans), then counted per group and evaluator. On 1M scores this
+costs about what the exact rate does (``hallucination_rate(exact=True)``), not the
+pre-aggregated one.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from tracerail.collector.store.schema import LATEST_SQL
 HUMAN: Final = "human"
 HUMAN_THRESHOLD: Final = 0.5
 
-_FLAGGED = "e.5 >= {threshold:Float64}"
-_HUMAN_SAYS = "labelled AND human_value >= {human:Float64}"
+_FLAGGED = "latest_value >= {threshold:Float64}"
+_HUMAN_SAYS = "labelled = 1 AND human_value >= {human:Float64}"
+_LABELLED = "labelled = 1"
 
 
 def evaluator_counts(
@@ -37,29 +40,27 @@ def evaluator_counts(
     ``params`` binds ``project``, ``lo`` and ``hi`` (``Window.params``); ``group_col`` is the
     group's SQL over ``scores`` (a fixed expression from ``metrics.group_columns``).
     """
+    in_window = (
+        "project = {project:String} AND name = {name:String} "
+        "AND span_hour >= {lo:DateTime('UTC')} AND span_hour < {hi:DateTime('UTC')}"
+    )
     rows = store.query(
-        "SELECT grp, e.1 AS source, e.2 AS evaluator, e.3 AS evaluator_version, "
-        "e.4 AS prompt_sha256, count() AS scored, "
+        "SELECT grp, source, evaluator, evaluator_version, prompt_sha256, count() AS scored, "
         f"countIf({_FLAGGED}) AS flagged, "
         f"countIf({_HUMAN_SAYS} AND {_FLAGGED}) AS tp, "
         f"countIf({_HUMAN_SAYS} AND NOT ({_FLAGGED})) AS fn, "
-        f"countIf(labelled AND NOT ({_HUMAN_SAYS}) AND {_FLAGGED}) AS fp, "
-        f"countIf(labelled AND NOT ({_HUMAN_SAYS}) AND NOT ({_FLAGGED})) AS tn "
+        f"countIf({_LABELLED} AND NOT ({_HUMAN_SAYS}) AND {_FLAGGED}) AS fp, "
+        f"countIf({_LABELLED} AND NOT ({_HUMAN_SAYS}) AND NOT ({_FLAGGED})) AS tn "
         "FROM ("
-        "  SELECT trace_id, span_id, any(g) AS grp, "
-        "  countIf(source = {human_source:String}) > 0 AS labelled, "
-        "  argMaxIf(val, at, source = {human_source:String}) AS human_value, "
-        "  groupArrayIf((source, evaluator, evaluator_version, prompt_sha256, val), "
-        "  source != {human_source:String}) AS evaluations "
-        "  FROM ("
-        f"    SELECT trace_id, span_id, any({group_col}) AS g, source, evaluator, "
-        f"    evaluator_version, prompt_sha256, argMax(value, {LATEST_SQL}) AS val, "
-        f"    max({LATEST_SQL}) AS at FROM {store.table('scores')} "
-        "    WHERE project = {project:String} AND name = {name:String} "
-        "    AND span_hour >= {lo:DateTime('UTC')} AND span_hour < {hi:DateTime('UTC')} "
-        "    GROUP BY trace_id, span_id, source, evaluator, evaluator_version, prompt_sha256"
-        "  ) GROUP BY trace_id, span_id"
-        ") ARRAY JOIN evaluations AS e "
+        f"  SELECT span_id, any({group_col}) AS grp, source, evaluator, evaluator_version, "
+        f"  prompt_sha256, argMax(value, {LATEST_SQL}) AS latest_value "
+        f"  FROM {store.table('scores')} WHERE {in_window} AND source != {{human_source:String}} "
+        "  GROUP BY span_id, source, evaluator, evaluator_version, prompt_sha256"
+        ") AS scored LEFT JOIN ("
+        f"  SELECT span_id, argMax(value, {LATEST_SQL}) AS human_value, toUInt8(1) AS labelled "
+        f"  FROM {store.table('scores')} WHERE {in_window} AND source = {{human_source:String}} "
+        "  GROUP BY span_id"
+        ") AS human USING (span_id) "
         "GROUP BY grp, source, evaluator, evaluator_version, prompt_sha256 "
         "ORDER BY grp, source, evaluator, evaluator_version, prompt_sha256",
         {

@@ -129,6 +129,12 @@ def test_api_returns_the_corrected_rate(
     assert "Rogan-Gladen" in body["correction"]["method"]
     assert body["evaluators"] == [HEURISTIC, JUDGE]
 
+    url = f"{collector.base_url}/api/v1/metrics/hallucination-rate"
+    skipped = httpx.get(url, params={"validation": "false"}).json()
+    assert skipped["evaluators"] == [] and "corrected" not in skipped["groups"][0]
+    bad = httpx.get(url, params={"validation": "maybe"})
+    assert 400 <= bad.status_code < 500 and "validation" in bad.text
+
     models = httpx.get(f"{collector.base_url}/api/v1/metrics/models").json()
     card = {m["model"]: m for m in models["models"]}
     assert card["model-a"]["corrected_hallucination_rate"] == pytest.approx(CORRECTED_A)

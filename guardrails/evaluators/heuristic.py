@@ -72,7 +72,7 @@ _NOT_UNIVERSAL = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")
-_CAPITALISED = re.compile(r"(?<![.!?:\-\n]\s)(?<![\n(\"])(?<!^)\b[A-Z][A-Za-z\-]*[A-Za-z]\b")
+_CAPITALISED = re.compile(r"(?<![.!?:\-\n]\s)(?<![\n(\"])(?<!^)\b[A-Z][A-Za-z0-9\-]*[A-Za-z0-9]\b")
 _ABSTENTION = re.compile(
     r"\b(?:(?:doesn't|does not|don't|do not|didn't|isn't|is not|aren't|are not)\s+"
     r"(?:say|mention|specify|state|cover|address|include|set out|list|give|tell|talk about|"
@@ -242,7 +242,8 @@ def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool | None:
         for s, n in zip(src.sentences, overlaps, strict=True)
         if n == best
     ):
-        return False  # the sentence about the same thing gives another value
+        # the sentence about the same thing gives another value: wrong, unless worked out
+        return src.numbers.derives(q)
     return True if src.numbers.supports(q) else None
 
 
@@ -291,8 +292,9 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
         covered |= found_in[best]
     covered |= {i for i, lemma in enumerate(lemmas) if lemma in src.question}
     coverage = len(covered) / len(lemmas)
-    if len(lemmas) <= _SHORT:
-        coverage = 1.0  # "Not yet.", "Three weeks.": an answer to the question, not a claim
+    if len(lemmas) <= _SHORT or text.endswith(":"):
+        # "Not yet.", "Three weeks.": an answer to the question; "In short:" introduces one
+        coverage = 1.0
     source_index = src.sentences[chosen[0]].source_index if chosen else None
     contradiction = _contradiction(text, words, lemmas, covered, chosen, src)
     # Grounded answers paraphrase heavily, hallucinations often copy the source's words: word
@@ -346,6 +348,19 @@ def _contradiction(
     return ""
 
 
+def _lines(text: str, start: int, _end: int) -> list[tuple[str, int, int]]:
+    """A claim split at line breaks (bullet lists), each line trimmed, with its offsets."""
+    out = []
+    offset = 0
+    for line in text.split("\n"):
+        stripped = line.strip(" \t\r-*\u2022")
+        if stripped:
+            at = start + offset + line.index(stripped)
+            out.append((stripped, at, at + len(stripped)))
+        offset += len(line) + 1
+    return out
+
+
 def check_claims(
     answer: str, sources: Sequence[str], question: str | None = None
 ) -> list[ClaimCheck]:
@@ -356,12 +371,13 @@ def check_claims(
     from tracerail.guardrails.grounding import split_claims
 
     texts = [s for s in sources if s and s.strip()]
-    claims = split_claims(answer)
+    claims = [line for claim in split_claims(answer) for line in _lines(*claim)]
     if not texts:
         return [ClaimCheck(text, lo, hi, 0.0, None) for text, lo, hi in claims]
     src = _Sources(texts, get_lexicon())
     if question:
         src.question = frozenset(_content(_words(question), src.lexicon))
+        src.numbers = src.numbers.extended(quantities(question))  # the user's own figures
     return [_check_claim(text, lo, hi, src) for text, lo, hi in claims]
 
 

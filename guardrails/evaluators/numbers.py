@@ -68,7 +68,7 @@ _ONES: Final = {
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
     "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
     "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12, "single": 1, "double": 2,
+    "seventy": 70, "eighty": 80, "ninety": 90, "dozen": 12, "double": 2,
     "twice": 2, "triple": 3, "once": 1,
 }  # fmt: skip
 _SCALES: Final = {"hundred": 100, "thousand": 1000, "million": 1e6, "billion": 1e9}
@@ -102,9 +102,13 @@ _APPROX: Final = frozenset(
 
 _TOKEN = re.compile(
     r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|\d{1,2}:\d{2}|\d[\d,]*(?:\.\d+)?(?:st|nd|rd|th)?"
-    r"|°\s?[cf]\b|[a-z]+(?:-[a-z]+)*|[%$€£/~]",
+    r"|°\s?[cf]\b|[a-z]+(?:-[a-z]+)*|[%$€£/~\u2013\u2014\u00d7]|(?<=\d)-(?=\d)",
     re.IGNORECASE,
 )
+
+
+_DAY_KINDS: Final = frozenset({"business", "working", "calendar", "clear", "school", "bank"})
+_CHAIN: Final = frozenset({"to", "and", "or", "x", "by", "\u00d7", "-", "\u2013", "\u2014"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +207,9 @@ def _unit_after(words: list[str], j: int) -> tuple[str, float, int] | None:
     if j < len(words) and words[j] in _UNITS:
         dim, factor = _UNITS[words[j]]
         return dim, factor, 1
+    if j + 1 < len(words) and words[j] in _DAY_KINDS and words[j + 1] in _UNITS:
+        dim, factor = _UNITS[words[j + 1]]
+        return dim, factor, 2  # "14 calendar days", "2 business days"
     return None
 
 
@@ -339,6 +346,10 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
         celsius = value if words[j][-1] == "c" else (value - 32) * 5 / 9
         return j + 1 - i, ("temperature", round(celsius, 1))
     unit = _unit_after(words, j)
+    if unit is None and word[0].isdigit():
+        unit = _chained_unit(words, j)
+        if unit is not None:
+            return j - i, (unit[0], value * unit[1])  # "10 to 15 minutes", "40 x 30 x 15 cm"
     if unit is not None:
         dim, factor, used = unit
         j += used
@@ -355,6 +366,16 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
     if value == 1 and not word[0].isdigit():
         return consumed, None  # "one", "single", "once": not a stated fact on their own
     return consumed, ("count", value)
+
+
+def _chained_unit(words: list[str], j: int) -> tuple[str, float, int] | None:
+    """The unit at the end of a range or a list of dimensions that starts before ``j``."""
+    while j + 1 < len(words) and words[j] in _CHAIN and words[j + 1][0].isdigit():
+        j += 2
+        unit = _unit_after(words, j)
+        if unit is not None:
+            return unit
+    return None
 
 
 def _scale(words: list[str], j: int) -> tuple[float, int]:
@@ -452,6 +473,10 @@ class NumberPool:
             return False
         return any(_close(q.value, v, 1e-6) for v in self._derived_in(q.dim))
 
+    def derives(self, q: Quantity) -> bool:
+        """Whether ``q`` is one arithmetic step from the pool's figures (not one of them)."""
+        return any(_close(q.value, v, 1e-6) for v in self._derived_in(q.dim))
+
     def _derived_in(self, dim: str) -> list[float]:
         """Values one step from the pool's figures of ``dim``: sums and differences of two (or
         the sum of three) different figures, a figure times or divided by a count, the length
@@ -471,6 +496,7 @@ class NumberPool:
             out += [((b - a) % 1440) * 60 for a in clocks for b in clocks if a != b]
         counts = self.by_dim.get("count", [])
         out += [a * c for a in values for c in counts if c != 1]
+        out += [a * r for a in values for r in self.by_dim.get("ratio", ())]  # "two-thirds of"
         out += [a / c for a in values for c in counts if c not in (0, 1)]
         return out
 

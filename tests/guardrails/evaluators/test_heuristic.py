@@ -112,3 +112,21 @@ def test_a_thing_of_the_same_kind_in_place_of_the_sources_is_flagged() -> None:
     assert result.hallucinated
     assert "kidney for liver" in result.explanation
     assert not HeuristicEvaluator().evaluate(sources[0], sources).hallucinated
+
+
+def test_bullet_lines_are_claims_and_a_lead_in_is_not_judged() -> None:
+    answer = "In short:\n- Recharging takes 210 minutes.\n- Checked bags weigh up to 32 kg."
+    checks = check_claims(answer, SOURCES)
+    assert [answer[c.start : c.end] for c in checks] == [
+        "In short:",
+        "Recharging takes 210 minutes.",
+        "Checked bags weigh up to 32 kg.",
+    ]
+    assert [bool(c.missing_facts) for c in checks] == [False, False, True]
+
+
+def test_figures_from_the_question_are_not_hallucinations() -> None:
+    question = "I have 100 kg of luggage; how much is over the 23 kg limit?"
+    answer = "That is 77 kg over the limit."
+    assert not HeuristicEvaluator().evaluate(answer, SOURCES, question=question).hallucinated
+    assert HeuristicEvaluator().evaluate(answer, SOURCES).hallucinated

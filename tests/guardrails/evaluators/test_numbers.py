@@ -101,3 +101,22 @@ def test_extended_pool_derives_from_the_claims_own_figures() -> None:
     extended = pool.extended([rent, Quantity("usd", 100.0)])
     assert extended.supports(Quantity("usd", 2450.0))
     assert not pool.supports(Quantity("usd", 2450.0))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("10 to 15 minutes", [("time", 600.0), ("time", 900.0)]),
+        ("2\u20134 business days", [("time", 172800.0), ("time", 345600.0)]),
+        ("40 x 30 x 15 cm", [("length", 0.4), ("length", 0.3), ("length", 0.15)]),
+    ],
+)
+def test_ranges_and_dimensions_share_their_unit(
+    text: str, expected: list[tuple[str, float]]
+) -> None:
+    assert [(q.dim, pytest.approx(q.value)) for q in quantities(text)] == expected
+
+
+def test_a_fraction_of_a_source_figure_is_one_step() -> None:
+    pool = NumberPool(["The MAX line marks two-thirds of the 6-litre pot."])
+    assert pool.supports(quantities("four litres")[0])

@@ -317,7 +317,9 @@ def import_labels(
             result = json.load(response)
     except ApiFailure as exc:
         # The collector names labels by index: name the file's line instead.
-        message = re.sub(r"labels[\[.](\d+)\]?", lambda m: f"line {labels[int(m[1])][0]}", str(exc))
+        message = re.sub(
+            r"labels[\[.](\d+)\]?\.?", lambda m: f"line {labels[int(m[1])][0]}: ", str(exc)
+        )
         written = "" if message.startswith("cannot reach") else "; nothing was written"
         typer.echo(f"tracerail: {message}{written}", err=True)
         raise typer.Exit(2) from None

@@ -338,6 +338,16 @@ def test_cli_sample_export_import(
     assert "nothing was written" in refused.output
     assert _review_scores(store) == []
 
+    # Well-formed, but the collector has no such span: its refusal is reported by file line.
+    unknown = tmp_path / "unknown.jsonl"
+    stray = {"trace_id": "f" * 32, "span_id": "e" * 16, "label": "grounded"}
+    unknown.write_text(json.dumps(lines[0]) + "\n\n" + json.dumps(stray) + "\n")
+    refused = _cli(collector, "import", str(unknown), "--reviewer", "carol")
+    assert refused.exit_code == 2
+    assert "unknown_span: line 3: span_id: span eeeeeeeeeeeeeeee" in refused.output
+    assert "nothing was written" in refused.output
+    assert _review_scores(store) == []
+
     # Fixed, it imports: labelled lines only (empty labels are skipped).
     lines[1]["label"] = ""
     lines[3] = json.loads(out.read_text().splitlines()[3]) | {"label": "unsure", "note": "?"}

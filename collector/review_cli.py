@@ -209,8 +209,10 @@ def export(
     endpoint: EndpointOpt = DEFAULT_ENDPOINT,
     api_key: ApiKeyOpt = None,
 ) -> None:
-    """Write the sample as JSON Lines for offline labelling: fill in ``label`` (grounded,
-    hallucinated or unsure) and ``note``, then ``tracerail review import``."""
+    """Write the sample as JSON Lines for offline labelling.
+
+    Fill in "label" (grounded, hallucinated or unsure) and "note" on each line, then run
+    tracerail review import FILE --reviewer ID."""
     params = _params(
         seed=seed,
         margin=margin,
@@ -289,7 +291,7 @@ def import_labels(
     endpoint: EndpointOpt = DEFAULT_ENDPOINT,
     api_key: ApiKeyOpt = None,
 ) -> None:
-    """Post the labels of an exported file (all or nothing). Needs an ``ingest`` key."""
+    """Post the labels of an exported file: all of them, or none. Needs an ingest key."""
     try:
         reviewer = review.check_reviewer(reviewer)
     except review.InvalidLabel as exc:

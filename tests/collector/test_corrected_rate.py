@@ -171,3 +171,13 @@ def test_compliance_report_shows_raw_corrected_and_validation(
     assert "not validated" in row_b and "5 human label(s)" in row_b
     evaluators = html[html.index('id="evaluators"') :]
     assert "llm-judge" in evaluators and JUDGE_SHA in evaluators and "heuristic" in evaluators
+
+
+def test_labels_from_the_review_queue_count_and_unsure_does_not(
+    collector: RunningServer, store: ClickHouseStore
+) -> None:
+    populate(collector, store, review_api=True)
+    a = _by_model(store, validation=True)["model-a"]["corrected"]
+    # the same 40 decisive labels as written directly; the 5 "unsure" ones are not labels
+    assert a["agreement"] == {"tp": 8, "fn": 2, "fp": 3, "tn": 27}
+    assert a["corrected_rate"] == pytest.approx(CORRECTED_A)

@@ -102,12 +102,50 @@ def _human(model: str, indexes: range | list[int], value: float) -> list[Any]:
     return [(model, i, value, "human", "", "") for i in indexes]
 
 
-def populate(collector: RunningServer, store: ClickHouseStore) -> ValidationWorkload:
-    """Send the generations (two hours ago) and write the scores described above."""
+def _human_labels() -> list[Any]:
+    return (
+        _human("model-a", range(8), 1.0)  # flagged, hallucinated: tp 8
+        + _human("model-a", range(8, 11), 0.0)  # flagged, grounded: fp 3
+        + _human("model-a", [30, 31], 1.0)  # passed, hallucinated: fn 2
+        + _human("model-a", range(32, 59), 0.0)  # passed, grounded: tn 27
+        + _human("model-b", range(5), 1.0)
+    )
+
+
+def _post_labels(
+    collector: RunningServer,
+    workload: ValidationWorkload,
+    labels: list[tuple[str, int, str]],
+) -> None:
+    """Labels (model, generation index, label) through ``POST /api/v1/review/labels``."""
+    body = {
+        "reviewer": "rev-1",
+        "labels": [
+            {
+                "trace_id": workload.ids[model][index][0],
+                "span_id": workload.ids[model][index][1],
+                "label": label,
+            }
+            for model, index, label in labels
+        ],
+    }
+    response = httpx.post(collector.base_url + "/api/v1/review/labels", json=body, timeout=60)
+    assert response.status_code == 201, response.text
+
+
+def populate(
+    collector: RunningServer, store: ClickHouseStore, *, review_api: bool = False
+) -> ValidationWorkload:
+    """Send the generations (two hours ago) and write the scores described above; with
+    ``review_api`` the human labels go through the review queue's API instead, and five
+    ``unsure`` labels (which must not count) are added."""
     at = (datetime.now(UTC) - timedelta(hours=2)).replace(minute=0, second=0, microsecond=0)
     workload = ValidationWorkload(at, _send(collector, at))
     _write(store, workload, [("model-a", 59, 0.9, "auto", "heuristic", "1.0")])
-    _write(store, workload, _human("model-a", [32], 1.0))
+    if review_api:
+        _post_labels(collector, workload, [("model-a", 32, "hallucinated")])
+    else:
+        _write(store, workload, _human("model-a", [32], 1.0))
     _write(
         store,
         workload,
@@ -115,13 +153,14 @@ def populate(collector: RunningServer, store: ClickHouseStore) -> ValidationWork
         + [("model-a", i, 0.8, "judge", "llm-judge", "3") for i in range(10)]
         + [("model-b", i, 0.7 if i < 4 else 0.2, "auto", "heuristic", "1.0") for i in range(20)],
     )
-    _write(
-        store,
-        workload,
-        _human("model-a", range(8), 1.0)  # flagged, hallucinated: tp 8
-        + _human("model-a", range(8, 11), 0.0)  # flagged, grounded: fp 3
-        + _human("model-a", [30, 31], 1.0)  # passed, hallucinated: fn 2
-        + _human("model-a", range(32, 59), 0.0)  # passed, grounded: tn 27
-        + _human("model-b", range(5), 1.0),
-    )
+    if review_api:
+        labels = [
+            (model, index, "hallucinated" if value else "grounded")
+            for model, index, value, *_ in _human_labels()
+        ]
+        _post_labels(
+            collector, workload, labels + [("model-a", i, "unsure") for i in range(60, 65)]
+        )
+    else:
+        _write(store, workload, _human_labels())
     return workload

@@ -127,6 +127,7 @@ class Gazetteer:
     places: frozenset[str]  # names that count alone (big cities, countries, states)
     small_places: frozenset[str]  # names that count only after a location cue
     max_place_words: int
+    place_heads: frozenset[str]  # first words of the places named in more than one word
     zh_surnames: frozenset[str]
     zh_places: tuple[str, ...]
     zh_place_regex: regex.Pattern[str]
@@ -173,6 +174,7 @@ def gazetteer() -> Gazetteer:
             places=frozenset(big),
             small_places=frozenset(small),
             max_place_words=3,
+            place_heads=frozenset(p.split(" ")[0] for p in big | small if " " in p),
             zh_surnames=zh_surnames,
             zh_places=zh_places,
             zh_place_regex=place_regex,
@@ -252,16 +254,20 @@ def _places_en(text: str, gaz: Gazetteer, taken: list[tuple[int, int]]) -> list[
         offset = match.start()
         i = 0
         while i < len(words):
-            for size in range(min(gaz.max_place_words, len(words) - i), 0, -1):
+            longest = gaz.max_place_words if words[i] in gaz.place_heads else 1
+            for size in range(min(longest, len(words) - i), 0, -1):
                 name = " ".join(words[i : i + size])
                 start = offset
                 end = start + len(name)
-                if any(s < end and start < e for s, e in taken):
-                    continue
-                if name in gaz.places or (
-                    name in gaz.small_places
-                    and _LOCATION_CUE_BEFORE.search(text[max(0, start - 16) : start])
+                if not (
+                    name in gaz.places
+                    or (
+                        name in gaz.small_places
+                        and _LOCATION_CUE_BEFORE.search(text[max(0, start - 16) : start])
+                    )
                 ):
+                    continue
+                if not any(s < end and start < e for s, e in taken):
                     found.append(Finding("LOCATION", start, end, LOCATION_SCORE))
                     offset = end + 1
                     i += size

@@ -48,6 +48,10 @@ class PatternSpec:
     requires_context: bool = False
     context_before: int = CONTEXT_BEFORE
     context_after: int = CONTEXT_AFTER
+    #: The pattern never matches whitespace: run it only on the whitespace-delimited tokens
+    #: around trigger hits (same matches, since whitespace is a boundary either way; an e-mail
+    #: address in 10 KB of prose then costs one token, not a scan of the whole text).
+    token_scoped: bool = False
     compiled: Any = field(init=False, repr=False, compare=False)
     compiled_trigger: Any = field(init=False, repr=False, compare=False)
 
@@ -55,8 +59,21 @@ class PatternSpec:
         object.__setattr__(self, "compiled", regex.compile(self.pattern, self.flags))
         object.__setattr__(self, "compiled_trigger", regex.compile(self.trigger, self.flags))
 
+    def _matches(self, text: str) -> Iterable[Any]:
+        if not self.token_scoped:
+            yield from self.compiled.finditer(text)
+            return
+        done = -1
+        for hit in self.compiled_trigger.finditer(text):
+            if hit.start() < done:
+                continue
+            start = max(_last_space_before(text, hit.start()), done)
+            end = _first_space_after(text, hit.end())
+            yield from self.compiled.finditer(text, start, end)
+            done = end
+
     def find(self, text: str) -> Iterable[Finding]:
-        for match in self.compiled.finditer(text):
+        for match in self._matches(text):
             start, end = match.span()
             if start == end:
                 continue
@@ -75,6 +92,19 @@ class PatternSpec:
                 elif self.requires_context:
                     continue
             yield Finding(self.entity, start, end, score)
+
+
+_SPACE_AFTER = regex.compile(r"\s")
+
+
+def _last_space_before(text: str, index: int) -> int:
+    """Start of the whitespace-delimited token holding ``index``."""
+    return max(text.rfind(ch, 0, index) for ch in " \n\t\r\f\v") + 1
+
+
+def _first_space_after(text: str, index: int) -> int:
+    found = _SPACE_AFTER.search(text, index)
+    return len(text) if found is None else found.start()
 
 
 def has_context(
@@ -251,6 +281,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
             r"@",
             p["email"].context,
             _email_valid,
+            token_scoped=True,
         ),
         PatternSpec(
             "CREDIT_CARD",
@@ -307,12 +338,14 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
             r"(?i)\b(?:https?|ftp)://[^\s<>\"'`)\]]+[^\s<>\"'`)\].,;:!?]",
             0.6,
             r"(?i)(?:https?|ftp)://",
+            token_scoped=True,
         ),
         PatternSpec(
             "URL",
             r"(?i)(?<![\w@./-])www\d{0,3}\.[a-z0-9-]+(?:\.[a-z0-9-]+)+(?:/[^\s<>\"'`)\]]*[^\s<>\"'`)\].,;:!?])?",
             0.6,
             r"(?i)www\d{0,3}\.",
+            token_scoped=True,
         ),
         PatternSpec(
             "URL",
@@ -323,6 +356,7 @@ def builtin_specs() -> tuple[PatternSpec, ...]:
             r"(?i)\.(?:" + _TLDS + r")\b",
             ("url", "website", "link", "site"),
             _url_valid,
+            token_scoped=True,
         ),
         PatternSpec(
             "CRYPTO",

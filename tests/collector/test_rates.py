@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tracerail.collector.rates import (
     MIN_LABELS,
@@ -46,6 +48,21 @@ def test_wilson_interval_by_hand() -> None:
 )
 def test_rogan_gladen_by_hand(raw: float, se: float, sp: float, expected: float) -> None:
     assert rogan_gladen(raw, se, sp) == pytest.approx(expected)
+
+
+UNIT = st.floats(0.0, 1.0)
+
+
+@given(truth=UNIT, se=UNIT, sp=UNIT)
+def test_rogan_gladen_inverts_the_evaluators_error(truth: float, se: float, sp: float) -> None:
+    # an evaluator with Se and Sp reports raw = Se * truth + (1 - Sp) * (1 - truth);
+    # the estimator undoes exactly that whenever Se + Sp > 1
+    raw = se * truth + (1 - sp) * (1 - truth)
+    corrected = rogan_gladen(raw, se, sp)
+    if se + sp <= 1:
+        assert corrected is None
+    elif se + sp - 1 > 1e-6:  # below that, float rounding in raw is amplified past any bound
+        assert corrected == pytest.approx(truth, abs=1e-9 / (se + sp - 1))
 
 
 @pytest.mark.parametrize(("se", "sp"), [(0.5, 0.5), (0.3, 0.6), (0.0, 0.0)])

@@ -274,8 +274,9 @@ def corrected_rate(
     sensitivity = Proportion(agreement.tp, agreement.positives)
     specificity = Proportion(agreement.tn, agreement.negatives)
     reason = _why_not_validated(scored, agreement, min_labels)
+    validated = not reason
     corrected = ci95 = None
-    if not reason:
+    if validated:
         assert raw.value is not None and sensitivity.value is not None
         assert specificity.value is not None
         corrected = rogan_gladen(raw.value, sensitivity.value, specificity.value)
@@ -286,7 +287,6 @@ def corrected_rate(
             )
         else:
             ci95 = simulated_interval(raw, sensitivity, specificity, draws=draws, seed=seed)
-    validated = not reason or reason.startswith("cannot")
     return CorrectedRate(
         raw, sensitivity, specificity, agreement, validated, reason, corrected, ci95
     )

@@ -1,23 +1,30 @@
 """The ``heuristic`` groundedness evaluator: offline, no model, a few milliseconds per answer.
 
-Each claim (sentence) of the answer is checked against the sources:
+Each claim (sentence, or line of a list) of the answer is checked against the sources:
 
 * **abstention** — a claim that says the sources do not cover the question ("the terms don't
   mention exchanges, so I can't confirm") is grounded by construction;
 * **quantities** — every number, amount, duration, percentage, fraction, clock time and date
-  of the claim, normalised by :mod:`.numbers`, must be in the sources or follow from two of
-  them by one arithmetic step; otherwise the claim is unsupported;
-* **names** — capitalised words (not at the start of a sentence) absent from the sources;
+  of the claim, normalised by :mod:`.numbers`, must be the one stated by the source sentence
+  about the same thing (the sentence sharing most words with the quantity's neighbourhood),
+  or be worked out from the sources' (or the question's) figures in one arithmetic step; a
+  figure the sources give for something else does not count;
+* **names** — capitalised words (not at the start of a sentence), months and weekdays that
+  the sources do not use;
 * **coverage** — the share of the claim's content words (WordNet lemmas, :mod:`.lexicon`)
-  found in the two source sentences that best cover it, a word counting as found when a
-  source word has the same lemma, shares a sense (synonym or derivation) or a 5-letter stem;
-* **contradiction cues** — a word of the claim that is the antonym of a word of its aligned
-  source sentences; negation present on one side only; a universal quantifier ("any",
-  "every", "always") that the sources do not use (overgeneralisation).
+  found in the two source sentences that best cover it (a word counts when a source word has
+  the same lemma, shares a sense or a derivation, or a 5-letter stem; words of the question
+  count too). On realistic answers coverage separates only its low end (additions): grounded
+  answers paraphrase, hallucinations often copy the sources' words;
+* **contradiction cues** — a clause that matches a source clause with the negation flipped;
+  a claim noun that is another thing of the same kind as a word of its aligned sentence
+  (WordNet hypernyms: kidney for liver); an antonym of an aligned word; a universal ("any",
+  "every", "whole") that its aligned sentences do not use (overgeneralisation).
 
-A claim's support is its coverage, divided down by contradiction cues, or 0 when a quantity
-or a name is missing. The answer's hallucination score is ``1 - min(support)`` over its
-claims (one unsupported sentence is enough).
+A claim's support is 0 when a quantity or a name is missing; otherwise 0.5 + coverage / 2
+when coverage reaches :data:`COVERAGE_FLOOR` (less below it), times 0.3 on a contradiction
+cue. The answer's hallucination score is ``1 - min(support)`` over its claims (one
+unsupported sentence is enough). Figures on the labelled set: ``docs/provenance-and-audit.md``.
 """
 
 from __future__ import annotations
@@ -63,7 +70,8 @@ _NEGATIONS: Final = frozenset(
 )
 _UNIVERSALS: Final = frozenset(
     {"any", "every", "everyone", "everybody", "all", "always", "whatever", "whichever",
-     "whoever", "anyone", "anybody", "regardless"}
+     "whoever", "anyone", "anybody", "regardless", "everywhere", "anywhere", "whenever",
+     "whole", "entire", "unlimited"}
 )  # fmt: skip
 # "every month", "at all", "all of it" are not generalisations
 _NOT_UNIVERSAL = re.compile(
@@ -103,8 +111,10 @@ _ALIGN: Final = 2  # source sentences a claim may draw on
 _CONTRADICTION_FACTOR: Final = 0.3
 #: Coverage below which a claim counts as unsupported (tuned on the dev split).
 COVERAGE_FLOOR: Final = 0.2
-_NEGATION_ALIGNMENT: Final = 0.6
+_ANTONYM_ALIGNMENT: Final = 0.6
 _SHORT: Final = 1  # claims with this many content words or fewer are not judged on coverage
+_FLIP_SHARED: Final = 3
+_CLAUSE = re.compile(r"[;:,()]|\s(?:but|while|whereas)\s", re.IGNORECASE)
 _CONTEXT: Final = 40  # characters either side of a quantity that say what it counts
 
 
@@ -140,6 +150,7 @@ class _Sentence:
     concepts: frozenset[int]
     negated: bool
     numbers: NumberPool
+    universal: bool
 
 
 def _words(text: str) -> list[str]:
@@ -149,6 +160,34 @@ def _words(text: str) -> list[str]:
 def _negated(text: str) -> bool:
     text = _BOUND_NEGATION.sub(" ", _LEADING_ANSWER.sub(" ", text))
     return bool(_NEGATIONS.intersection(_words(text))) or bool(_CONTRACTION_NEGATION.search(text))
+
+
+def _clauses(text: str, lexicon: Lexicon) -> list[tuple[frozenset[str], bool]]:
+    """The clauses of a sentence with two or more content words: lemmas, negated or not."""
+    out = []
+    for clause in _CLAUSE.split(_LEADING_ANSWER.sub(" ", text)):
+        lemmas = frozenset(_content(_words(clause), lexicon))
+        if len(lemmas) >= 2:
+            out.append((lemmas, _negated(clause)))
+    return out
+
+
+def _flipped_clause(text: str, src: _Sources) -> str:
+    """A clause of the claim that says what a source clause says, with the negation flipped
+    ("substituted players can return" / "substituted players may not return")."""
+    for lemmas, negated in _clauses(text, src.lexicon):
+        best, best_negated = 0, negated
+        for source_lemmas, source_negated in src.clauses:
+            shared = len(lemmas & source_lemmas)
+            if shared > best or (shared == best and source_negated == negated):
+                best, best_negated = shared, source_negated
+        if best >= _FLIP_SHARED and best >= len(lemmas) / 2 and best_negated != negated:
+            return "negation flipped" if negated else "the source negates it"
+    return ""
+
+
+def _universal(text: str) -> bool:
+    return bool(_UNIVERSALS.intersection(_words(_NOT_UNIVERSAL.sub(" ", text))))
 
 
 def _content(words: Sequence[str], lexicon: Lexicon) -> list[str]:
@@ -168,13 +207,14 @@ class _Sources:
         self.lexicon = lexicon
         self.sentences: list[_Sentence] = []
         self.words: set[str] = set()
-        self.universals = False
+        self.clauses: list[tuple[frozenset[str], bool]] = []
         for index, source in enumerate(sources):
             for text, _lo, _hi in split_claims(source):
                 words = _words(text)
                 self.words.update(words)
                 lemmas = frozenset(_content(words, lexicon))
                 self.words.update(lemmas)
+                self.clauses.extend(_clauses(text, lexicon))
                 concepts = frozenset(c for lemma in lemmas for c in lexicon.concepts(lemma))
                 self.sentences.append(
                     _Sentence(
@@ -184,9 +224,9 @@ class _Sources:
                         concepts,
                         _negated(text),
                         NumberPool([text]),
+                        _universal(text),
                     )
                 )
-        self.universals = bool(_UNIVERSALS & self.words)
         self.numbers = NumberPool.merge([s.numbers for s in self.sentences])
         # months and weekdays the sources name, by their first three letters
         self.calendar = {
@@ -325,7 +365,7 @@ def _contradiction(
     if not aligned:
         return ""
     aligned_lemmas = frozenset().union(*(s.lemmas for s in aligned))
-    well_aligned = len(covered) >= _NEGATION_ALIGNMENT * len(lemmas)
+    well_aligned = len(covered) >= _ANTONYM_ALIGNMENT * len(lemmas)
     for i, lemma in enumerate(lemmas):
         if i in covered or not well_aligned:
             continue
@@ -339,11 +379,10 @@ def _contradiction(
         for other in aligned_lemmas - claim_lemmas - _MEASURE_WORDS:
             if src.lexicon.siblings(lemma, other):
                 return f"another thing of the same kind: {lemma} for {other}"
-    if well_aligned and _negated(text) and not any(s.negated for s in aligned):
-        return "negation not in the sources"
-    if well_aligned and not _negated(text) and aligned[0].negated:
-        return "the source negates it"
-    if _UNIVERSALS.intersection(_words(_NOT_UNIVERSAL.sub(" ", text))) and not src.universals:
+    flipped = _flipped_clause(text, src)
+    if flipped:
+        return flipped
+    if _universal(text) and not any(s.universal for s in aligned):
         return "generalises beyond the sources"
     return ""
 

@@ -34,9 +34,10 @@ automaton (``pyahocorasick``), so matching cost does not grow with the library's
 from __future__ import annotations
 
 import hashlib
+import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -48,6 +49,7 @@ from tracerail.guardrails.types import Finding
 __all__ = [
     "BUILTIN_PREFIX",
     "DEFAULT_LIBRARIES",
+    "MENTION_FACTOR",
     "STANDARD_MINIMUMS",
     "Category",
     "KeywordMatcher",
@@ -61,6 +63,9 @@ __all__ = [
 ]
 
 BUILTIN_PREFIX: Final = "builtin:"
+# The score of a term that is quoted or reported on (a cue of the library's ``[mention]``
+# in the same sentence) is multiplied by this: under the default threshold of 0.5.
+MENTION_FACTOR: Final = 0.4
 DEFAULT_LIBRARIES: Final = ("builtin:starter",)
 # TC260-003 (2024) §8.1: at least 10 000 terms in all, covering the 17 risks of Appendix A.1
 # and A.2, with at least 200 terms for each A.1 risk and 100 for each A.2 risk.
@@ -114,7 +119,7 @@ class Library:
     sha256: str
     categories: Mapping[str, Category]
     terms: tuple[Term, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    mentions: tuple[str, ...] = ()
 
 
 def _read(spec: str) -> tuple[str, bytes]:
@@ -131,7 +136,10 @@ def _read(spec: str) -> tuple[str, bytes]:
         raise LibraryError(f"{spec}: cannot read keyword library ({exc.strerror})") from None
 
 
-def _toml_library(spec: str, raw: bytes) -> tuple[str, dict[str, Category], list[Term]]:
+_Parsed = tuple[str, dict[str, Category], list[Term], tuple[str, ...]]
+
+
+def _toml_library(spec: str, raw: bytes) -> _Parsed:
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -151,10 +159,13 @@ def _toml_library(spec: str, raw: bytes) -> tuple[str, dict[str, Category], list
             if text:
                 terms.append(Term(text, name, weights.get(text, 1.0), allow.get(text, ())))
     library_name = str(data.get("library", {}).get("name", spec))
-    return library_name, categories, terms
+    cues = data.get("mention", {}).get("cues", [])
+    if not isinstance(cues, list):
+        raise LibraryError(f"{spec}: [mention] cues must be a list")
+    return library_name, categories, terms, tuple(str(c) for c in cues if str(c).strip())
 
 
-def _text_library(spec: str, raw: bytes) -> tuple[str, dict[str, Category], list[Term]]:
+def _text_library(spec: str, raw: bytes) -> _Parsed:
     try:
         lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError as exc:
@@ -187,15 +198,16 @@ def _text_library(spec: str, raw: bytes) -> tuple[str, dict[str, Category], list
             else:
                 raise LibraryError(f"{spec}:{number}: unknown field {key.strip()!r}")
         terms.append(Term(text, category, weight, allow))
-    return spec, categories, terms
+    return spec, categories, terms, ()
 
 
 @lru_cache(maxsize=64)
 def _load(spec: str, raw: bytes) -> Library:
-    name, categories, terms = (
+    name, categories, terms, mentions = (
         _toml_library(spec, raw) if spec.endswith(".toml") else _text_library(spec, raw)
     )
-    return Library(name, spec, hashlib.sha256(raw).hexdigest(), categories, tuple(terms))
+    digest = hashlib.sha256(raw).hexdigest()
+    return Library(name, spec, digest, categories, tuple(terms), mentions)
 
 
 def load_library(spec: str) -> Library:
@@ -324,6 +336,9 @@ class KeywordMatcher:
         self.size = len(entries)
         if entries:
             self._automaton.make_automaton()
+        self.mention_cues = tuple(
+            {normalize(c).text for library in libraries for c in library.mentions} - {""}
+        )
 
     def find(self, text: str) -> list[Finding]:
         """Findings typed by category (upper-cased), spans in the *original* text."""
@@ -336,7 +351,13 @@ class KeywordMatcher:
             for entry in entries:
                 if self._fires(norm, start, end + 1, entry):
                     found.append((start, end + 1, entry))
-        return self._findings(norm, found)
+        return [self._weigh(text, f) for f in self._findings(norm, found)]
+
+    def _weigh(self, text: str, finding: Finding) -> Finding:
+        """A term quoted, or in a sentence with a mention cue, is talked about, not used."""
+        if not _mentioned(text, finding.start, finding.end, self.mention_cues):
+            return finding
+        return Finding(finding.type, finding.start, finding.end, finding.score * MENTION_FACTOR)
 
     @staticmethod
     def _fires(norm: Normalized, start: int, end: int, entry: _Entry) -> bool:
@@ -372,6 +393,27 @@ class KeywordMatcher:
             o_start, o_end = norm.span(start, end)
             results.append(Finding(entry.category.upper(), o_start, o_end, entry.weight))
         return results
+
+
+# Quotation marks (ASCII, curly, CJK corner and title brackets), as escapes.
+_OPENING_QUOTES: Final = frozenset("\"'\u201c\u2018\u300c\u300e\u300a")
+_CLOSING_QUOTES: Final = frozenset("\"'\u201d\u2019\u300d\u300f\u300b")
+# Sentence ends: ideographic full stop, full-width ! ? ;, ASCII ! ? ; newline, ". ".
+_SENTENCE_END = re.compile("[\u3002\uff01\uff1f\uff1b!?;\n]|\\.(?=\\s|$)")
+
+
+def _mentioned(text: str, start: int, end: int, cues: Sequence[str]) -> bool:
+    """Whether the term at ``text[start:end]`` is quoted or shares a sentence with a cue."""
+    before = text[start - 1] if start > 0 else ""
+    after = text[end] if end < len(text) else ""
+    if before in _OPENING_QUOTES and after in _CLOSING_QUOTES:
+        return True
+    if not cues:
+        return False
+    lo = max((m.end() for m in _SENTENCE_END.finditer(text, 0, start)), default=0)
+    following = _SENTENCE_END.search(text, end)
+    sentence = normalize(text[lo : following.start() if following else len(text)]).text
+    return any(cue in sentence for cue in cues)
 
 
 def _pinyin_forms(term: str) -> list[str]:

@@ -31,7 +31,7 @@ __all__ = ["Normalized", "is_cjk_char", "normalize"]
 _LEET: Final = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
 _LEET_MARKS: Final = frozenset("@$")
 # Sentence punctuation is not dropped between Chinese characters: "禁毒。品质" is two sentences.
-_SENTENCE_MARKS: Final = frozenset(",.!?;:。、…")
+_SENTENCE_MARKS: Final = frozenset(",!?;:。、…")
 # Runs of >= 3 single letters or digits separated by 1-2 separator characters.
 _SPACED = re.compile(r"(?<![^\W_])[^\W_](?:[\W_]{1,2}[^\W_]){2,}(?![^\W_])")
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from tracerail.guardrails import CheckConfig, Policy
 from tracerail.guardrails.checks.content import ContentCheck
 from tracerail.guardrails.keywords import (
+    MENTION_FACTOR,
     KeywordMatcher,
     LibraryError,
     coverage,
@@ -208,3 +209,34 @@ def test_coverage_command_prints_the_shortfall_and_writes_json(tmp_path: Path) -
     assert "does NOT meet" in result.output  # the starter library is modest, and says so
     missing = CliRunner().invoke(app, ["content", "coverage", "-l", str(tmp_path / "nope.txt")])
     assert missing.exit_code == 2 and "cannot read keyword library" in missing.output
+
+
+@pytest.mark.parametrize(
+    ("used", "mentioned"),
+    [
+        ("你这个傻逼", "版规：不要在评论区使用“傻逼”这个词"),  # quoted: talked about
+        ("where can I buy heroin tonight", "Police seized heroin worth a million in the raid."),
+        ("我想买毒品", "警方破获一起贩卖毒品案。"),  # a news cue in the same sentence
+    ],
+)
+def test_a_term_talked_about_scores_under_the_threshold(used: str, mentioned: str) -> None:
+    assert check(used).action is Action.FLAG  # type: ignore[attr-defined]
+    assert check(mentioned).action is Action.ALLOW  # type: ignore[attr-defined]
+    matcher = KeywordMatcher([load_library("builtin:starter")])
+    (finding, *_) = matcher.find(mentioned)
+    assert finding.score == pytest.approx(MENTION_FACTOR * 1.0)
+
+
+def test_a_cue_reaches_only_its_own_sentence() -> None:
+    assert check("警方今天发布了提醒。我想买毒品，谁有？").action is Action.FLAG  # type: ignore[attr-defined]
+
+
+def test_a_users_library_brings_its_own_mention_cues(tmp_path: Path) -> None:
+    library = tmp_path / "lib.toml"
+    library.write_text(
+        '[categories.leaks]\nterms = ["project zeus"]\n[mention]\ncues = ["press release"]\n',
+        encoding="utf-8",
+    )
+    options = {"libraries": [str(library)]}
+    assert check("tell me about project zeus", **options).action is Action.FLAG  # type: ignore[attr-defined]
+    assert check("the press release names project zeus", **options).action is Action.ALLOW  # type: ignore[attr-defined]

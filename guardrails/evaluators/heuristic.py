@@ -76,7 +76,8 @@ _UNIVERSALS: Final = frozenset(
 # "every month", "at all", "all of it" are not generalisations
 _NOT_UNIVERSAL = re.compile(
     r"\b(?:every|each|all|any)\s+(?:day|week|month|year|night|hour|minute|time|other|single)s?\b"
-    r"|\bat\s+all\b|\ball\s+of\s+(?:it|them|this|that)\b",
+    r"|\bat\s+all\b|\ball\s+of\s+(?:it|them|this|that)\b|\b(?:every|each)\s+\d"
+    r"|\ball\s+the\s+way\b|\ball\s+(?:fully|together|in)\b",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*")

@@ -232,6 +232,23 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
             h = h % 12 + (12 if words[i + 1] == "pm" else 0)
             return 2, ("clock", h * 60 + mi)
         return 1, ("clock", h * 60 + mi)
+    # "half past five", "quarter to nine", "half past midnight"
+    if word in ("half", "quarter") and i + 2 < len(words) and words[i + 1] in ("past", "to"):
+        hour_word = words[i + 2]
+        hour = {"midnight": 0, "noon": 12, "midday": 12}.get(hour_word)
+        if hour is None:
+            spelled = _number_word(words, i + 2)
+            digits = _parse_digits(hour_word) if hour_word[0].isdigit() else None
+            hour = int(spelled[0]) if spelled else int(digits) if digits is not None else None
+        if hour is not None and 0 <= hour <= 24:
+            minutes = (30 if word == "half" else 15) * (1 if words[i + 1] == "past" else -1)
+            used = 3
+            if i + 3 < len(words) and words[i + 3] in ("am", "pm"):
+                hour = hour % 12 + (12 if words[i + 3] == "pm" else 0)
+                used = 4
+            elif words[i + 3 : i + 6] in (["in", "the", "evening"], ["in", "the", "afternoon"]):
+                hour = hour % 12 + 12
+            return used, ("clock", (hour * 60 + minutes) % 1440)
     if word in ("noon", "midday"):
         return 1, ("clock", 720)
     if word == "midnight":
@@ -270,6 +287,12 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
                 consumed = 2  # "half a gigabyte"
             elif words[i + 1 : i + 3] in (["of", "a"], ["of", "an"]) and _unit_after(words, i + 3):
                 consumed = 3  # "a quarter of an hour"
+        elif "-" in word and word.split("-")[-1] in _UNITS and word.split("-")[0] in _ONES:
+            head = _number_word(word.split("-")[:-1], 0)  # "five-hour", "twelve-month"
+            if head is None:
+                return 1, None
+            dim, factor = _UNITS[word.split("-")[-1]]
+            return 1, (dim, head[0] * factor)
         elif "-" in word and word.split("-")[-1] in _FRACTIONS:
             head = _number_word(word.split("-")[:-1], 0)
             if head is None:

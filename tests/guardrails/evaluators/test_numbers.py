@@ -36,6 +36,9 @@ def _one(text: str) -> tuple[str, float]:
         ("two hundred", "200"),
         ("£1,250", "1250 pounds"),
         ("86 °F", "30 °C"),
+        ("half past five", "5:30"),
+        ("quarter to nine in the evening", "20:45"),
+        ("a five-hour window", "5 hours"),
     ],
 )
 def test_equivalent_writings_normalise_to_the_same_quantity(a: str, b: str) -> None:

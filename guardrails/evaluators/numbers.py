@@ -235,20 +235,20 @@ def _at(words: list[str], i: int) -> tuple[int, tuple[str, float] | None]:
     # "half past five", "quarter to nine", "half past midnight"
     if word in ("half", "quarter") and i + 2 < len(words) and words[i + 1] in ("past", "to"):
         hour_word = words[i + 2]
-        hour = {"midnight": 0, "noon": 12, "midday": 12}.get(hour_word)
-        if hour is None:
+        at_hour = {"midnight": 0, "noon": 12, "midday": 12}.get(hour_word)
+        if at_hour is None:
             spelled = _number_word(words, i + 2)
             digits = _parse_digits(hour_word) if hour_word[0].isdigit() else None
-            hour = int(spelled[0]) if spelled else int(digits) if digits is not None else None
-        if hour is not None and 0 <= hour <= 24:
+            at_hour = int(spelled[0]) if spelled else int(digits) if digits is not None else None
+        if at_hour is not None and 0 <= at_hour <= 24:
             minutes = (30 if word == "half" else 15) * (1 if words[i + 1] == "past" else -1)
             used = 3
             if i + 3 < len(words) and words[i + 3] in ("am", "pm"):
-                hour = hour % 12 + (12 if words[i + 3] == "pm" else 0)
+                at_hour = at_hour % 12 + (12 if words[i + 3] == "pm" else 0)
                 used = 4
             elif words[i + 3 : i + 6] in (["in", "the", "evening"], ["in", "the", "afternoon"]):
-                hour = hour % 12 + 12
-            return used, ("clock", (hour * 60 + minutes) % 1440)
+                at_hour = at_hour % 12 + 12
+            return used, ("clock", (at_hour * 60 + minutes) % 1440)
     if word in ("noon", "midday"):
         return 1, ("clock", 720)
     if word == "midnight":

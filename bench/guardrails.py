@@ -116,7 +116,9 @@ def main() -> None:
             name="pii+secrets+content",
         )
     )
+    pii_only = PiiCheck(CheckConfig("pii", Action.REDACT))
     configs: dict[str, Callable[[str], Any]] = {
+        "tracerail pii check (defaults)": lambda t: pii_only.check(t, target="input", context={}),
         "tracerail default input policy": lambda t: default_input.run([t], "input"),
         "tracerail pii+secrets+content": lambda t: target.run([t], "input"),
         "presidio regex-only defaults": lambda t: presidio_regex.analyze(t, language="en"),
@@ -133,7 +135,11 @@ def main() -> None:
             print(f"{size // 1024:>3} KB  {name:34s} p50 {p50:8.3f}  p95 {p95:8.3f}")
     print()
     for size in (1024, 10 * 1024):
-        for mine in ("tracerail default input policy", "tracerail pii+secrets+content"):
+        for mine in (
+            "tracerail pii check (defaults)",
+            "tracerail default input policy",
+            "tracerail pii+secrets+content",
+        ):
             ours = results[(mine, size)][0]
             for base in ("presidio regex-only defaults", "presidio + spaCy small"):
                 ratio = results[(base, size)][0] / ours

@@ -94,6 +94,7 @@ class TypeScore:
     recalled: int = 0  # gold spans overlapped by a finding of this type
     precise: int = 0  # findings overlapping a gold span of this type
     exact: int = 0  # findings equal to a gold span of this type
+    exact_recalled: int = 0  # gold spans equal to a finding of this type
 
     def add(self, other: TypeScore) -> None:
         self.gold += other.gold
@@ -101,6 +102,7 @@ class TypeScore:
         self.recalled += other.recalled
         self.precise += other.precise
         self.exact += other.exact
+        self.exact_recalled += other.exact_recalled
 
     @property
     def recall(self) -> float:
@@ -112,7 +114,7 @@ class TypeScore:
 
     @property
     def exact_recall(self) -> float:
-        return self.exact / self.gold if self.gold else 1.0
+        return self.exact_recalled / self.gold if self.gold else 1.0
 
     @property
     def exact_precision(self) -> float:
@@ -200,6 +202,9 @@ def score_example(
         )
         score.precise += sum(any(_overlaps(s, e, f.start, f.end) for _, s, e in gold) for f in mine)
         score.exact += sum(any((s, e) == (f.start, f.end) for _, s, e in gold) for f in mine)
+        score.exact_recalled += sum(
+            any((s, e) == (f.start, f.end) for f in mine) for _, s, e in gold
+        )
     for kind, start, end in example.lookalikes:
         report.lookalikes[kind] += 1
         if any(_overlaps(start, end, f.start, f.end) for f in found):

@@ -71,4 +71,5 @@ class PiiCheck(FindingCheck):
                 entity = _NER_LABELS.get(ent.label_)
                 if entity is not None:
                     found.append(Finding(entity, ent.start_char, ent.end_char, _NER_SCORE))
+            found = recognizers.dedupe(found)  # the gazetteer and the model may agree
         return found

@@ -261,6 +261,9 @@ def test_scores_by_hand() -> None:
     total = report.total()
     assert (total.gold, total.found, total.recalled, total.precise) == (2, 3, 2, 2)
     assert "look-alikes flagged: 1/1" in format_report(report)
+    # two tiers agreeing on one span: two exact findings, still one gold span recalled
+    twice = evaluate([example], lambda _: [findings[2], findings[2]])
+    assert twice.types["EMAIL_ADDRESS"].exact_recall == 1.0
 
 
 def test_load_examples_names_the_bad_line(tmp_path: Path) -> None:

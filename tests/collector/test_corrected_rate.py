@@ -167,6 +167,10 @@ def test_compliance_report_shows_raw_corrected_and_validation(
     # raw 30.0%, Se 80.0%, Sp 90.0%, corrected 28.6% with its interval
     for shown in ("30.0%", "80.0%", "90.0%", _pct(CORRECTED_A), f"{_pct(low)} to {_pct(high)}"):
         assert shown in row_a, shown
+    # every evaluator of the model has its row, the headline one first
+    judge_row = row_a[row_a.index('data-evaluator="llm-judge"') :]
+    assert row_a.index('data-evaluator="heuristic"') < row_a.index('data-evaluator="llm-judge"')
+    assert "not validated" in judge_row and "10 human label(s)" in judge_row
     row_b = table[table.index('data-model="model-b"') :]
     assert "not validated" in row_b and "5 human label(s)" in row_b
     evaluators = html[html.index('id="evaluators"') :]

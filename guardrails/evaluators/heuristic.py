@@ -115,6 +115,9 @@ COVERAGE_FLOOR: Final = 0.2
 _ANTONYM_ALIGNMENT: Final = 0.6
 _SHORT: Final = 1  # claims with this many content words or fewer are not judged on coverage
 _FLIP_SHARED: Final = 3
+_PAIR_CLAUSE = re.compile(
+    r"[;:,()]|\s(?:and|but|while|whereas|versus|vs\.?|against|compared\s+with)\s", re.IGNORECASE
+)
 _CLAUSE = re.compile(r"[;:,()]|\s(?:but|while|whereas)\s", re.IGNORECASE)
 _CONTEXT: Final = 40  # characters either side of a quantity that say what it counts
 
@@ -152,6 +155,7 @@ class _Sentence:
     negated: bool
     numbers: NumberPool
     universal: bool
+    text: str = ""
 
 
 def _words(text: str) -> list[str]:
@@ -226,6 +230,7 @@ class _Sources:
                         _negated(text),
                         NumberPool([text]),
                         _universal(text),
+                        text,
                     )
                 )
         self.numbers = NumberPool.merge([s.numbers for s in self.sentences])
@@ -288,6 +293,57 @@ def _quantity_ok(text: str, q: Quantity, src: _Sources) -> bool | None:
     return True if src.numbers.supports(q) else None
 
 
+def _pair_clauses(text: str, lexicon: Lexicon) -> list[tuple[int, int, frozenset[str]]]:
+    """Clauses as (start, end, content lemmas), split also at "and", "versus", "while"."""
+    out, start = [], 0
+    for match in [*_PAIR_CLAUSE.finditer(text), None]:
+        end = match.start() if match else len(text)
+        words = [w for w in _words(text[start:end]) if w not in _QUANTITY_WORDS]
+        out.append((start, end, frozenset(_content(words, lexicon))))
+        start = match.end() if match else len(text)
+    return out
+
+
+def _clause_of(clauses: list[tuple[int, int, frozenset[str]]], at: int) -> int:
+    return next((i for i, (lo, hi, _l) in enumerate(clauses) if lo <= at < hi), -1)
+
+
+def _swapped(text: str, found: list[Quantity], src: _Sources) -> str:
+    """Two figures of the claim that one source sentence gives the other way round ("6% on
+    the drug and 21% on placebo" for "21% on the drug and 6% on placebo")."""
+    if len(found) < 2:
+        return ""
+    claim_clauses = _pair_clauses(text, src.lexicon)
+    for a_i, qa in enumerate(found):
+        for qb in found[a_i + 1 :]:
+            if qa.dim != qb.dim or qa.value == qb.value:
+                continue
+            ca = _clause_of(claim_clauses, qa.start)
+            cb = _clause_of(claim_clauses, qb.start)
+            if ca == cb:
+                continue
+            la, lb = claim_clauses[ca][2], claim_clauses[cb][2]
+            for sentence in src.sentences:
+                if not (
+                    sentence.numbers.supports(qa, arithmetic=False)
+                    and sentence.numbers.supports(qb, arithmetic=False)
+                ):
+                    continue
+                clauses = _pair_clauses(sentence.text, src.lexicon)
+                at = {q.value: q.start for q in quantities(sentence.text) if q.dim == qa.dim}
+                if qa.value not in at or qb.value not in at:
+                    continue
+                sa = clauses[_clause_of(clauses, at[qa.value])][2]
+                sb = clauses[_clause_of(clauses, at[qb.value])][2]
+                if sa == sb:
+                    continue
+                straight = len(la & sa) + len(lb & sb)
+                crossed = len(la & sb) + len(lb & sa)
+                if crossed > straight:
+                    return f"swapped: {text[qa.start : qa.end]} / {text[qb.start : qb.end]}"
+    return ""
+
+
 def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
     if _ABSTENTION.search(text):
         return ClaimCheck(text, start, end, 1.0, None, abstention=True)
@@ -301,6 +357,7 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
             for q, ok in zip(found, verdicts, strict=True)
         ]
     missing = [text[q.start : q.end] for q, ok in zip(found, verdicts, strict=True) if not ok]
+    swapped = "" if missing else _swapped(text, found, src)
     for match in _CAPITALISED.finditer(text):
         name = match.group(0).lower()
         if name in _MONTHS_DAYS or name.removesuffix("s") in _MONTHS_DAYS:
@@ -337,7 +394,7 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
         # "Not yet.", "Three weeks.": an answer to the question; "In short:" introduces one
         coverage = 1.0
     source_index = src.sentences[chosen[0]].source_index if chosen else None
-    contradiction = _contradiction(text, words, lemmas, covered, chosen, src)
+    contradiction = swapped or _contradiction(text, words, lemmas, covered, chosen, src)
     # Grounded answers paraphrase heavily, hallucinations often copy the source's words: word
     # coverage separates only its low end (additions): above the floor a claim is supported
     # (0.5..1, graded by coverage), below it unsupported.

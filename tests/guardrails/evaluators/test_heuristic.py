@@ -130,3 +130,13 @@ def test_figures_from_the_question_are_not_hallucinations() -> None:
     answer = "That is 77 kg over the limit."
     assert not HeuristicEvaluator().evaluate(answer, SOURCES, question=question).hallucinated
     assert HeuristicEvaluator().evaluate(answer, SOURCES).hallucinated
+
+
+def test_two_figures_given_the_other_way_round_are_flagged() -> None:
+    sources = ["Nausea was reported by 21% of participants on the drug and 6% on placebo."]
+    swapped = "Nausea hit 6% of people on the drug and 21% of those on placebo."
+    reordered = "On placebo 6% reported nausea, against 21% of participants on the drug."
+    result = HeuristicEvaluator().evaluate(swapped, sources)
+    assert result.hallucinated
+    assert "swapped: 6% / 21%" in result.explanation
+    assert not HeuristicEvaluator().evaluate(reordered, sources).hallucinated

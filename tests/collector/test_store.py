@@ -94,3 +94,48 @@ def test_upgrade_to_v5_backfills_trace_lookup_and_hallucination_stats(
     finally:
         old.client.command(f"DROP DATABASE IF EXISTS `{old.database}`")
         old.close()
+
+
+def test_embedded_arrow_inserts_take_chdbs_fast_path(
+    store: ClickHouseStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start-up probe passes here, and inserts go through it, not clickhouse-connect."""
+    import pyarrow as pa
+
+    fast = store.arrow_fast_path()
+    assert fast is not None
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the slow path ran")
+
+    monkeypatch.setattr(store.client, "insert_arrow", refuse)
+    before = fast.inserts
+    rows = pa.table({"name": ["arrow-probe"], "retention_days": pa.array([9], pa.uint16())})
+    store.insert_arrow("projects", rows)
+    assert fast.inserts == before + 1
+    found = store.query(f"SELECT retention_days FROM {store.table('projects')} FINAL")
+    assert found == [{"retention_days": 9}]
+
+
+def test_a_failed_probe_falls_back_to_clickhouse_connect(
+    chdb_dsn: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tracerail.collector.store import chdb_arrow
+
+    def broken(connection: object) -> None:
+        raise RuntimeError("no Python() here")
+
+    monkeypatch.setattr(chdb_arrow, "_probe", broken)
+    other = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
+    try:
+        other.migrate()
+        with caplog.at_level("WARNING", logger="tracerail.collector"):
+            assert other.arrow_fast_path() is None
+        assert "no Python() here" in caplog.text
+        import pyarrow as pa
+
+        other.insert_arrow("projects", pa.table({"name": ["p"], "retention_days": [3]}))
+        assert other.query(f"SELECT count() AS n FROM {other.table('projects')}") == [{"n": 1}]
+    finally:
+        other.client.command(f"DROP DATABASE IF EXISTS `{other.database}`")
+        other.close()

@@ -29,6 +29,7 @@ unsupported sentence is enough). Figures on the labelled set: ``docs/provenance-
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,7 +77,9 @@ _UNIVERSALS: Final = frozenset(
 # "every month", "at all", "all of it" are not generalisations
 _NOT_UNIVERSAL = re.compile(
     r"\b(?:every|each|all|any)\s+(?:day|week|month|year|night|hour|minute|time|other|single)s?\b"
-    r"|\bat\s+all\b|\ball\s+of\s+(?:it|them|this|that)\b|\b(?:every|each)\s+\d"
+    r"|\bat\s+all\b|\ball\s+of\s+(?:it|them|this|that)\b"
+    r"|\b(?:every|each)\s+(?:\d|a\b|an\b|one|two|three|four|five|six|seven|eight|nine|ten|twelve"
+    r"|few|couple)"
     r"|\ball\s+the\s+way\b|\ball\s+(?:fully|together|in)\b",
     re.IGNORECASE,
 )
@@ -158,8 +161,11 @@ class _Sentence:
     text: str = ""
 
 
-def _words(text: str) -> list[str]:
-    return [w.lower().strip("'-") for w in _WORD.findall(text)]
+@functools.lru_cache(maxsize=1024)
+def _words(text: str) -> tuple[str, ...]:
+    """Lower-case words of ``text``, memoised within one :func:`check_claims` call (the same
+    sentences are read by several cues; the cache is cleared when the call ends)."""
+    return tuple(w.lower().strip("'-") for w in _WORD.findall(text))
 
 
 def _negated(text: str) -> bool:
@@ -330,7 +336,7 @@ def _swapped(text: str, found: list[Quantity], src: _Sources) -> str:
                 ):
                     continue
                 clauses = _pair_clauses(sentence.text, src.lexicon)
-                at = {q.value: q.start for q in quantities(sentence.text) if q.dim == qa.dim}
+                at = {q.value: q.start for q in sentence.numbers.found if q.dim == qa.dim}
                 if qa.value not in at or qb.value not in at:
                     continue
                 sa = clauses[_clause_of(clauses, at[qa.value])][2]
@@ -413,7 +419,7 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
 
 def _contradiction(
     text: str,
-    words: list[str],
+    words: Sequence[str],
     lemmas: list[str],
     covered: set[int],
     chosen: list[int],
@@ -471,11 +477,14 @@ def check_claims(
     claims = [line for claim in split_claims(answer) for line in _lines(*claim)]
     if not texts:
         return [ClaimCheck(text, lo, hi, 0.0, None) for text, lo, hi in claims]
-    src = _Sources(texts, get_lexicon())
-    if question:
-        src.question = frozenset(_content(_words(question), src.lexicon))
-        src.numbers = src.numbers.extended(quantities(question))  # the user's own figures
-    return [_check_claim(text, lo, hi, src) for text, lo, hi in claims]
+    try:
+        src = _Sources(texts, get_lexicon())
+        if question:
+            src.question = frozenset(_content(_words(question), src.lexicon))
+            src.numbers = src.numbers.extended(quantities(question))  # the user's own figures
+        return [_check_claim(text, lo, hi, src) for text, lo, hi in claims]
+    finally:
+        _words.cache_clear()  # no answer or source text outlives the call
 
 
 class HeuristicEvaluator:

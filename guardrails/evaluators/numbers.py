@@ -430,8 +430,12 @@ class NumberPool:
     def __init__(self, sources: Iterable[str]) -> None:
         self.by_dim: dict[str, list[float]] = {}
         raw: set[float] = set()
+        #: the quantities parsed from the texts, in order (for alignment by position)
+        self.found: list[Quantity] = []
         for source in sources:
-            for q in quantities(source):
+            parsed = quantities(source)
+            self.found.extend(parsed)
+            for q in parsed:
                 self._add(q)
             raw.update(float(n.replace(",", "")) for n in _DIGITS.findall(source))
         self.by_dim.setdefault("count", []).extend(sorted(raw))

@@ -97,7 +97,7 @@ _ZH_PERSON_CUE_AFTER = regex.compile(
 )
 # Characters that (practically) never stand in a given name: particles, units, address words.
 _ZH_NOT_GIVEN = frozenset(
-    "的了是在有个号路市区省县街道室栋楼层单元村镇乡一二三四五六七八九十百千万年月日时分秒"
+    "的了是在有个号路市区省县街道室栋楼层单元村镇乡二三四五六七八九十百千万年月日时分秒"
     "我你他她它们这那和与及或说来去到把被让给对从向为以于而且也都就还又很最更已不没无请"
     "订单卡电话手机邮箱地址身份证码银行发票快递老师先生女士同学经理用户客户"
 )
@@ -246,9 +246,6 @@ def _people_en(text: str, gaz: Gazetteer, taken: list[tuple[int, int]]) -> list[
 
 def _places_en(text: str, gaz: Gazetteer, taken: list[tuple[int, int]]) -> list[Finding]:
     found: list[Finding] = []
-    for match in _STREET.finditer(text):
-        found.append(Finding("LOCATION", match.start(), match.end(), LOCATION_SCORE))
-        taken.append(match.span())
     for match in _NAME_RUN.finditer(text):
         words = match.group().split(" ")
         offset = match.start()
@@ -345,6 +342,9 @@ def find_names(text: str, taken: Iterable[tuple[int, int]] = ()) -> list[Finding
         found.extend(_places_zh(text, gaz, blocked))
         found.extend(_people_zh(text, gaz, blocked))
     if _HAS_UPPER.search(text):
+        for match in _STREET.finditer(text):  # before people: "12 Willow Lane" is no person
+            found.append(Finding("LOCATION", match.start(), match.end(), LOCATION_SCORE))
+            blocked.append(match.span())
         found.extend(_people_en(text, gaz, blocked))
         found.extend(_places_en(text, gaz, blocked))
     return found

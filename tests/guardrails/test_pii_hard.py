@@ -164,6 +164,15 @@ def test_unionpay_19_digits_with_luhn(check: PiiCheck) -> None:
         ),
         ("我叫张伟，明天去上海。", [("LOCATION", "上海"), ("PERSON", "张伟")]),
         ("收件人：王秀英", [("PERSON", "王秀英")]),
+        ("用户冯一鸣已完成认证", [("PERSON", "冯一鸣")]),
+        (
+            "Sincerely,\nMalcolm Fairbanks\n2351 Willow Boulevard\nLisbon",
+            [
+                ("LOCATION", "2351 Willow Boulevard"),
+                ("LOCATION", "Lisbon"),
+                ("PERSON", "Malcolm Fairbanks"),
+            ],
+        ),
         (
             "请寄到杭州市西湖区中山路88号3栋1202室。",
             [("LOCATION", "杭州市西湖区中山路88号3栋1202室")],

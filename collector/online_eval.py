@@ -60,7 +60,7 @@ logger = logging.getLogger("tracerail.collector")
 # Keys of a document object whose value is its text (as the SDK's retrieval sources).
 _TEXT_KEYS: Final = ("text", "content", "page_content", "document", "chunk")
 # How often the pending count is recomputed (it reads the whole lookback window).
-PENDING_EVERY_SECONDS: Final = 5.0
+PENDING_EVERY_SECONDS: Final = 30.0
 NICE: Final = 10
 
 

@@ -50,16 +50,19 @@ class Retrieval:
     documents: tuple[str, ...]
 
 
-def _pending_where(store: ClickHouseStore) -> str:
-    spans, scores = store.table("spans"), store.table("scores")
+def _pending_where(store: ClickHouseStore, *, with_retrieval: bool) -> str:
     since = "now64(9) - toIntervalHour({lookback_hours:UInt32})"
-    return (
-        f"observation_kind = {{generation:String}} AND timestamp >= {since} "
-        "AND ingested_at <= now64(3) - toIntervalMillisecond({settle_ms:UInt32}) "
-        "AND output != '' AND attributes[{judge_key:String}] = '' "
-        f"AND (project, trace_id) IN (SELECT project, trace_id FROM {spans} "
+    retrieval = (
+        f"AND (project, trace_id) IN (SELECT project, trace_id FROM {store.table('spans')} "
         f"  WHERE observation_kind = {{retrieval:String}} AND timestamp >= {since}) "
-        f"AND (project, span_id) NOT IN (SELECT project, span_id FROM {scores} "
+        if with_retrieval
+        else ""
+    )
+    return (
+        f"timestamp >= {since} "
+        "AND ingested_at <= now64(3) - toIntervalMillisecond({settle_ms:UInt32}) "
+        f"AND output != '' AND attributes[{{judge_key:String}}] = '' {retrieval}"
+        f"AND (project, span_id) NOT IN (SELECT project, span_id FROM {store.table('scores')} "
         "  WHERE name = {score_name:String} AND evaluator = {evaluator:String} "
         "  AND evaluator_version = {version:String} "
         f"  AND span_hour >= toStartOfHour({since}))"
@@ -89,11 +92,17 @@ def pending(
     lookback_hours: int,
     settle_ms: int,
 ) -> list[Candidate]:
-    """Up to ``limit`` pending generations after ``after``, in ingest order."""
+    """Up to ``limit`` generations after ``after``, in ingest order, not yet scored by this
+    evaluator version. Whether their trace has a retrieval is checked afterwards
+    (:func:`retrievals`): a per-pass join over the window would read every span in it."""
     rows = store.query(
         "SELECT project, trace_id, span_id, toUnixTimestamp64Milli(ingested_at) AS ingested_ms, "
         f"duration_ns, output, input, {SPAN_INFO_COLUMNS} "
-        f"FROM {store.table('spans')} WHERE {_pending_where(store)} "
+        f"FROM {store.table('spans')} "
+        # Only the small columns of rows after the cursor are read before the rest.
+        "PREWHERE observation_kind = {generation:String} "
+        "AND ingested_at >= fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC') "
+        f"WHERE {_pending_where(store, with_retrieval=False)} "
         "AND (toUnixTimestamp64Milli(ingested_at), span_id) > "
         "({after_ms:Int64}, {after_span:String}) "
         "ORDER BY ingested_ms, span_id LIMIT 1 BY project, span_id LIMIT {limit:UInt32}",
@@ -123,10 +132,12 @@ def pending(
 def count_pending(
     store: ClickHouseStore, evaluator: str, version: str, *, lookback_hours: int, settle_ms: int
 ) -> int:
-    """How many generations are pending for this evaluator version (from the start)."""
+    """How many generations with a retrieval in their trace are not yet scored by this
+    evaluator version (the whole lookback window: run it now and then, not every pass)."""
     rows = store.query(
         "SELECT uniqExact(project, span_id) AS n "
-        f"FROM {store.table('spans')} WHERE {_pending_where(store)}",
+        f"FROM {store.table('spans')} WHERE observation_kind = {{generation:String}} "
+        f"AND {_pending_where(store, with_retrieval=True)}",
         _params(evaluator, version, lookback_hours, settle_ms),
     )
     return int(rows[0]["n"]) if rows else 0

@@ -52,7 +52,7 @@ COMMON_WORDS = frozenset(
     Jack Jan January Joy July June Just King Lake Lane Last Lee Liberty Light Lily Long Love
     Lucky Major Male Mark March Marina Mars May Meet Melody Mission Mobile Monday Moon More
     Much Music New News Next Nice Noble North Note Now Of Ok Ocean Office On Only Or Orange
-    Order Page Paris Park Pat Patience Pearl Per Pink Pool Post Prince Queen Rain Ray Reading
+    Order Page Park Pat Patience Pearl Per Pink Pool Post Prince Queen Rain Ray Reading
     Red Reed Rich River Rock Rose Royal Ruby Sale Sage Saint Sandy Saturday See Send September
     Shop Silver Sky Small Snow So Son South Split Spring Star Starr Sterling Stone Story
     Street Summer Sunday Sunny Tech The Then This Thursday Tours Town Troy True Tuesday Union

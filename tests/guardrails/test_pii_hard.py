@@ -158,6 +158,7 @@ def test_unionpay_19_digits_with_luhn(check: PiiCheck) -> None:
         ("Best regards,\nPriya\n", [("PERSON", "Priya")]),
         ("hey it's Sofia again", [("PERSON", "Sofia")]),
         ("She moved to Lisbon last year.", [("LOCATION", "Lisbon")]),
+        ("The Eiffel Tower in Paris opened in 1889.", [("LOCATION", "Paris")]),
         (
             "Ship to 1428 Maple Avenue, Denver.",
             [("LOCATION", "1428 Maple Avenue"), ("LOCATION", "Denver")],

@@ -28,16 +28,11 @@ from bench.ingest import thread_cpu  # noqa: E402
 
 def prepare(requests: int, path: Path) -> None:
     from bench.workload import make_bodies, record_template
-    from tracerail.collector.prepare import prepare_body
+    from tracerail.collector.prepare import Export, prepare_body
 
     batches = [
         prepare_body(
-            b.data,
-            "application/x-protobuf",
-            "gzip",
-            max_bytes=1 << 26,
-            project="p",
-            retention_days=30,
+            Export(b.data, "application/x-protobuf", "p", 30, 1 << 26, content_encoding="gzip")
         )
         for b in make_bodies(record_template(1000), requests)
     ]

@@ -45,7 +45,7 @@ from tracerail.collector.ledger import rows_from_columns  # noqa: E402
 from tracerail.collector.otlp.decode import decode_request  # noqa: E402
 from tracerail.collector.otlp.flatten import empty_columns, flatten  # noqa: E402
 from tracerail.collector.otlp.guardrails import guardrail_columns  # noqa: E402
-from tracerail.collector.prepare import Batch, merge, prepare_body  # noqa: E402
+from tracerail.collector.prepare import Batch, Export, merge, prepare_body  # noqa: E402
 from tracerail.collector.scores import scores_from_columns  # noqa: E402
 from tracerail.collector.store.arrow import GUARDRAIL_TYPES, spans_table, typed_table  # noqa: E402
 from tracerail.collector.store.clickhouse import ClickHouseStore  # noqa: E402
@@ -89,7 +89,7 @@ def writer_costs(
 
     def prep() -> list[Batch]:
         return [
-            prepare_body(b, PB, "gzip", max_bytes=1 << 26, project="p", retention_days=30)
+            prepare_body(Export(b, PB, "p", 30, max_bytes=1 << 26, content_encoding="gzip"))
             for b in bodies
         ]
 
@@ -184,7 +184,7 @@ def main() -> None:
                 deterministic=True
             ),
             "whole prepare_body": lambda: prepare_body(
-                bodies[0], PB, "gzip", max_bytes=1 << 26, project="p", retention_days=30
+                Export(bodies[0], PB, "p", 30, max_bytes=1 << 26, content_encoding="gzip")
             ),
         }
         print(f"{total} spans in {args.requests} requests of {spans}, {args.group} per insert")

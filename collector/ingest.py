@@ -42,13 +42,14 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from tracerail.collector.prepare import (
     Batch,
+    Export,
     PreparePool,
     WorkerLost,
     batch_id,
@@ -63,6 +64,7 @@ from tracerail.collector.wal import WalFull, WriteAheadLog
 
 __all__ = [
     "Batch",
+    "Export",
     "IngestBatcher",
     "IngestBusy",
     "IngestUnavailable",
@@ -70,7 +72,6 @@ __all__ = [
     "batch_id",
     "dedup_settings",
     "prepare",
-    "prepare_batch",
 ]
 
 logger = logging.getLogger("tracerail.collector")
@@ -130,6 +131,8 @@ class IngestBatcher:
         flush_interval: float = 1.0,
         replay_interval: float = 1.0,
         pool: PreparePool | None = None,
+        max_inflight_requests: int = 64,
+        max_body_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.store = store
         self.pool = pool or PreparePool(0)
@@ -142,7 +145,9 @@ class IngestBatcher:
         self.storage_ok = True
         self.stats = IngestStats()
         self.queued_spans = 0
-        self.decoding = 0  # requests being read and prepared (counted by the HTTP route)
+        self.max_inflight_requests = max_inflight_requests
+        self.max_body_bytes = max_body_bytes
+        self.decoding = 0  # requests being read and prepared (counted by accept)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
@@ -167,7 +172,6 @@ class IngestBatcher:
 
     async def start(self) -> None:
         await self.pool.start()
-        await asyncio.to_thread(self._adopt_legacy_intent)
         await asyncio.to_thread(self._remember_logged_ids)
         self._queue = asyncio.Queue()
         self._wake = asyncio.Event()
@@ -410,81 +414,48 @@ class IngestBatcher:
             self.storage_ok = True
             return inserted
 
-    @property
-    def legacy_intent_path(self) -> Path:
-        """Where the ingest design before log-first kept the members of a merged insert in
-        flight (that design answered only after the insert)."""
-        return self.wal.directory / "merge-in-flight"
-
-    def _adopt_legacy_intent(self) -> None:
-        """An interrupted merged insert of the previous ingest design: log it alone, merged
-        (same id as the interrupted insert), in a segment of its own."""
-        path = self.legacy_intent_path
-        if not path.exists():
-            return
-        members = list(self.pool.prepare_records(self.wal.read(path)))
-        if members:
-            self.wal.closed_segments()
-            self.wal.append([merge(members).record()])
-            self.wal.closed_segments()
-            self._durable.add(m.batch_id for m in members)
-        path.unlink()
-
-
-async def prepare_batch(
-    batcher: IngestBatcher,
-    body: bytes,
-    *,
-    content_type: str | None,
-    content_encoding: str | None = None,
-    max_bytes: int,
-    project: str,
-    retention_days: int,
-) -> Batch:
-    """Decode, validate and flatten one export request body into a :class:`Batch`.
-
-    Runs in the batcher's :class:`~tracerail.collector.prepare.PreparePool` (worker processes
-    or a thread). Raises :class:`~tracerail.collector.otlp.errors.DecodeError` for an
-    undecodable body or invalid spans, :class:`IngestUnavailable` if a worker process died.
-    """
-    try:
-        return await batcher.pool.prepare_body(
-            body,
-            content_type,
-            content_encoding,
-            max_bytes=max_bytes,
-            project=project,
-            retention_days=retention_days,
-        )
-    except WorkerLost as exc:
-        raise IngestUnavailable(str(exc)) from None
-
 
 async def accept(
     batcher: IngestBatcher,
-    body: bytes,
+    read_body: Callable[[], Awaitable[bytes]],
     *,
     content_type: str | None,
     content_encoding: str | None = None,
-    max_bytes: int,
     project: str,
-    retention_days: int,
+    retention_days: Callable[[str], int],
 ) -> int:
-    """:func:`prepare_batch` then :meth:`IngestBatcher.submit`; returns the span count.
+    """Admit, read, prepare and submit one export request; returns its span count.
 
-    Every transport (OTLP/HTTP, OTLP/gRPC) goes through these two. Nothing is written for a
-    body that raises :class:`~tracerail.collector.otlp.errors.DecodeError`;
-    :class:`IngestBusy` when the queue is full and :class:`IngestUnavailable` when storage is
-    down and the WAL is full.
+    The one ingest path of every transport (OTLP/HTTP, OTLP/gRPC); they only map its
+    exceptions to status codes. Admission comes first, before the body is read, so memory
+    stays bounded under overload: :class:`IngestBusy` when ``max_queue_spans`` are waiting or
+    ``max_inflight_requests`` requests are being read and prepared. Then
+    :class:`~tracerail.collector.otlp.errors.DecodeError` for an undecodable body or invalid
+    spans (nothing is written), :class:`IngestBusy` when the queue fills meanwhile, and
+    :class:`IngestUnavailable` when a worker died or storage is down and the WAL is full.
     """
-    batch = await prepare_batch(
-        batcher,
-        body,
-        content_type=content_type,
-        content_encoding=content_encoding,
-        max_bytes=max_bytes,
-        project=project,
-        retention_days=retention_days,
-    )
+    if (
+        batcher.backlog_spans >= batcher.max_queue_spans
+        or batcher.decoding >= batcher.max_inflight_requests
+    ):
+        raise IngestBusy("ingest is at capacity; retry later")
+    batcher.decoding += 1
+    try:
+        body = await read_body()
+        retention = await asyncio.to_thread(retention_days, project)
+        export = Export(
+            body,
+            content_type,
+            project,
+            retention,
+            max_bytes=batcher.max_body_bytes,
+            content_encoding=content_encoding,
+        )
+        try:
+            batch = await batcher.pool.prepare_body(export)
+        except WorkerLost as exc:
+            raise IngestUnavailable(str(exc)) from None
+    finally:
+        batcher.decoding -= 1
     await batcher.submit(batch)
     return batch.rows

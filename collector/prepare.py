@@ -118,30 +118,36 @@ def merge(batches: Sequence[Batch]) -> Batch:
     )
 
 
-def prepare_body(
-    body: bytes,
-    content_type: str | None,
-    content_encoding: str | None,
-    *,
-    max_bytes: int,
-    project: str,
-    retention_days: int,
-) -> Batch:
+@dataclass(frozen=True, slots=True)
+class Export:
+    """One OTLP export request as received: its body, how to read it, and for which project."""
+
+    body: bytes
+    content_type: str | None
+    project: str
+    retention_days: int
+    max_bytes: int
+    content_encoding: str | None = None
+
+
+def prepare_body(export: Export) -> Batch:
     """Decode an OTLP traces body and :func:`prepare` it; raises ``DecodeError`` subclasses."""
-    request = decode_request(body, content_type, content_encoding, max_bytes=max_bytes)
-    return prepare(request, project=project, retention_days=retention_days)
+    request = decode_request(
+        export.body, export.content_type, export.content_encoding, max_bytes=export.max_bytes
+    )
+    return prepare(request, project=export.project, retention_days=export.retention_days)
 
 
 def prepare_record(record: WalRecord) -> Batch:
     """The batch a WAL record was logged from (same id, same rows)."""
-    batch = prepare_body(
+    export = Export(
         record.payload,
         PROTOBUF,
-        None,
+        record.project,
+        record.retention_days,
         max_bytes=max(len(record.payload), 1),
-        project=record.project,
-        retention_days=record.retention_days,
     )
+    batch = prepare_body(export)
     batch.batch_id = record.batch_id  # a merged batch's id is not the hash of its payload
     return batch
 
@@ -230,27 +236,11 @@ class PreparePool:
                 self._restart(job.executor)
             raise WorkerLost("an ingest worker process exited; retry") from None
 
-    async def prepare_body(
-        self,
-        body: bytes,
-        content_type: str | None,
-        content_encoding: str | None,
-        *,
-        max_bytes: int,
-        project: str,
-        retention_days: int,
-    ) -> Batch:
+    async def prepare_body(self, export: Export) -> Batch:
         """:func:`prepare_body` in a worker (or a thread); its exceptions are raised here."""
-        kwargs: dict[str, Any] = {
-            "max_bytes": max_bytes,
-            "project": project,
-            "retention_days": retention_days,
-        }
         if self._executor is None:
-            return await asyncio.to_thread(
-                prepare_body, body, content_type, content_encoding, **kwargs
-            )
-        job = self._submit(prepare_body, body, content_type, content_encoding, **kwargs)
+            return await asyncio.to_thread(prepare_body, export)
+        job = self._submit(prepare_body, export)
         await asyncio.wait([asyncio.wrap_future(job.future)])
         result: Batch = self._result(job)
         return result

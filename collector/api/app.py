@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
             flush_interval=settings.flush_interval_seconds,
             replay_interval=settings.replay_interval_seconds,
             pool=PreparePool(settings.ingest_workers),
+            max_inflight_requests=settings.max_inflight_requests,
+            max_body_bytes=settings.max_body_bytes,
         )
         batcher.storage_ok = storage_up
         await batcher.start()

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request, Response
 
 from tracerail.collector.api.deps import BatcherDep, IngestProjectDep, KeyRingDep, SettingsDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.auth import KeyRing
-from tracerail.collector.ingest import (
-    Batch,
-    IngestBatcher,
-    IngestBusy,
-    IngestUnavailable,
-    prepare_batch,
-)
+from tracerail.collector.ingest import IngestBusy, IngestUnavailable, accept
 from tracerail.collector.otlp.decode import encode_response, media_type
 from tracerail.collector.otlp.errors import BodyTooLarge, DecodeError
-from tracerail.collector.settings import Settings
 
 router = APIRouter(tags=["ingest"])
 
@@ -38,34 +28,6 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-async def _read_and_prepare(
-    request: Request, settings: Settings, batcher: IngestBatcher, keyring: KeyRing, project: str
-) -> Batch:
-    """Body → batch, at most ``max_inflight_requests`` at a time (429 beyond)."""
-    retry = {"Retry-After": str(settings.retry_after_seconds)}
-    if (
-        batcher.backlog_spans >= settings.max_queue_spans
-        or batcher.decoding >= settings.max_inflight_requests
-    ):
-        # Refused before the body is read, so memory stays bounded under overload.
-        raise ApiError(429, "too_busy", "ingest is at capacity; retry later", retry)
-    batcher.decoding += 1
-    try:
-        body = await read_body(request, settings.max_body_bytes)
-        retention = await asyncio.to_thread(keyring.retention_days, project)
-        return await prepare_batch(
-            batcher,
-            body,
-            content_type=request.headers.get("content-type"),
-            content_encoding=request.headers.get("content-encoding"),
-            max_bytes=settings.max_body_bytes,
-            project=project,
-            retention_days=retention,
-        )
-    finally:
-        batcher.decoding -= 1
-
-
 @router.post("/v1/traces", summary="Receive OTLP/HTTP trace data")
 async def receive_traces(
     request: Request,
@@ -76,8 +38,14 @@ async def receive_traces(
 ) -> Response:
     retry = {"Retry-After": str(settings.retry_after_seconds)}
     try:
-        batch = await _read_and_prepare(request, settings, batcher, keyring, project)
-        await batcher.submit(batch)
+        await accept(
+            batcher,
+            lambda: read_body(request, settings.max_body_bytes),
+            content_type=request.headers.get("content-type"),
+            content_encoding=request.headers.get("content-encoding"),
+            project=project,
+            retention_days=keyring.retention_days,
+        )
     except DecodeError as exc:
         raise ApiError(exc.status, exc.error, exc.detail) from None
     except IngestBusy as exc:

@@ -1,8 +1,9 @@
 """OTLP/gRPC ingest (``TraceService/Export``, port 4317 by default).
 
 Runs on the collector's event loop (``grpc.aio``) and hands every request to the same
-:func:`~tracerail.collector.ingest.accept` as OTLP/HTTP, so limits, batching and durability are
-the same: a call succeeds only once its spans are stored. Errors map to gRPC status codes the
+:func:`~tracerail.collector.ingest.accept` as OTLP/HTTP, so admission (``max_queue_spans``,
+``max_inflight_requests``), batching and durability are the same: a call succeeds only once
+its spans are durable. Errors map to gRPC status codes the
 OTel exporters understand: invalid data → ``INVALID_ARGUMENT`` (not retried), storage down →
 ``UNAVAILABLE`` (retried with back-off), too large → ``RESOURCE_EXHAUSTED`` (from gRPC itself).
 
@@ -70,14 +71,16 @@ class TraceService:
             project = await asyncio.to_thread(
                 grpc_project, context.invocation_metadata(), self.keyring
             )
-            retention = await asyncio.to_thread(self.keyring.retention_days, project)
+
+            async def body() -> bytes:
+                return request
+
             await accept(
                 self.batcher,
-                request,
+                body,
                 content_type=PROTOBUF,
-                max_bytes=self.settings.max_body_bytes,
                 project=project,
-                retention_days=retention,
+                retention_days=self.keyring.retention_days,
             )
         except AuthError as exc:
             await context.abort(_AUTH_CODES[exc.status], f"{exc.error}: {exc.detail}")

@@ -69,7 +69,7 @@ def open_fast_path(path: str) -> ChdbArrowInserter | None:
     try:
         import chdb
 
-        connection = chdb.connect(path)
+        connection = chdb.connect(path)  # type: ignore[no-untyped-call]
         _probe(connection)
     except Exception as exc:
         logger.warning(

@@ -234,24 +234,6 @@ def test_a_request_logged_just_before_a_crash_and_resent_is_stored_once(
     assert counts["spans"] == counts["distinct spans"] == first.rows + resent.rows
 
 
-def test_an_intent_file_of_the_previous_design_is_completed_once(
-    store: ClickHouseStore, tmp_path: Path
-) -> None:
-    """Upgrading after a crash in the middle of a merged insert of the previous version."""
-    members = _batches(3)
-    merged = merge(members)
-    crashed = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26))
-    crashed.legacy_intent_path.write_bytes(b"".join(m.record().encode() for m in members))
-    store.insert_arrow("spans", merged.spans, settings=dedup_settings(merged.batch_id))
-
-    restarted = _restart_and_resend(store, tmp_path / "wal", members)
-    assert restarted.stats.spans_logged == 0
-    assert not restarted.legacy_intent_path.exists()
-    counts = _counts(store)
-    assert counts["spans"] == counts["distinct spans"] == merged.rows
-    assert counts["ledger_batches"] == 1
-
-
 def test_caught_up_requests_are_answered_after_their_insert(
     store: ClickHouseStore, tmp_path: Path
 ) -> None:

@@ -11,6 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tracerail import semconv
+from tracerail.collector.columns import SPAN_COLUMN_NAMES
 from tracerail.collector.otlp.errors import InvalidSpan
 from tracerail.collector.otlp.promote import (
     CONTENT_COLUMNS,
@@ -30,34 +31,8 @@ MAX_ATTRIBUTES = 4096
 MAX_EVENTS = 4096
 MAX_LINKS = 4096
 
-SPAN_COLUMNS: tuple[str, ...] = (
-    "project",
-    "timestamp",
-    "duration_ns",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "trace_state",
-    "name",
-    "kind",
-    "service_name",
-    "scope_name",
-    "scope_version",
-    "status_code",
-    "status_message",
-    *STRING_COLUMNS,
-    *INT_COLUMNS,
-    *FLOAT_COLUMNS,
-    *CONTENT_COLUMNS,
-    "attributes",
-    "resource_attributes",
-    "event_timestamps",
-    "event_names",
-    "event_attributes",
-    "link_trace_ids",
-    "link_span_ids",
-    "retention_days",
-)
+# The columns of a ``spans`` row, in table order (defined once, in collector/columns.py).
+SPAN_COLUMNS: tuple[str, ...] = SPAN_COLUMN_NAMES
 
 SpanColumns = dict[str, list[Any]]
 

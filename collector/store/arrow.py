@@ -14,31 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from tracerail.collector.otlp.flatten import SPAN_COLUMNS, SpanColumns
+from tracerail.collector.columns import SPAN_ARROW_TYPES, SPAN_COLUMN_NAMES
 
 TIMESTAMP = pa.timestamp("ns", tz="UTC")
 STRING = pa.string()
 STRING_MAP = pa.map_(STRING, STRING)
-
-# Columns that are not plain strings, by type; every other span column is a string.
-_TYPES: dict[str, pa.DataType] = {
-    "timestamp": TIMESTAMP,
-    "duration_ns": pa.uint64(),
-    "input_tokens": pa.uint32(),
-    "output_tokens": pa.uint32(),
-    "cached_input_tokens": pa.uint32(),
-    "reasoning_tokens": pa.uint32(),
-    "cost_usd": pa.float64(),
-    "retention_days": pa.uint16(),
-}
-_MAPS = ("attributes", "resource_attributes")
-_LISTS: dict[str, pa.DataType] = {
-    "event_timestamps": TIMESTAMP,
-    "event_names": STRING,
-    "link_trace_ids": STRING,
-    "link_span_ids": STRING,
-}
-_LIST_OF_MAPS = ("event_attributes",)
 
 
 def _offsets(lengths: Iterable[int]) -> pa.Array:
@@ -64,22 +44,9 @@ def list_of_maps(lists: Sequence[Sequence[Mapping[str, str]]]) -> pa.ListArray:
     return pa.ListArray.from_arrays(_offsets(map(len, lists)), inner)
 
 
-def column_array(name: str, values: Sequence[Any]) -> pa.Array:
-    """One span column as an Arrow array of the table's type."""
-    if name in _MAPS:
-        return map_array(values)
-    if name in _LISTS:
-        return list_array(values, _LISTS[name])
-    if name in _LIST_OF_MAPS:
-        return list_of_maps(values)
-    return pa.array(values, _TYPES.get(name, STRING))
-
-
-def spans_table(columns: SpanColumns) -> pa.Table:
+def spans_table(columns: Mapping[str, Sequence[Any]]) -> pa.Table:
     """The ``spans`` rows of ``columns`` (as made by ``flatten``) as one Arrow table."""
-    return pa.Table.from_arrays(
-        [column_array(name, columns[name]) for name in SPAN_COLUMNS], names=list(SPAN_COLUMNS)
-    )
+    return typed_table({name: columns[name] for name in SPAN_COLUMN_NAMES}, SPAN_ARROW_TYPES)
 
 
 def typed_table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, pa.DataType]) -> pa.Table:
@@ -89,6 +56,8 @@ def typed_table(columns: Mapping[str, Sequence[Any]], types: Mapping[str, pa.Dat
         kind = types.get(name, STRING)
         if pa.types.is_map(kind):
             arrays.append(map_array(values, kind.item_type))
+        elif pa.types.is_list(kind) and pa.types.is_map(kind.value_type):
+            arrays.append(list_of_maps(values))
         elif pa.types.is_list(kind):
             arrays.append(list_array(values, kind.value_type))
         else:

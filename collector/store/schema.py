@@ -11,9 +11,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from tracerail import semconv as sc
+from tracerail.collector.columns import SPAN_COLUMNS, TS
 
-STRING_MAP = "Map(LowCardinality(String), String)"
-TS = "DateTime64(9, 'UTC')"
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
@@ -64,46 +63,7 @@ class MaterializedView:
 
 SPANS = Table(
     name="spans",
-    columns=(
-        Column("project", "LowCardinality(String)"),
-        Column("timestamp", TS, codec="Delta, ZSTD(1)"),
-        Column("duration_ns", "UInt64", codec="ZSTD(1)"),
-        Column("trace_id", "String", codec="ZSTD(1)"),
-        Column("span_id", "String", codec="ZSTD(1)"),
-        Column("parent_span_id", "String", codec="ZSTD(1)"),
-        Column("trace_state", "String", codec="ZSTD(1)"),
-        Column("name", "LowCardinality(String)"),
-        Column("kind", "LowCardinality(String)"),
-        Column("service_name", "LowCardinality(String)"),
-        Column("scope_name", "LowCardinality(String)"),
-        Column("scope_version", "LowCardinality(String)"),
-        Column("status_code", "LowCardinality(String)"),
-        Column("status_message", "String", codec="ZSTD(1)"),
-        Column("observation_kind", "LowCardinality(String)"),
-        Column("operation", "LowCardinality(String)"),
-        Column("provider", "LowCardinality(String)"),
-        Column("request_model", "LowCardinality(String)"),
-        Column("response_model", "LowCardinality(String)"),
-        Column("user_id", "String", codec="ZSTD(1)"),
-        Column("session_id", "String", codec="ZSTD(1)"),
-        Column("error_type", "LowCardinality(String)"),
-        Column("input_tokens", "UInt32"),
-        Column("output_tokens", "UInt32"),
-        Column("cached_input_tokens", "UInt32"),
-        Column("reasoning_tokens", "UInt32"),
-        Column("cost_usd", "Nullable(Float64)"),
-        Column("input", "String", codec="ZSTD(3)"),
-        Column("output", "String", codec="ZSTD(3)"),
-        Column("attributes", STRING_MAP, codec="ZSTD(1)"),
-        Column("resource_attributes", STRING_MAP, codec="ZSTD(1)"),
-        Column("event_timestamps", f"Array({TS})", codec="ZSTD(1)"),
-        Column("event_names", "Array(LowCardinality(String))", codec="ZSTD(1)"),
-        Column("event_attributes", f"Array({STRING_MAP})", codec="ZSTD(1)"),
-        Column("link_trace_ids", "Array(String)", codec="ZSTD(1)"),
-        Column("link_span_ids", "Array(String)", codec="ZSTD(1)"),
-        Column("retention_days", "UInt16", default="30"),
-        Column("ingested_at", "DateTime64(3, 'UTC')", default="now64(3)"),
-    ),
+    columns=tuple(Column(c.name, c.type, c.codec, c.default) for c in SPAN_COLUMNS),
     partition_by="toDate(timestamp)",
     order_by="(project, service_name, toStartOfHour(timestamp), name, timestamp)",
     ttl="toDateTime(timestamp) + toIntervalDay(retention_days)",
@@ -512,6 +472,24 @@ LEDGER_BATCHES = Table(
         Column("chain_hash", "String", codec="ZSTD(1)"),
     ),
     order_by="(project, seq)",
+    shard_key="cityHash64(project)",
+)
+
+# Signed statements of a project's chain head (tracerail.evidence.checkpoint), one per signing;
+# also appended to an external sink, which is what makes them worth more than the chain itself.
+LEDGER_CHECKPOINTS = Table(
+    name="ledger_checkpoints",
+    columns=(
+        Column("project", "LowCardinality(String)"),
+        Column("seq", "UInt64"),
+        Column("chain_hash", "String", codec="ZSTD(1)"),
+        Column("batch_id", "String"),
+        Column("batch_created_at_ns", "Int64"),
+        Column("signed_at_ns", "Int64"),
+        Column("key_id", "LowCardinality(String)"),
+        Column("signature", "String", codec="ZSTD(1)"),
+    ),
+    order_by="(project, seq, signed_at_ns)",
     shard_key="cityHash64(project)",
 )
 

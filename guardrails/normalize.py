@@ -87,28 +87,26 @@ class Normalized:
         return self.offsets[start], self.offsets[end - 1] + 1
 
 
+_LEET_RUN = re.compile(r"[013457@$]+")
+
+
+def _latin_letter(char: str) -> bool:
+    return char.isalpha() and not is_cjk_char(char)
+
+
 def _leet(chars: list[str]) -> list[str]:
-    """Replace leet digits/marks that touch a letter (so plain numbers are left alone)."""
-    out = list(chars)
-    n = len(chars)
-    for i, char in enumerate(chars):
-        if char not in _LEET:
-            continue
-        j = i - 1
-        while j >= 0 and (chars[j] in _LEET):
-            j -= 1
-        k = i + 1
-        while k < n and (chars[k] in _LEET):
-            k += 1
-        left = j >= 0 and chars[j].isalpha() and not is_cjk_char(chars[j])
-        right = k < n and chars[k].isalpha() and not is_cjk_char(chars[k])
-        if left or right:
-            out[i] = _LEET[char]
-    return out
+    """Replace runs of leet digits/marks that touch a letter (plain numbers are left alone)."""
+    joined = "".join(chars)
+    last = len(joined)
+    for run in _LEET_RUN.finditer(joined):
+        lo, hi = run.start(), run.end()
+        if (lo > 0 and _latin_letter(joined[lo - 1])) or (hi < last and _latin_letter(joined[hi])):
+            for k in range(lo, hi):
+                chars[k] = _LEET[joined[k]]
+    return chars
 
 
 _SEPARATORS = re.compile(r"(?:[^\w@$]|_)+")
-_LEET_IN_WORD = re.compile(r"[013457@$]")
 
 
 def _fast_fold(text: str) -> str | None:
@@ -137,7 +135,7 @@ def normalize(text: str, *, leet: bool = True) -> Normalized:
             for folded in _fold(char):
                 chars.append(folded)
                 offsets.append(index)
-    if leet and _LEET_IN_WORD.search("".join(chars)):
+    if leet:
         chars = _leet(chars)
     joined = "".join(chars)
     keep = bytearray(b"\x01") * len(chars)

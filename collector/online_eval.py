@@ -21,8 +21,8 @@ restarted collector resumes where it stopped and never scores a generation twice
 are derived from (project, span, evaluator, version) and each batch is inserted with a dedup
 token, so even a batch written twice adds nothing. The cursor over ingest order lives in
 memory: after a restart the worker walks the lookback window again, skipping what is scored.
-Generations without source texts, and those the evaluator failed on, are counted and passed
-over (retried only after a restart).
+Generations without source texts or an answer, a judge's own calls (``llm-judge``), and those
+the evaluator failed on, are counted and passed over (retried only after a restart).
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class Progress:
     scored_total: int | None = None  # generations holding a score of this version (any writer)
     pending: int | None = None
     pending_at: str | None = None
-    skipped_no_sources: int = 0
+    skipped: int = 0  # passed over: no source text, no answer, or a judge's own call
     errors: int = 0
     last_error: str | None = None
     last_run: str | None = None
@@ -335,7 +335,7 @@ class OnlineEvaluator:
         answer = answer_text(candidate.output)
         if not sources or not answer:
             with self._lock:
-                self.progress.skipped_no_sources += 1
+                self.progress.skipped += 1
             return
         self._wait_for_slot()
         try:

@@ -334,7 +334,7 @@ async function loadOnlineEval() {
       ["State", o.running ? "running" : "stopped"],
       ["Scored (this run / all)", `${num(o.scored)} / ${num(o.scored_total)}`],
       ["Pending", num(o.pending)],
-      ["Skipped (no sources)", num(o.skipped_no_sources)],
+      ["Passed over (no text, judge calls)", num(o.skipped)],
       ["Errors", num(o.errors) + (o.last_error ? ` — ${o.last_error}` : "")],
       ["Rate (scored/s, limit)", `${o.rate_per_second} / ${o.rate_limit_per_second}`],
       ["Last run", o.last_run ? fmtTime(o.last_run) : "–"],

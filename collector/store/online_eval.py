@@ -51,6 +51,7 @@ class Retrieval:
 
 
 def _pending_where(store: ClickHouseStore, *, with_retrieval: bool) -> str:
+    """Conditions on small columns only (no output, input or attributes)."""
     since = "now64(9) - toIntervalHour({lookback_hours:UInt32})"
     retrieval = (
         f"AND (project, trace_id) IN (SELECT project, trace_id FROM {store.table('spans')} "
@@ -61,7 +62,7 @@ def _pending_where(store: ClickHouseStore, *, with_retrieval: bool) -> str:
     return (
         f"timestamp >= {since} "
         "AND ingested_at <= now64(3) - toIntervalMillisecond({settle_ms:UInt32}) "
-        f"AND output != '' AND attributes[{{judge_key:String}}] = '' {retrieval}"
+        f"{retrieval}"
         f"AND (project, span_id) NOT IN (SELECT project, span_id FROM {store.table('scores')} "
         "  WHERE name = {score_name:String} AND evaluator = {evaluator:String} "
         "  AND evaluator_version = {version:String} "
@@ -73,7 +74,6 @@ def _params(evaluator: str, version: str, lookback_hours: int, settle_ms: int) -
     return {
         "generation": semconv.KIND_GENERATION,
         "retrieval": semconv.KIND_RETRIEVAL,
-        "judge_key": semconv.TRACERAIL_EVALUATION_JUDGE_CALL,
         "score_name": semconv.SCORE_HALLUCINATION,
         "evaluator": evaluator,
         "version": version,
@@ -93,47 +93,78 @@ def pending(
     settle_ms: int,
 ) -> list[Candidate]:
     """Up to ``limit`` generations after ``after``, in ingest order, not yet scored by this
-    evaluator version. Whether their trace has a retrieval is checked afterwards
-    (:func:`retrievals`): a per-pass join over the window would read every span in it."""
-    rows = store.query(
-        "SELECT project, trace_id, span_id, toUnixTimestamp64Milli(ingested_at) AS ingested_ms, "
-        f"duration_ns, output, input, {SPAN_INFO_COLUMNS} "
+    evaluator version.
+
+    Two reads: the next keys in ingest order from small columns only, then the answer, input
+    and dimensions of just those spans (sorting every new row's text would cost a pass over
+    all of it). A candidate without an answer, or that is a judge's own call, comes back with
+    ``output == ""`` so the caller passes over it and the cursor still moves. Whether its trace
+    has a retrieval is checked afterwards (:func:`retrievals`).
+    """
+    params = {
+        **_params(evaluator, version, lookback_hours, settle_ms),
+        "after_ms": after[0],
+        "after_span": after[1],
+        "limit": limit,
+    }
+    keys = store.query(
+        "SELECT project, span_id, toUnixTimestamp64Milli(ingested_at) AS ingested_ms "
         f"FROM {store.table('spans')} "
-        # Only the small columns of rows after the cursor are read before the rest.
         "PREWHERE observation_kind = {generation:String} "
         "AND ingested_at >= fromUnixTimestamp64Milli({after_ms:Int64}, 'UTC') "
         f"WHERE {_pending_where(store, with_retrieval=False)} "
         "AND (toUnixTimestamp64Milli(ingested_at), span_id) > "
         "({after_ms:Int64}, {after_span:String}) "
         "ORDER BY ingested_ms, span_id LIMIT 1 BY project, span_id LIMIT {limit:UInt32}",
+        params,
+    )
+    if not keys:
+        return []
+    rows = store.query(
+        "SELECT project, trace_id, span_id, duration_ns, output, input, "
+        f"attributes[{{judge_key:String}}] AS judge_call, {SPAN_INFO_COLUMNS} "
+        f"FROM {store.table('spans')} "
+        "PREWHERE observation_kind = {generation:String} "
+        "AND ingested_at >= fromUnixTimestamp64Milli({first_ms:Int64}, 'UTC') "
+        "AND ingested_at <= fromUnixTimestamp64Milli({last_ms:Int64}, 'UTC') "
+        "AND span_id IN {span_ids:Array(String)} "
+        "LIMIT 1 BY project, span_id",
         {
-            **_params(evaluator, version, lookback_hours, settle_ms),
+            "generation": semconv.KIND_GENERATION,
+            "judge_key": semconv.TRACERAIL_EVALUATION_JUDGE_CALL,
             "template_key": semconv.TRACERAIL_PROMPT_TEMPLATE_ID,
-            "after_ms": after[0],
-            "after_span": after[1],
-            "limit": limit,
+            "first_ms": int(keys[0]["ingested_ms"]),
+            "last_ms": int(keys[-1]["ingested_ms"]),
+            "span_ids": sorted({k["span_id"] for k in keys}),
         },
     )
-    return [
-        Candidate(
-            project=row["project"],
-            trace_id=row["trace_id"],
-            span_id=row["span_id"],
-            cursor=(int(row["ingested_ms"]), row["span_id"]),
-            end_ns=int(row["start_ns"]) + int(row["duration_ns"]),
-            output=row["output"],
-            input=row["input"],
-            span=span_info(row),
+    found = {(row["project"], row["span_id"]): row for row in rows}
+    candidates = []
+    for key in keys:
+        row = found.get((key["project"], key["span_id"]))
+        if row is None:  # erased meanwhile
+            continue
+        candidates.append(
+            Candidate(
+                project=row["project"],
+                trace_id=row["trace_id"],
+                span_id=row["span_id"],
+                cursor=(int(key["ingested_ms"]), row["span_id"]),
+                end_ns=int(row["start_ns"]) + int(row["duration_ns"]),
+                output="" if row["judge_call"] else row["output"],
+                input=row["input"],
+                span=span_info(row),
+            )
         )
-        for row in rows
-    ]
+    return candidates
 
 
 def count_pending(
     store: ClickHouseStore, evaluator: str, version: str, *, lookback_hours: int, settle_ms: int
 ) -> int:
     """How many generations with a retrieval in their trace are not yet scored by this
-    evaluator version (the whole lookback window: run it now and then, not every pass)."""
+    evaluator version, from small columns only (so judge calls and generations passed over
+    for lack of text are included). Reads the whole lookback window: now and then only."""
     rows = store.query(
         "SELECT uniqExact(project, span_id) AS n "
         f"FROM {store.table('spans')} WHERE observation_kind = {{generation:String}} "

@@ -135,7 +135,8 @@ def _hallucination_scores(store: ClickHouseStore) -> list[dict[str, Any]]:
 def test_scores_generations_with_sources_once(store: ClickHouseStore) -> None:
     _corpus(store)
     worker = _worker(store)
-    assert queries.count_pending(store, "word-overlap", "1", lookback_hours=24, settle_ms=0) == 4
+    # Counted from small columns: the judge's call is included.
+    assert queries.count_pending(store, "word-overlap", "1", lookback_hours=24, settle_ms=0) == 5
     worker.drain()
 
     rows = _hallucination_scores(store)
@@ -148,8 +149,8 @@ def test_scores_generations_with_sources_once(store: ClickHouseStore) -> None:
         ("auto", "word-overlap", "1")
     }
     progress = worker.snapshot()
-    # T3 (no retrieval) and T4 (a retrieval without text) are passed over.
-    assert (progress["scored"], progress["skipped_no_sources"], progress["errors"]) == (3, 2, 0)
+    # The judge's call, T3 (no retrieval) and T4 (a retrieval without text) are passed over.
+    assert (progress["scored"], progress["skipped"], progress["errors"]) == (3, 3, 0)
     window = Window(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
     fast = hallucination_rate(store, "p", "model", window)
     assert fast == hallucination_rate(store, "p", "model", window, exact=True)
@@ -161,7 +162,7 @@ def test_scores_generations_with_sources_once(store: ClickHouseStore) -> None:
     again.drain()
     assert _hallucination_scores(store) == rows
     assert again.snapshot()["scored"] == 0
-    assert queries.count_pending(store, "word-overlap", "1", lookback_hours=24, settle_ms=0) == 1
+    assert queries.count_pending(store, "word-overlap", "1", lookback_hours=24, settle_ms=0) == 2
     assert queries.count_scored(store, "word-overlap", "1") == 3
 
     # Another evaluator version scores them again, under its own version.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tracerail.collector import content_eval_cli, eval_cli, pii_eval_cli, report_cli
+from tracerail.collector import content_eval_cli, eval_cli, evidence_cli, pii_eval_cli, report_cli
 from tracerail.collector.content_cli import content_app
 from tracerail.collector.review_cli import review_app
 from tracerail.collector.settings import Settings
@@ -204,24 +204,38 @@ def audit_verify(
         typer.Option(help="Chain hash anchored earlier; must still be on the chain (one project)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    keys: evidence_cli.KeysOpt = None,
+    checkpoint_dir: evidence_cli.CheckpointDirOpt = None,
     storage: StorageOpt = None,
     database: DatabaseOpt = None,
 ) -> None:
-    """Recompute row hashes, Merkle roots and the hash chain; exit 1 on any break."""
+    """Recompute row hashes, Merkle roots and the hash chain, check every signed checkpoint
+    (signature, and that the chain still extends it); exit 1 on any break."""
+    from tracerail.collector.checkpoints import verify_checkpoints
     from tracerail.collector.store.clickhouse import ClickHouseStore
     from tracerail.collector.store.ledger import verify
 
-    settings = _settings(storage=storage, database=database)
+    settings = _settings(storage=storage, database=database, checkpoint_dir=checkpoint_dir)
     store = ClickHouseStore(settings.storage, settings.database)
     try:
         report = verify(store, project=project, start=_utc(from_), end=_utc(to))
         anchored = True
         if expect_head is not None:
             anchored = _anchored(store, project, expect_head)
+        signed, notes = verify_checkpoints(store, settings, project=project, keys=keys)
     finally:
         store.close()
     if as_json:
-        typer.echo(json.dumps({**report.as_dict(), "expected_head_found": anchored}, indent=2))
+        typer.echo(
+            json.dumps(
+                {
+                    **report.as_dict(),
+                    "expected_head_found": anchored,
+                    "checkpoints": {**signed.as_dict(), "notes": notes},
+                },
+                indent=2,
+            )
+        )
     else:
         typer.echo(
             f"checked {report.batches_checked} batches, {report.rows_checked} rows "
@@ -236,7 +250,8 @@ def audit_verify(
             )
         if not anchored:
             typer.echo(f"TAMPERED: anchored head {expect_head} is not on the chain")
-    if not report.ok or not anchored:
+        evidence_cli.echo_checkpoints(signed, notes)
+    if not report.ok or not anchored or not signed.ok:
         raise typer.Exit(1)
     if not as_json:
         typer.echo("ledger verified")
@@ -450,6 +465,8 @@ def erase(
 
 
 audit_app.command("search")(report_cli.audit_search)
+audit_app.command("checkpoint")(evidence_cli.audit_checkpoint)
+audit_app.command("keygen")(evidence_cli.audit_keygen)
 app.command("report")(report_cli.report)
 eval_cli.eval_app.command("pii")(pii_eval_cli.pii)
 eval_cli.eval_app.command("content")(content_eval_cli.content)

@@ -11,19 +11,24 @@ Pure functions, no storage. The ledger is append-only and keeps only hashes and 
   batch to the previous batch of the same project (the first links to :data:`GENESIS`).
 
 Changing, dropping or reordering any row or batch changes a hash that verification recomputes.
+The hashing itself lives in :mod:`tracerail.evidence.hashing`, so the offline verifier needs no
+collector.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from tracerail import semconv
-
-GENESIS: Final = "0" * 64
+from tracerail.evidence.hashing import GENESIS as GENESIS
+from tracerail.evidence.hashing import BatchHeader as BatchHeader
+from tracerail.evidence.hashing import canonical as canonical
+from tracerail.evidence.hashing import merkle_root as merkle_root
+from tracerail.evidence.hashing import row_hash as row_hash
+from tracerail.evidence.hashing import sha256_hex as sha256_hex
 
 KIND_PROVENANCE: Final = "provenance"
 KIND_GUARDRAIL: Final = "guardrail"
@@ -32,67 +37,6 @@ KIND_SCORE: Final = "score"
 ROW_KINDS: Final = (KIND_PROVENANCE, KIND_GUARDRAIL, KIND_ERASURE, KIND_SCORE)
 
 _GUARDRAIL_PREFIX = semconv.GUARDRAIL_SPAN_PREFIX + " "
-
-
-# One encoder: ``json.dumps`` with options builds a new encoder on every call (ingest hot path).
-_canonical_encode = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False
-).encode
-
-
-def canonical(value: object) -> str:
-    """Canonical JSON: sorted keys, no insignificant space, non-ASCII kept as UTF-8."""
-    return _canonical_encode(value)
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def row_hash(payload: str) -> str:
-    """The hash of one ledger row: SHA-256 of its canonical JSON payload."""
-    return sha256_hex(payload.encode("utf-8"))
-
-
-def merkle_root(leaves: Sequence[str]) -> str:
-    """RFC 6962 Merkle tree hash over hex leaf hashes, in order (empty → hash of nothing)."""
-    if not leaves:
-        return sha256_hex(b"")
-    level = [hashlib.sha256(b"\x00" + bytes.fromhex(leaf)).digest() for leaf in leaves]
-    while len(level) > 1:
-        paired = [
-            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
-        ]
-        if len(level) % 2:
-            paired.append(level[-1])  # an odd node moves up unchanged
-        level = paired
-    return level[0].hex()
-
-
-@dataclass(frozen=True, slots=True)
-class BatchHeader:
-    """What the chain hash covers for one batch."""
-
-    project: str
-    seq: int
-    batch_id: str
-    created_at_ns: int
-    row_count: int
-    merkle_root: str
-
-    def chain_hash(self, prev_hash: str) -> str:
-        header = canonical(
-            {
-                "project": self.project,
-                "seq": self.seq,
-                "batch_id": self.batch_id,
-                "created_at_ns": self.created_at_ns,
-                "row_count": self.row_count,
-                "merkle_root": self.merkle_root,
-            }
-        )
-        return sha256_hex(f"{prev_hash}\n{header}".encode())
 
 
 @dataclass(frozen=True, slots=True)

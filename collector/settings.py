@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -132,11 +132,42 @@ class Settings(BaseSettings):
         2.0, ge=0, description="Age a span must reach before the online evaluator reads it."
     )
 
+    # --- signed ledger checkpoints (collector/checkpoints.py, docs/provenance-and-audit.md) ----
+    checkpoint_key_file: Path | None = Field(
+        None, description="Ed25519 private key (PEM, PKCS#8) that signs ledger checkpoints."
+    )
+    checkpoint_key: SecretStr | None = Field(
+        None,
+        description="The signing key itself (PEM, or base64 of the 32-byte seed); for an "
+        "environment variable, TRACERAIL_CHECKPOINT_KEY. The key file wins when both are set.",
+    )
+    checkpoint_interval_seconds: float = Field(
+        3600.0, ge=0, description="How often each project's chain head is signed (0: never)."
+    )
+    checkpoint_dir: Path | None = Field(
+        None,
+        description="Append-only directory every checkpoint is also written to (default: "
+        "beside the chDB data path, or under the data dir for a server).",
+    )
+    checkpoint_public_keys: Path | None = Field(
+        None,
+        description="Key ring that `audit verify` trusts (default: keys.json in checkpoint_dir).",
+    )
+
+    def checkpoint_path(self) -> Path:
+        """The checkpoint sink directory of this collector's database."""
+        return self._beside_data(self.checkpoint_dir, "checkpoints")
+
     def wal_path(self) -> Path:
         """The write-ahead log directory of this collector's database."""
-        if self.wal_dir is not None:
-            return self.wal_dir / self.database
+        return self._beside_data(self.wal_dir, "wal")
+
+    def _beside_data(self, configured: Path | None, name: str) -> Path:
+        """``configured/<database>``, else ``<chDB path>-<name>/<database>`` beside the data,
+        else (a server) ``<data dir>/<name>/<database>``."""
+        if configured is not None:
+            return configured / self.database
         if self.storage.startswith("chdb://"):
             data = self.storage.removeprefix("chdb://").rstrip("/") or str(default_data_dir())
-            return Path(data + "-wal") / self.database
-        return default_data_dir() / "wal" / self.database
+            return Path(f"{data}-{name}") / self.database
+        return default_data_dir() / name / self.database

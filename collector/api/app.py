@@ -29,6 +29,7 @@ from tracerail.collector.api import (
 )
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.auth import KeyRing, check_bind
+from tracerail.collector.checkpoints import Checkpointer
 from tracerail.collector.ingest import IngestBatcher
 from tracerail.collector.online_eval import OnlineEvaluator
 from tracerail.collector.prepare import PreparePool
@@ -116,6 +117,9 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
             grpc_ingest = GrpcIngest(batcher, settings, keyring)
             app.state.grpc_port = await grpc_ingest.start()
         app.state.online_evaluator = _start_online_evaluator(active, settings)
+        app.state.checkpointer = Checkpointer.from_settings(active, settings)
+        if app.state.checkpointer is not None:
+            app.state.checkpointer.start()
         logger.info(
             "tracerail collector ready (storage %s)", "chdb" if active.embedded else "clickhouse"
         )
@@ -124,6 +128,8 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         finally:
             if app.state.online_evaluator is not None:
                 await asyncio.to_thread(app.state.online_evaluator.stop)
+            if app.state.checkpointer is not None:
+                await asyncio.to_thread(app.state.checkpointer.stop)
             if grpc_ingest is not None:
                 await grpc_ingest.stop()
             await batcher.stop()

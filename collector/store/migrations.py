@@ -96,6 +96,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "scores: evaluator name, version, prompt hash and reviewer",
         schema.ADD_SCORE_PROVENANCE,
     ),
+    Migration(7, "signed ledger checkpoints", (schema.LEDGER_CHECKPOINTS,)),
 )
 
 

@@ -109,6 +109,8 @@ TRACERAIL_STREAM: Final = "tracerail.stream"
 TRACERAIL_STREAM_STOPPED: Final = "tracerail.stream.stopped"
 
 TRACERAIL_GUARDRAIL_ACTION: Final = "tracerail.guardrail.action"
+#: The values of ``tracerail.guardrail.action``, least to most severe.
+GUARDRAIL_ACTIONS: Final = ("allow", "flag", "redact", "block")
 TRACERAIL_GUARDRAIL_POLICY_VERSION: Final = "tracerail.guardrail.policy_version"
 TRACERAIL_GUARDRAIL_LATENCY_MS: Final = "tracerail.guardrail.latency_ms"
 TRACERAIL_GUARDRAIL_ENTITY_TYPES: Final = "tracerail.guardrail.entity_types"

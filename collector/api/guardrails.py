@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.api.traces import TRACE_ID, _ns
+from tracerail.collector.api.timerange import optional_window_ns
+from tracerail.collector.api.traces import TRACE_ID
 from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.store.guardrails import GuardrailFilter, list_events, summary
 from tracerail.collector.store.spans import InvalidCursor
@@ -30,9 +31,7 @@ def _filters(
     model: str | None,
     trace_id: str | None = None,
 ) -> GuardrailFilter:
-    start_ns, end_ns = _ns(from_), _ns(to)
-    if start_ns is not None and end_ns is not None and start_ns >= end_ns:
-        raise ApiError(400, "invalid_parameter", "from: must be before to")
+    start_ns, end_ns = optional_window_ns(from_, to)
     if action is not None and action.lower() not in ACTIONS:
         raise ApiError(400, "invalid_parameter", f"action: expected one of {', '.join(ACTIONS)}")
     if target is not None and target.lower() not in TARGETS:

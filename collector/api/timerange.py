@@ -35,3 +35,21 @@ def time_range(start: datetime | None, end: datetime | None) -> tuple[datetime, 
     if lo < EARLIEST:
         raise invalid("from", "must be between 1970-01-02 and 2105-12-31")
     return lo, hi
+
+
+def _ns(name: str, value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise invalid(name, "needs a timezone, e.g. 2026-01-01T00:00:00Z")
+    return int(value.timestamp() * 1_000_000) * 1000
+
+
+def optional_window_ns(
+    start: datetime | None, end: datetime | None
+) -> tuple[int | None, int | None]:
+    """``[from, to)`` as epoch nanoseconds for listings, either side optional; from before to."""
+    start_ns, end_ns = _ns("from", start), _ns("to", end)
+    if start_ns is not None and end_ns is not None and start_ns >= end_ns:
+        raise invalid("from", "must be before to")
+    return start_ns, end_ns

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.timerange import optional_window_ns
 from tracerail.collector.store.spans import (
     InvalidCursor,
     SpanFilter,
@@ -23,14 +24,6 @@ router = APIRouter(prefix="/api/v1", tags=["traces"])
 
 TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
 STATUSES = ("UNSET", "OK", "ERROR")
-
-
-def _ns(value: datetime | None) -> int | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ApiError(400, "invalid_parameter", "times need a timezone, e.g. 2026-01-01T00:00:00Z")
-    return int(value.timestamp() * 1_000_000) * 1000
 
 
 @router.get("/traces/{trace_id}", summary="One trace as a span tree")
@@ -71,9 +64,7 @@ async def read_spans(
 ) -> dict[str, Any]:
     if limit > settings.max_page_size:
         raise ApiError(400, "invalid_parameter", f"limit: at most {settings.max_page_size}")
-    start_ns, end_ns = _ns(from_), _ns(to)
-    if start_ns is not None and end_ns is not None and start_ns >= end_ns:
-        raise ApiError(400, "invalid_parameter", "from: must be before to")
+    start_ns, end_ns = optional_window_ns(from_, to)
     if status is not None and status.upper() not in STATUSES:
         raise ApiError(400, "invalid_parameter", f"status: expected one of {', '.join(STATUSES)}")
     if trace_id is not None and not TRACE_ID.match(trace_id.lower()):

@@ -33,7 +33,7 @@ GUARDRAIL_COLUMNS: tuple[str, ...] = (
     "error",
     "retention_days",
 )
-ACTIONS = ("allow", "flag", "redact", "block")
+ACTIONS = semconv.GUARDRAIL_ACTIONS
 _PREFIX = semconv.GUARDRAIL_SPAN_PREFIX + " "
 _UINT32_MAX = 2**32 - 1
 

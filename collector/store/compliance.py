@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from tracerail import semconv
-from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluators
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -71,17 +70,21 @@ def _by_action(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     """Rows ``{key, action, n}`` → one row per key with a count per action and a total."""
     table: dict[str, dict[str, Any]] = {}
     for row in rows:
-        entry = table.setdefault(row[key], {key: row[key], **dict.fromkeys(ACTIONS, 0)})
-        if row["action"] in ACTIONS:
+        entry = table.setdefault(
+            row[key], {key: row[key], **dict.fromkeys(semconv.GUARDRAIL_ACTIONS, 0)}
+        )
+        if row["action"] in semconv.GUARDRAIL_ACTIONS:
             entry[row["action"]] += int(row["n"])
-    out = sorted(table.values(), key=lambda e: (-sum(e[a] for a in ACTIONS), e[key]))
+    out = sorted(
+        table.values(), key=lambda e: (-sum(e[a] for a in semconv.GUARDRAIL_ACTIONS), e[key])
+    )
     for entry in out:
-        entry["total"] = sum(entry[a] for a in ACTIONS)
+        entry["total"] = sum(entry[a] for a in semconv.GUARDRAIL_ACTIONS)
     return out
 
 
 def _column_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
-    return {name: sum(r[name] for r in rows) for name in (*ACTIONS, "total")}
+    return {name: sum(r[name] for r in rows) for name in (*semconv.GUARDRAIL_ACTIONS, "total")}
 
 
 def _findings(
@@ -117,7 +120,7 @@ def data_protection(
     """PII findings by entity type and action, redaction coverage, blocks, secrets caught."""
     pii = _by_action(_findings(store, project, window, (PII_CHECK,)), "entity_type")
     decisions = _decisions(store, project, window, (PII_CHECK,))
-    with_findings = dict.fromkeys(ACTIONS, 0)
+    with_findings = dict.fromkeys(semconv.GUARDRAIL_ACTIONS, 0)
     for row in decisions:
         if row["action"] in with_findings:
             with_findings[row["action"]] += int(row["found"])

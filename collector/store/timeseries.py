@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from tracerail import semconv
-from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.rates import wilson_interval
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.metrics import Window, hallucination_rate
@@ -64,7 +63,7 @@ def timeseries(
             "p50_latency_ms": None,
             "p95_latency_ms": None,
             "blocked": 0,
-            "actions": dict.fromkeys(ACTIONS, 0),
+            "actions": dict.fromkeys(semconv.GUARDRAIL_ACTIONS, 0),
             "evaluated": 0,
             "hallucinated": 0,
             "hallucination_rate": None,

@@ -221,7 +221,7 @@ def flatten(
     """Rows for every span in ``request``; raises :class:`InvalidSpan` before returning any.
 
     Built column by column (one comprehension per column over all spans) rather than row by
-    row: this is the hot path of ingest (see ``bench/flatten.py``).
+    row: this is the hot path of ingest (``bench/pipeline.py`` times it).
     """
     spans: list[Any] = []
     resources: list[dict[str, str]] = []

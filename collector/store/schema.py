@@ -1,6 +1,6 @@
 """Table definitions as data, rendered to DDL.
 
-Every table is described once (:class:`Table`); :func:`create_statements` renders it for a
+Every table is described once (:class:`Table`); :func:`render` renders it for a
 single node. Cluster rendering (``ON CLUSTER``, replicated engines, ``Distributed`` tables)
 reads the same descriptions, so the two variants cannot drift apart.
 """

@@ -1,17 +1,26 @@
-"""``ExportTraceServiceRequest`` → column-oriented span rows for the ``spans`` table."""
+"""An independent reference for ``collector/otlp/flatten.py``: one span at a time, written
+from the OTLP and ClickHouse specifications, not from flatten's code.
+
+Where flatten reads values with ``WhichOneof`` and a dispatch table, this reads them through
+protobuf's own JSON mapping (``MessageToDict``); span kinds and status codes come from the
+proto enums' names; the columns come from the table's DDL. So a bug in flatten's encoding is
+not repeated here. The limits (``MAX_*``) are configuration, imported as they are.
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterable
 from typing import Any
 
+from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from tracerail import semconv
 from tracerail.collector.otlp.errors import InvalidSpan
+from tracerail.collector.otlp.flatten import MAX_ATTRIBUTES, MAX_EVENTS, MAX_LINKS
 from tracerail.collector.otlp.promote import (
     CONTENT_COLUMNS,
     FLOAT_COLUMNS,
@@ -19,86 +28,67 @@ from tracerail.collector.otlp.promote import (
     OPENINFERENCE_KINDS,
     STRING_COLUMNS,
 )
+from tracerail.collector.store.schema import SPANS
 from tracerail.pricing import TokenUsage, cost_usd
 
-SPAN_KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
-STATUS_CODES = ("UNSET", "OK", "ERROR")
+SPAN_KINDS = tuple(
+    Span.SpanKind.Name(number).removeprefix("SPAN_KIND_")
+    for number in sorted(Span.SpanKind.values())
+)
+STATUS_CODES = tuple(
+    Status.StatusCode.Name(number).removeprefix("STATUS_CODE_")
+    for number in sorted(Status.StatusCode.values())
+)
 _UINT32_MAX = 2**32 - 1
-# Far above what OTel SDKs send (128 attributes, 128 events, 128 links by default): refusing
-# more keeps one hostile span from turning into megabytes of map entries per row.
-MAX_ATTRIBUTES = 4096
-MAX_EVENTS = 4096
-MAX_LINKS = 4096
-
-SPAN_COLUMNS: tuple[str, ...] = (
-    "project",
-    "timestamp",
-    "duration_ns",
-    "trace_id",
-    "span_id",
-    "parent_span_id",
-    "trace_state",
-    "name",
-    "kind",
-    "service_name",
-    "scope_name",
-    "scope_version",
-    "status_code",
-    "status_message",
-    *STRING_COLUMNS,
-    *INT_COLUMNS,
-    *FLOAT_COLUMNS,
-    *CONTENT_COLUMNS,
-    "attributes",
-    "resource_attributes",
-    "event_timestamps",
-    "event_names",
-    "event_attributes",
-    "link_trace_ids",
-    "link_span_ids",
-    "retention_days",
+# The columns ingest writes: every DDL column without a default filled by ClickHouse itself.
+SPAN_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in SPANS.columns if not (c.default or "").startswith("now")
 )
 
 SpanColumns = dict[str, list[Any]]
 
 
 def empty_columns() -> SpanColumns:
-    """One empty list per column of :data:`SPAN_COLUMNS`."""
     return {name: [] for name in SPAN_COLUMNS}
 
 
-def any_value_text(value: AnyValue) -> str:
-    """An attribute value as the text stored in a ``Map(String, String)``."""
-    which = value.WhichOneof("value")
-    if which == "string_value":
-        return value.string_value
-    if which == "bool_value":
-        return "true" if value.bool_value else "false"
-    if which == "int_value":
-        return str(value.int_value)
-    if which == "double_value":
-        return repr(value.double_value)
-    if which == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode()
-    if which in ("array_value", "kvlist_value"):
-        return json.dumps(any_value_json(value), ensure_ascii=False)
+def _from_json(data: dict[str, Any]) -> Any:
+    """An AnyValue in protobuf's JSON mapping → plain data (ints are strings there)."""
+    if "stringValue" in data:
+        return data["stringValue"]
+    if "boolValue" in data:
+        return data["boolValue"]
+    if "intValue" in data:
+        return int(data["intValue"])
+    if "doubleValue" in data:
+        return float(data["doubleValue"])
+    if "bytesValue" in data:
+        return data["bytesValue"]  # already base64 in the JSON mapping
+    if "arrayValue" in data:
+        return [_from_json(v) for v in data["arrayValue"].get("values", [])]
+    if "kvlistValue" in data:
+        return {
+            kv.get("key", ""): _from_json(kv.get("value", {}))
+            for kv in data["kvlistValue"].get("values", [])
+        }
     return ""
 
 
 def any_value_json(value: AnyValue) -> Any:
     """An attribute value as plain JSON data."""
-    which = value.WhichOneof("value")
-    if which == "array_value":
-        return [any_value_json(v) for v in value.array_value.values]
-    if which == "kvlist_value":
-        return {kv.key: any_value_json(kv.value) for kv in value.kvlist_value.values}
-    if which == "bool_value":
-        return value.bool_value
-    if which == "int_value":
-        return value.int_value
-    if which == "double_value":
-        return value.double_value
-    return any_value_text(value)
+    return _from_json(MessageToDict(value))
+
+
+def any_value_text(value: AnyValue) -> str:
+    """An attribute value as the text stored in a ``Map(String, String)``."""
+    data = any_value_json(value)
+    if isinstance(data, bool):
+        return "true" if data else "false"
+    if isinstance(data, float):
+        return repr(data)
+    if isinstance(data, (list, dict)):
+        return json.dumps(data, ensure_ascii=False)
+    return str(data)
 
 
 def attributes_map(key_values: Iterable[KeyValue]) -> dict[str, str]:

@@ -2,8 +2,8 @@
 
 Every request is logged here before it is answered (``collector/ingest.py``); the insert task
 then writes logged segments to storage in bulk, and a segment left by a crash or a storage
-outage is inserted at the next start or retry. Records are appended to numbered segment files and ``fsync``-ed before the collector
-acknowledges them. Each record is framed as ``magic | header length | payload length |
+outage is inserted at the next start or retry. Records are appended to numbered segment
+files and ``fsync``-ed before the collector acknowledges them. Each record is framed as ``magic | header length | payload length |
 crc32 | header (JSON) | payload``; a torn record at the end of a segment (a crash during
 ``write``) fails its length or CRC check and ends the replay of that segment — it was never
 acknowledged, because acknowledgement waits for the ``fsync``.

@@ -9,7 +9,7 @@ evaluator (``heuristic`` by default; ``tracerail.init(evaluator=...)`` or
   evaluator's name, version and prompt hash (fields ``evaluator``, ``evaluator_version``,
   ``prompt_sha256``, sent only when set). The span has ended by then, so the score cannot ride
   on it as an event: the worker first flushes the span exporter, so the collector has the span,
-  and retries while the collector does not know it yet (404) or cannot answer;
+  and retries while the collector does not know it yet (404) or is busy;
 * a ``gen_ai.evaluation.result`` event (OpenTelemetry GenAI conventions): a log record through
   the global OpenTelemetry logs API, parented to the evaluated span (it reaches whatever
   LoggerProvider the application configured; without one it is dropped by the API);
@@ -67,8 +67,8 @@ __all__ = [
 DEFAULT_MAX_QUEUE: Final = 1_000
 # Evaluations taken from the queue at a time: their spans are flushed once, then scored.
 _BATCH: Final = 64
-# Collector answers worth retrying: the span is not stored yet, busy, or no answer at all.
-_RETRY_STATUSES: Final = frozenset({0, 404, 408, 425, 429, 500, 502, 503, 504})
+# Collector answers worth retrying: the span is not stored yet, or the collector is busy.
+_RETRY_STATUSES: Final = frozenset({404, 408, 425, 429, 500, 502, 503, 504})
 _MAX_COMMENT: Final = 4_000
 _SHUTDOWN_TIMEOUT_S: Final = 10.0
 # Labels of evaluations without a verdict (the llm-judge's); they send no score.
@@ -197,6 +197,8 @@ class EvaluationRunner:
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every queued job is evaluated and recorded; False on timeout."""
+        if threading.current_thread() is self._thread:  # an evaluator flushing: never wait
+            return self._pending == 0
         with self._cond:
             return self._cond.wait_for(lambda: self._pending == 0, timeout)
 
@@ -281,15 +283,27 @@ class EvaluationRunner:
 
         # The collector must have the evaluated spans before it accepts scores for them.
         flush_spans()
-        for result in scorable:
-            sink = self._sink or self._post
-            if sink(result.job, result.evaluation):
+        for index, result in enumerate(scorable):
+            if self._sink is not None:
+                sent = self._sink(result.job, result.evaluation)
+            else:
+                status = post_to_collector(
+                    result.job, result.evaluation, retries=self._retries, delay=self._retry_delay
+                )
+                sent = 200 <= status < 300
+                if status == 0:  # nothing listening: the rest of the batch would fail alike
+                    skipped = len(scorable) - index - 1
+                    self.stats.unsent += 1 + skipped
+                    if skipped:
+                        logger.warning(
+                            "tracerail: collector unreachable; %d more evaluation scores not sent",
+                            skipped,
+                        )
+                    return
+            if sent:
                 self.stats.sent += 1
             else:
                 self.stats.unsent += 1
-
-    def _post(self, job: Job, evaluation: Evaluation) -> bool:
-        return post_to_collector(job, evaluation, retries=self._retries, delay=self._retry_delay)
 
 
 class _LegacyJudge:
@@ -431,11 +445,13 @@ def _emit_event(job: Job, attributes: dict[str, Any]) -> None:
 
 def post_to_collector(
     job: Job, evaluation: Evaluation, *, retries: int = 4, delay: float = 0.5
-) -> bool:
-    """Send ``evaluation`` as a ``hallucination`` score of the job's span; True when stored.
+) -> int:
+    """Send ``evaluation`` as a ``hallucination`` score of the job's span; the last HTTP status
+    (2xx: stored; 0: no collector answered).
 
     Retries (``delay`` doubling) while the collector does not know the span yet (404) or is
-    busy, and once when it does not answer; other refusals are logged and not retried.
+    busy; a collector that does not answer at all is not retried (the worker moves on, the
+    score is logged as not sent). Other refusals are logged and not retried.
     """
     from tracerail.scores import post_score, score_body, score_event_attributes
 
@@ -456,24 +472,22 @@ def post_to_collector(
         prompt_sha256=evaluation.prompt_sha256,
     )
     wait = delay
-    unanswered = 0
+    status, detail = 0, ""
     for attempt in range(retries + 1):
         status, detail = post_score(body)
         if 200 <= status < 300:
-            return True
-        unanswered += status == 0
-        # No collector listening is retried once only: nothing is there to come back soon.
-        if status not in _RETRY_STATUSES or attempt == retries or unanswered > 1:
-            logger.warning(
-                "tracerail: evaluation score of span %s not stored (%s): %s",
-                body["span_id"],
-                status or "no answer",
-                detail,
-            )
-            return False
+            return status
+        if status not in _RETRY_STATUSES or attempt == retries:
+            break
         time.sleep(wait)
         wait *= 2
-    return False
+    logger.warning(
+        "tracerail: evaluation score of span %s not stored (%s): %s",
+        body["span_id"],
+        status or "no answer",
+        detail,
+    )
+    return status
 
 
 # --- the process-wide runner ------------------------------------------------------------

@@ -209,16 +209,14 @@ def test_the_check_adds_no_hallucination_score(
 
     generate()
     finished = spans()
-    scores = [
-        (span.name, dict(e.attributes or {}))
-        for span in finished
-        for e in span.events
-        if e.name == sc.TRACERAIL_SCORE_EVENT
-    ]
-    # One auto score, from the generation's provenance; the guardrail adds a decision only.
-    ((span_name, score),) = scores
-    assert span_name == "generate"
-    assert score[sc.TRACERAIL_SCORE_SOURCE] == "auto"
+    # No score rides on any span: the generation is evaluated once, in the background after
+    # the call (an "evaluate" child span of the generation); the guardrail adds a decision only.
+    assert not [e for span in finished for e in span.events if e.name == sc.TRACERAIL_SCORE_EVENT]
+    (evaluated,) = [span for span in finished if span.name.startswith("evaluate ")]
+    (generation,) = [span for span in finished if span.name == "generate"]
+    assert evaluated.parent is not None and generation.context is not None
+    assert evaluated.parent.span_id == generation.context.span_id
+    assert (evaluated.attributes or {})[sc.TRACERAIL_SCORE_SOURCE] == "auto"
     assert grounding_event(model_span(spans))[sc.TRACERAIL_GUARDRAIL_ACTION] == "flag"
 
 

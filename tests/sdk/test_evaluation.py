@@ -367,3 +367,50 @@ def test_submit_needs_a_valid_span() -> None:
     valid = SpanContext(1, 1, is_remote=False, trace_flags=TraceFlags(1))
     with evaluation.evaluating():
         assert evaluation.submit(valid, "a", ["b"]) is False
+
+
+def test_llm_judge_in_the_background_end_to_end(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    """The real openai client against the local wire-format server as the SDK's evaluator:
+    the judge's call is traced under the evaluate span, marked, and not evaluated itself."""
+    import openai
+
+    from tracerail.guardrails.evaluators import get_evaluator
+    from tracerail.guardrails.evaluators.llm_judge import PROMPT_SHA256
+    from tracerail.testing import LocalModelServer
+
+    with LocalModelServer() as server:
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="t", max_retries=0)
+        judge = get_evaluator("llm-judge", client=client, model="gpt-4o-mini")
+        start(api, memory, judge)
+        server.script_replies(
+            "I think it is fine.",  # malformed: retried
+            json.dumps({"claims": [{"id": 1, "verdict": "contradicted", "source": 1}]}),
+        )
+        generate("refunds?")
+        assert tracerail.flush()
+        assert len(server.requests) == 2
+
+    (body,) = api.bodies
+    assert (body["source"], body["evaluator"], body["prompt_sha256"]) == (
+        "judge",
+        "llm-judge",
+        PROMPT_SHA256,
+    )
+    assert (body["evaluator_version"], body["label"], body["value"]) == (
+        "1.0+gpt-4o-mini",
+        "hallucinated",
+        1.0,
+    )
+    spans = list(memory.get_finished_spans())
+    evaluate = next(s for s in spans if s.name == "evaluate llm-judge")
+    calls = [s for s in spans if s.name == "chat gpt-4o-mini"]
+    assert len(calls) == 2  # both judge requests, each traced
+    for call in calls:
+        assert call.parent is not None and evaluate.context is not None
+        assert call.parent.span_id == evaluate.context.span_id
+        attributes = call.attributes or {}
+        assert attributes[semconv.TRACERAIL_EVALUATION_JUDGE_CALL] is True
+        assert attributes[semconv.TRACERAIL_COST_USD] > 0  # type: ignore[operator]
+    assert evaluation.stats()["submitted"] == 1  # the judge's calls were not evaluated

@@ -174,3 +174,65 @@ def test_a_directory_without_a_model_is_a_clear_evaluator_error(tmp_path: Path) 
 )
 def test_label_roles_from_names(id2label: dict[int, str], roles: dict[str, int]) -> None:
     assert label_roles(id2label) == roles
+
+
+MODELING = '''
+import torch
+from transformers import PretrainedConfig, PreTrainedModel
+
+
+class TinyConsistencyConfig(PretrainedConfig):
+    model_type = "tiny-consistency"
+
+
+class TinyConsistencyModel(PreTrainedModel):
+    """Like HHEM: its own code and a predict(pairs) of consistency scores (word overlap)."""
+
+    config_class = TinyConsistencyConfig
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.scale = torch.nn.Parameter(torch.ones(1))
+        self.post_init()
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def predict(self, pairs):
+        scores = []
+        for premise, hypothesis in pairs:
+            words = set(hypothesis.lower().rstrip(".").split())
+            seen = set(premise.lower().rstrip(".").split())
+            scores.append(len(words & seen) / max(1, len(words)))
+        return torch.tensor(scores) * self.scale
+'''
+
+
+def test_a_model_with_its_own_predict_is_scored_through_it(tmp_path: Path) -> None:
+    """The HHEM-2.1-Open path: remote code (here written by the test) loaded with
+    trust_remote_code=True, scored through the model's own predict(pairs)."""
+    import importlib.util
+
+    directory = tmp_path / "tiny-consistency"
+    directory.mkdir()
+    (directory / "modeling_tiny.py").write_text(MODELING)
+    spec = importlib.util.spec_from_file_location("modeling_tiny", directory / "modeling_tiny.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.TinyConsistencyConfig()
+    config.auto_map = {
+        "AutoConfig": "modeling_tiny.TinyConsistencyConfig",
+        "AutoModelForSequenceClassification": "modeling_tiny.TinyConsistencyModel",
+    }
+    module.TinyConsistencyModel(config).save_pretrained(directory)
+
+    evaluator = NliEvaluator(model=str(directory), trust_remote_code=True)
+    assert type(evaluator._model).__name__ == "TinyConsistencyModel"
+    grounded = evaluator.evaluate("The store opens at 9 am.", SOURCES)
+    assert (grounded.score, grounded.label) == (0.0, LABEL_GROUNDED)
+    assert grounded.claims[0].source_index == 1
+    wrong = evaluator.evaluate("The store opens at 10 am.", SOURCES)
+    # 5 of 6 words seen (best premise: the source alone, or both joined): support 5/6
+    assert wrong.score == pytest.approx(1 / 6, abs=1e-6)
+    assert wrong.label == LABEL_GROUNDED  # at the default threshold 0.5: word overlap is weak

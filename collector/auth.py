@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterable
 
+from tracerail.collector.errors import CollectorError
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.keys import InvalidKey, KeyRecord, Scope, get_key, split_key
@@ -28,7 +29,7 @@ from tracerail.collector.store.projects import get_project
 logger = logging.getLogger("tracerail.collector")
 
 
-class AuthError(Exception):
+class AuthError(CollectorError):
     """Authentication failed; ``status`` is the HTTP status (401, 403 or 503)."""
 
     def __init__(self, status: int, error: str, detail: str) -> None:
@@ -38,7 +39,7 @@ class AuthError(Exception):
         super().__init__(detail)
 
 
-class InsecureBind(RuntimeError):
+class InsecureBind(CollectorError, RuntimeError):
     """Refusing to serve without auth on a non-loopback address."""
 
 

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
+from tracerail.collector.errors import Unavailable
 from tracerail.collector.prepare import (
     Batch,
     Export,
@@ -82,11 +83,11 @@ logger = logging.getLogger("tracerail.collector")
 RECENT_BATCH_IDS = 20_000
 
 
-class IngestUnavailable(RuntimeError):
+class IngestUnavailable(Unavailable):
     """Storage is down and the WAL cannot take more (or ingest is stopping): answer 503."""
 
 
-class IngestBusy(RuntimeError):
+class IngestBusy(Unavailable):
     """Too many spans are waiting for a write: answer 429."""
 
 

@@ -32,6 +32,7 @@ import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracerail.collector import lifeline
+from tracerail.collector.errors import Unavailable
 from tracerail.collector.ledger import LedgerColumns, row_columns, rows_from_columns
 from tracerail.collector.otlp.decode import PROTOBUF, decode_request
 from tracerail.collector.otlp.flatten import flatten
@@ -152,7 +153,7 @@ def prepare_record(record: WalRecord) -> Batch:
     return batch
 
 
-class WorkerLost(RuntimeError):
+class WorkerLost(Unavailable):
     """A worker process died while preparing (the pool is restarted): answer 503."""
 
 

@@ -19,6 +19,8 @@ from typing import IO, Annotated, Any, Final
 
 import typer
 
+from tracerail.collector.errors import CollectorError
+
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:4318"
 TABLE_COLUMNS: Final = ("time", "kind", "model", "user_id", "check", "action", "entity_types")
 DETAIL_WIDTH: Final = 60
@@ -44,7 +46,7 @@ OutputOpt = Annotated[
 ]
 
 
-class ApiFailure(Exception):
+class ApiFailure(CollectorError):
     """The collector answered with an error (its JSON detail is the message)."""
 
 

@@ -24,6 +24,7 @@ from statistics import NormalDist
 from typing import Any, Final
 
 from tracerail import semconv
+from tracerail.collector.errors import InvalidInput
 
 GROUNDED: Final = "grounded"
 HALLUCINATED: Final = "hallucinated"
@@ -39,7 +40,7 @@ MAX_NOTE: Final = 4_000
 MAX_REVIEWER: Final = 200
 
 
-class InvalidLabel(ValueError):
+class InvalidLabel(InvalidInput):
     """A review label breaking a rule; the message starts with the field's name."""
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from tracerail import semconv
+from tracerail.collector.errors import InvalidInput
 
 MAX_NAME = 200
 MAX_LABEL = 200
@@ -53,7 +54,7 @@ MAX_REVIEWER = 200
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-class InvalidScore(ValueError):
+class InvalidScore(InvalidInput):
     """A score breaking a rule; the message names the field."""
 
 

@@ -3,10 +3,11 @@
 Every request is logged here before it is answered (``collector/ingest.py``); the insert task
 then writes logged segments to storage in bulk, and a segment left by a crash or a storage
 outage is inserted at the next start or retry. Records are appended to numbered segment
-files and ``fsync``-ed before the collector acknowledges them. Each record is framed as ``magic | header length | payload length |
-crc32 | header (JSON) | payload``; a torn record at the end of a segment (a crash during
-``write``) fails its length or CRC check and ends the replay of that segment — it was never
-acknowledged, because acknowledgement waits for the ``fsync``.
+files and ``fsync``-ed before the collector acknowledges them. Each record is framed as
+``magic | header length | payload length | crc32 | header (JSON) | payload``; a torn
+record at the end of a segment (a crash during ``write``) fails its length or CRC check and
+ends the replay of that segment — it was never acknowledged, because acknowledgement waits
+for the ``fsync``.
 
 Replay closes the current segment, reads the closed ones oldest first and deletes a segment
 only after every record in it was inserted. Inserting a record twice is harmless: records carry
@@ -25,6 +26,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracerail.collector.errors import Unavailable
+
 logger = logging.getLogger("tracerail.collector")
 
 MAGIC = b"TRW1"
@@ -33,7 +36,7 @@ SEGMENT_SUFFIX = ".wal"
 MAX_SEGMENT_BYTES = 64 * 1024 * 1024
 
 
-class WalFull(RuntimeError):
+class WalFull(Unavailable):
     """The log is at its size limit."""
 
 

@@ -9,8 +9,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tracerail.collector.errors import CollectorError
 
-class ApiError(Exception):
+
+class ApiError(CollectorError):
     """An error with its HTTP status, machine-readable code and human detail."""
 
     def __init__(

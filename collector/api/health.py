@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from tracerail.collector.api.deps import StoreDep
+from tracerail.collector.api.errors import error_response
 from tracerail.version import __version__
 
 router = APIRouter(tags=["health"])
@@ -22,7 +23,5 @@ async def healthz() -> dict[str, Any]:
 @router.get("/readyz", summary="Readiness: storage reachable and migrated", response_model=None)
 async def readyz(store: StoreDep) -> dict[str, Any] | JSONResponse:
     if not await asyncio.to_thread(store.is_migrated):
-        return JSONResponse(
-            {"error": "not_ready", "detail": "storage unreachable or not migrated"}, status_code=503
-        )
+        return error_response(503, "not_ready", "storage unreachable or not migrated")
     return {"status": "ready", "storage": "chdb" if store.embedded else "clickhouse"}

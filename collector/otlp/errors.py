@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from tracerail.collector.errors import InvalidInput
 
-class DecodeError(ValueError):
+
+class DecodeError(InvalidInput):
     """The request body cannot be decoded; ``status`` is the HTTP status to answer."""
 
     status = 400

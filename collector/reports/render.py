@@ -18,6 +18,7 @@ from typing import Any, Final
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from tracerail.collector import lifeline
+from tracerail.collector.errors import Unavailable
 from tracerail.collector.reports import charts
 from tracerail.collector.reports.charts import BLUE, RED
 
@@ -36,7 +37,7 @@ CHROMIUM_ARGS: Final = (
 )
 
 
-class PdfUnavailable(RuntimeError):
+class PdfUnavailable(Unavailable):
     """PDF output needs Playwright and a Chromium binary; the message says what is missing."""
 
 

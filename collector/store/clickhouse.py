@@ -20,6 +20,7 @@ import clickhouse_connect
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
+from tracerail.collector.errors import Unavailable
 from tracerail.collector.store import migrations, retention, schema
 from tracerail.collector.store.chdb_arrow import ChdbArrowInserter, open_fast_path
 
@@ -28,7 +29,7 @@ logger = logging.getLogger("tracerail.collector")
 _DATABASE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 
 
-class StoreError(RuntimeError):
+class StoreError(Unavailable):
     """Storage is unreachable or refused an operation."""
 
 

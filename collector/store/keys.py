@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
+from tracerail.collector.errors import InvalidInput
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.projects import check_name
 
@@ -23,7 +24,7 @@ SCOPES: tuple[str, ...] = get_args(Scope)
 KEY_PREFIX = "trk_"
 
 
-class InvalidKey(ValueError):
+class InvalidKey(InvalidInput):
     """A key string that is not shaped like a tracerail key."""
 
 

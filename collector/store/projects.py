@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tracerail.collector.errors import InvalidInput
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
-class InvalidProject(ValueError):
+class InvalidProject(InvalidInput):
     """A project name or setting is not acceptable."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tracerail.collector.errors import InvalidInput
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.filters import base_filters
 
@@ -27,7 +28,7 @@ SPAN_FIELDS = """
 """
 
 
-class InvalidCursor(ValueError):
+class InvalidCursor(InvalidInput):
     """A pagination cursor that this server did not issue."""
 
 

@@ -11,10 +11,12 @@ runs the evaluator and writes the scores of the batch through the same path as e
 score (:func:`~tracerail.collector.store.hallucination_stats.write_scores`), so the
 pre-aggregated hallucination counts stay exact.
 
-It never slows ingest by much: it is rate-limited (``online_eval_rate_per_second``), reads
+It gives way to ingest: it is rate-limited (``online_eval_rate_per_second``), reads
 ``online_eval_batch_size`` generations at a time, runs at a lower OS priority (nice +10, on
-Linux), holds no ingest lock (only the score writer's own lock, for the insert), and its only
-other shared resource is the store's client.
+Linux), holds no ingest lock (only the score writer's own lock, for the insert), and waits
+while ingest is busy (``busy()``: the app passes "more than YIELD_BACKLOG_SPANS spans accepted
+and not yet inserted"), because its queries share the store's client with ingest's inserts
+(with embedded chDB, calls on the one handle are serialized).
 
 Restarts: "already scored" is read from ``scores`` (evaluator and version columns), so a
 restarted collector resumes where it stopped and never scores a generation twice; score ids
@@ -34,7 +36,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -61,6 +63,8 @@ logger = logging.getLogger("tracerail.collector")
 _TEXT_KEYS: Final = ("text", "content", "page_content", "document", "chunk")
 # How often the pending count is recomputed (it reads the whole lookback window).
 PENDING_EVERY_SECONDS: Final = 30.0
+# Ingest is "busy" with more spans than this accepted and not yet inserted: the worker waits.
+YIELD_BACKLOG_SPANS: Final = 5_000
 NICE: Final = 10
 
 
@@ -168,6 +172,7 @@ class Progress:
     pending_at: str | None = None
     skipped: int = 0  # passed over: no source text, no answer, or a judge's own call
     errors: int = 0
+    yielded: int = 0  # passes put off because ingest was busy
     last_error: str | None = None
     last_run: str | None = None
     last_scored: str | None = None
@@ -195,6 +200,7 @@ class OnlineEvaluator:
         interval_seconds: float = 1.0,
         lookback_hours: int = 168,
         settle_seconds: float = 2.0,
+        busy: Callable[[], bool] | None = None,
     ) -> None:
         if rate_per_second <= 0 or batch_size < 1:
             raise ValueError("rate_per_second must be > 0 and batch_size >= 1")
@@ -205,6 +211,7 @@ class OnlineEvaluator:
         self.interval = interval_seconds
         self.lookback_hours = lookback_hours
         self.settle_ms = int(settle_seconds * 1000)
+        self.busy = busy or (lambda: False)
         self.cursor: queries.Cursor = queries.START
         self.progress = Progress(
             evaluator.name,
@@ -220,7 +227,12 @@ class OnlineEvaluator:
         self._recent: deque[float] = deque(maxlen=256)
 
     @classmethod
-    def from_settings(cls, store: ClickHouseStore, settings: Settings) -> OnlineEvaluator:
+    def from_settings(
+        cls,
+        store: ClickHouseStore,
+        settings: Settings,
+        busy: Callable[[], bool] | None = None,
+    ) -> OnlineEvaluator:
         """The worker configured by ``online_eval_*`` settings (builds the evaluator).
 
         ``online_eval_evaluator`` is a registered name (``heuristic``, ``nli``, ...) or the
@@ -239,6 +251,7 @@ class OnlineEvaluator:
             interval_seconds=settings.online_eval_interval_seconds,
             lookback_hours=settings.online_eval_lookback_hours,
             settle_seconds=settings.online_eval_settle_seconds,
+            busy=busy,
         )
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -274,6 +287,11 @@ class OnlineEvaluator:
             self.progress.running = True
         try:
             while not self._stop.is_set():
+                if self.busy():  # ingest first: its inserts share the store with our queries
+                    with self._lock:
+                        self.progress.yielded += 1
+                    self._stop.wait(self.interval)
+                    continue
                 try:
                     done = self.run_once()
                 except Exception as exc:  # storage down, a bad row: log, back off, go on
@@ -310,7 +328,7 @@ class OnlineEvaluator:
         columns = empty_score_columns()
         cursor = self.cursor
         for candidate in candidates:
-            if self._stop.is_set():
+            if self._stop.is_set() or self.busy():
                 break
             self._evaluate_into(columns, candidate, by_trace)
             cursor = candidate.cursor

@@ -31,7 +31,7 @@ from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.auth import KeyRing, check_bind
 from tracerail.collector.checkpoints import Checkpointer
 from tracerail.collector.ingest import IngestBatcher
-from tracerail.collector.online_eval import OnlineEvaluator
+from tracerail.collector.online_eval import YIELD_BACKLOG_SPANS, OnlineEvaluator
 from tracerail.collector.prepare import PreparePool
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -52,11 +52,18 @@ def _without_native_telemetry() -> dict[str, Any]:
     return {}
 
 
-def _start_online_evaluator(store: ClickHouseStore, settings: Settings) -> OnlineEvaluator | None:
-    """The background evaluator (``online_eval_*`` settings), started; None when off."""
+def _start_online_evaluator(
+    store: ClickHouseStore, settings: Settings, batcher: IngestBatcher
+) -> OnlineEvaluator | None:
+    """The background evaluator (``online_eval_*`` settings), started; None when off. It
+    waits while ingest holds a backlog (its queries share the store with ingest's inserts)."""
     if not settings.online_eval_enabled:
         return None
-    worker = OnlineEvaluator.from_settings(store, settings)
+
+    def busy() -> bool:
+        return batcher.backlog_spans > YIELD_BACKLOG_SPANS
+
+    worker = OnlineEvaluator.from_settings(store, settings, busy)
     worker.start()
     logger.info("online evaluator %s %s started", worker.evaluator.name, worker.evaluator.version)
     return worker
@@ -116,7 +123,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
 
             grpc_ingest = GrpcIngest(batcher, settings, keyring)
             app.state.grpc_port = await grpc_ingest.start()
-        app.state.online_evaluator = _start_online_evaluator(active, settings)
+        app.state.online_evaluator = _start_online_evaluator(active, settings, batcher)
         app.state.checkpointer = Checkpointer.from_settings(active, settings)
         if app.state.checkpointer is not None:
             app.state.checkpointer.start()

@@ -321,7 +321,7 @@ function init() {
 }
 
 // --- online evaluator panel (GET /api/v1/evaluators) -------------------------------------------
-// Its own loader and timer: refreshed every 10 s while the overview is shown.
+// Its own loader, chained after the overview's (refreshed with it: tab, range, key).
 async function loadOnlineEval() {
   const rows = $("#online-eval-rows");
   if (!rows) return;
@@ -343,11 +343,14 @@ async function loadOnlineEval() {
   rows.replaceChildren(...fields.map(([k, v]) => el("tr", {}, el("th", {}, k), el("td", {}, v))));
 }
 
-document.addEventListener("DOMContentLoaded", () => {
-  const tick = () => { if (!$("#tab-overview").hidden) loadOnlineEval().catch(() => {}); };
-  tick();
-  setInterval(tick, 10000);
-});
+// Runs after the overview's own loader, and only once that succeeded (same key, no extra 401s).
+const loadOverviewCharts = loaders.overview;
+loaders.overview = async () => {
+  await loadOverviewCharts();
+  await loadOnlineEval().catch((err) => {
+    $("#online-eval-rows").replaceChildren(el("tr", {}, el("td", { class: "muted" }, String(err.message || err))));
+  });
+};
 // --- end online evaluator panel -----------------------------------------------------------------
 
 // --- corrected hallucination rate (GET /api/v1/metrics/hallucination-rate) ---------------------

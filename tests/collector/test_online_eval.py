@@ -193,6 +193,27 @@ def test_an_evaluator_failing_on_one_answer_does_not_stop_the_others(
     assert progress["errors"] == 1 and "evaluator crashed" in progress["last_error"]
 
 
+def test_gives_way_to_ingest_mid_batch(store: ClickHouseStore) -> None:
+    """When ingest gets busy the batch stops after the generation under way; the rest is
+    picked up later, nothing twice."""
+    _corpus(store)
+    ingest_busy = [False]
+    worker = _worker(store, batch_size=50, busy=lambda: ingest_busy[0])
+
+    class Watching(WordOverlapEvaluator):
+        def evaluate(self, answer: str, sources: Any, *, question: str | None = None) -> Any:
+            ingest_busy[0] = True  # ingest wakes up during the first evaluation
+            return super().evaluate(answer, sources, question=question)
+
+    worker.evaluator = Watching()
+    worker.run_once()
+    assert [r["span_id"] for r in _hallucination_scores(store)] == ["12" * 8]
+    ingest_busy[0] = False
+    worker.evaluator = WordOverlapEvaluator()
+    worker.drain()
+    assert [r["span_id"] for r in _hallucination_scores(store)] == ["12" * 8, "13" * 8, "22" * 8]
+
+
 def test_recent_spans_wait_for_the_settle_time(store: ClickHouseStore) -> None:
     _corpus(store)
     worker = _worker(store, settle_seconds=3600.0)

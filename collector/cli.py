@@ -467,6 +467,8 @@ def erase(
 audit_app.command("search")(report_cli.audit_search)
 audit_app.command("checkpoint")(evidence_cli.audit_checkpoint)
 audit_app.command("keygen")(evidence_cli.audit_keygen)
+audit_app.command("export-pack")(evidence_cli.audit_export_pack)
+audit_app.command("verify-pack")(evidence_cli.audit_verify_pack)
 app.command("report")(report_cli.report)
 eval_cli.eval_app.command("pii")(pii_eval_cli.pii)
 eval_cli.eval_app.command("content")(content_eval_cli.content)

@@ -4,6 +4,7 @@ evidence packs (docs/provenance-and-audit.md)."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -114,3 +115,76 @@ def audit_keygen(
             }
         )
     )
+
+
+def audit_export_pack(
+    project: Annotated[str, typer.Option("--project", help="Project name.")],
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Start (ISO date or time, UTC; default 30 days ago)."),
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="End (ISO date or time, UTC; default now).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="The zip to write.")] = Path(
+        "evidence-pack.zip"
+    ),
+    keys: KeysOpt = None,
+    checkpoint_dir: CheckpointDirOpt = None,
+    storage: _StorageOpt = None,
+    database: _DatabaseOpt = None,
+) -> None:
+    """Write an evidence pack: ledger rows, a Merkle proof per row, batch headers, the signed
+    checkpoints and keys, and the compliance report of the period (verify it with verify-pack)."""
+    from tracerail.collector.evidence_pack import PackError, export_pack
+    from tracerail.collector.report_cli import parse_when
+    from tracerail.collector.store.clickhouse import ClickHouseStore
+    from tracerail.errors import ConfigError
+    from tracerail.evidence.cli import ProgressBar
+
+    settings = settings_of(storage=storage, database=database, checkpoint_dir=checkpoint_dir)
+    end = _when(parse_when(to, end=True)) or datetime.now(UTC)
+    start = _when(parse_when(from_)) or end - timedelta(days=30)
+    if start >= end:
+        raise typer.BadParameter("--from must be before --to")
+    store = ClickHouseStore(settings.storage, settings.database)
+    try:
+        manifest = export_pack(
+            store, settings, project, start, end, out, keys=keys, progress=ProgressBar()
+        )
+    except (PackError, ConfigError) as exc:
+        typer.echo(f"cannot export: {exc}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        store.close()
+    typer.echo(
+        f"wrote {out}: {manifest['rows']} rows, {manifest['batches']} batches "
+        f"({manifest['first_seq']}..{manifest['last_seq']}), "
+        f"{manifest['checkpoints']} checkpoint(s)"
+    )
+
+
+def _when(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def audit_verify_pack(
+    pack: Annotated[Path, typer.Argument(help="The evidence pack (zip).")],
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            "--keys", help="Key ring got from the operator separately (default: the pack's)."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Check an evidence pack offline (needs only the tracerail package): every proof, link and
+    signature, and the report's figures recomputed from the rows; exit 1 naming each edit."""
+    from tracerail.evidence.cli import main
+
+    args = [str(pack), *(["--keys", str(keys)] if keys else []), *(["--json"] if as_json else [])]
+    raise typer.Exit(main([*args, *(["--quiet"] if quiet else [])]))

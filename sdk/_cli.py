@@ -6,6 +6,11 @@ import sys
 
 
 def main() -> None:
+    if sys.argv[1:3] == ["audit", "verify-pack"]:
+        # The offline verifier needs no collector (an auditor installs only `tracerail`).
+        from tracerail.evidence.cli import main as verify_pack
+
+        raise SystemExit(verify_pack(sys.argv[3:]))
     try:
         from tracerail.collector.cli import main as collector_main
     except ImportError as exc:

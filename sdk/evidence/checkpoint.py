@@ -45,7 +45,7 @@ def iso_ns(ns: int) -> str:
     return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
-def _ns(value: Any) -> int | None:
+def parse_ns(value: Any) -> int | None:
     """ISO-8601 (``Z`` or offset) or integer nanoseconds → nanoseconds; None stays None."""
     if value is None:
         return None
@@ -175,8 +175,8 @@ class KeyRing:
             keys = tuple(
                 PublicKey(
                     base64.b64decode(entry["public_key"], validate=True),
-                    _ns(entry.get("valid_from_ns", entry.get("valid_from"))) or 0,
-                    _ns(entry.get("valid_until_ns", entry.get("valid_until"))),
+                    parse_ns(entry.get("valid_from_ns", entry.get("valid_from"))) or 0,
+                    parse_ns(entry.get("valid_until_ns", entry.get("valid_until"))),
                 )
                 for entry in data["keys"]
             )

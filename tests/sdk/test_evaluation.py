@@ -145,17 +145,20 @@ def spans_by_name(memory: InMemorySpanExporter) -> dict[str, ReadableSpan]:
 def test_answer_returns_before_a_slow_evaluator_and_the_score_follows(
     api: ScoresApi, memory: InMemorySpanExporter
 ) -> None:
-    evaluator = Fixed(delay=0.5)
+    evaluator = Fixed()
     start(api, memory, evaluator)
-    generate("warm-up")  # the first call loads the guardrails: not what is measured here
+    generate("warm-up")  # the first call loads the guardrails
     assert tracerail.flush()
     memory.clear()
     api.bodies.clear()
     evaluator.calls.clear()
-    began = time.perf_counter()
+    evaluator.started.clear()
+    evaluator.release.clear()  # the evaluator now waits until the test lets it finish
     assert generate("refunds?") == "Refunds are issued within 30 days."
-    assert time.perf_counter() - began < 0.4  # the 0.5 s evaluation is not on the call's path
-    assert api.bodies == []
+    assert evaluator.started.wait(5)
+    # The answer came back while its evaluation is still running: not on the call's path.
+    assert evaluator.calls == [] and api.bodies == []
+    evaluator.release.set()
     assert tracerail.flush()
 
     gen = spans_by_name(memory)["gen"]
@@ -237,9 +240,7 @@ def test_full_queue_drops_and_counts_never_blocks(
     generate("first")  # taken by the worker, which blocks in the evaluator
     assert evaluator.started.wait(5)
     generate("second")  # waits in the queue (size 1)
-    began = time.perf_counter()
-    generate("third")  # the queue is full: dropped
-    assert time.perf_counter() - began < 0.2
+    generate("third")  # the queue is full: dropped, without waiting for the blocked worker
     assert evaluation.stats()["dropped"] == 1
     evaluator.release.set()
     assert tracerail.flush()

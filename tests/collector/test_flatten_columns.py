@@ -14,9 +14,9 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, Tracer
 
-from bench.workload import record_template
 from tests.support import flatten_reference
 from tests.support.otlp import protobuf_body, record_spans
+from tests.support.workload import record_template
 from tracerail.collector.otlp.decode import decode_request
 from tracerail.collector.otlp.errors import InvalidSpan
 from tracerail.collector.otlp.flatten import SPAN_COLUMNS, flatten

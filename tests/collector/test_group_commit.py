@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from bench.workload import make_bodies, record_template
+from tests.support.workload import make_bodies, record_template
 from tracerail.collector.ingest import IngestBatcher, dedup_settings, prepare
 from tracerail.collector.prepare import Batch, merge, prepare_record
 from tracerail.collector.recent_ids import RecentIds

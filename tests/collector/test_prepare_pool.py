@@ -16,9 +16,9 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.trace import Tracer
 
-from bench.workload import make_bodies, record_template
 from tests.support.otlp import protobuf_body, record_spans
 from tests.support.server import RunningServer, free_port, serve_in_thread
+from tests.support.workload import make_bodies, record_template
 from tracerail import semconv
 from tracerail.collector import create_app
 from tracerail.collector.ingest import IngestBatcher, prepare

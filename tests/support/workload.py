@@ -1,4 +1,9 @@
-"""Realistic GenAI span traffic for the ingest benchmark, encoded as the OTel exporter does.
+"""Realistic GenAI span traffic, encoded as the OTel exporter does: the ingest benchmark's load.
+
+Defined here, once: the ingest tests (``tests/collector/test_prepare_pool.py``,
+``test_flatten_columns.py``, ``test_group_commit.py``) check the pipeline on it, and the
+benchmarks measure it (``bench/workload.py`` re-exports it, so ``bench/`` depends on this test
+support module and never the reverse).
 
 A template batch is recorded once with the real OpenTelemetry SDK (agent → retrieval →
 generations → tools, 3-10 spans per trace, GenAI attributes, 0.5-4 KB of redacted content per

@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from tracerail import semconv
 from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluators
+from tracerail.collector.regulatory import regulatory_mapping
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import read_head, verify
@@ -355,7 +356,7 @@ def compliance_report(
     days = timeseries(store, project, window, "day", threshold)
     vol = {**volume(store, project, window), "blocked": sum(d["blocked"] for d in days)}
     card = model_scorecard(store, project, window, threshold)
-    return {
+    report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "generated_at": datetime.fromtimestamp(time.time(), tz=UTC)
         .isoformat()
@@ -402,3 +403,26 @@ def compliance_report(
         "retention": retention(store, project, settings),
         "definitions": [{"term": t, "definition": d} for t, d in DEFINITIONS],
     }
+    report["regulatory_mapping"] = regulatory_mapping(
+        report, **oversight_counts(store, project, window)
+    )
+    return report
+
+
+def oversight_counts(store: ClickHouseStore, project: str, window: Window) -> dict[str, int]:
+    """Human review labels written and ledger checkpoints signed in the period."""
+    params = window.params(project)
+    (labels,) = store.query(
+        f"SELECT count() AS n FROM {store.table('scores')} WHERE project = {{project:String}} "
+        "AND source = 'human' AND created_at >= {lo:DateTime('UTC')} "
+        "AND created_at < {hi:DateTime('UTC')}",
+        params,
+    )
+    (signed,) = store.query(
+        f"SELECT count() AS n FROM {store.table('ledger_checkpoints')} "
+        "WHERE project = {project:String} "
+        "AND signed_at_ns >= toUnixTimestamp({lo:DateTime('UTC')}) * 1000000000 "
+        "AND signed_at_ns < toUnixTimestamp({hi:DateTime('UTC')}) * 1000000000",
+        params,
+    )
+    return {"human_labels": int(labels["n"]), "checkpoints": int(signed["n"])}

@@ -31,6 +31,7 @@ SECTIONS = (
     "hallucination",
     "triggers",
     "retention",
+    "regulatory",
     "definitions",
 )
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,6 +15,8 @@ from tracerail.collector import content_eval_cli, eval_cli, evidence_cli, pii_ev
 from tracerail.collector.content_cli import content_app
 from tracerail.collector.review_cli import review_app
 from tracerail.collector.settings import Settings
+from tracerail.config import DEFAULT_ENDPOINT
+from tracerail.http import CollectorHTTPError, request
 from tracerail.version import __version__
 
 if TYPE_CHECKING:
@@ -281,10 +281,7 @@ def _read_text(text: str | None, file: Path | None) -> str:
 def _stored_hashes(
     endpoint: str, trace_id: str, span_id: str, api_key: str | None
 ) -> dict[str, str]:
-    request = urllib.request.Request(f"{endpoint.rstrip('/')}/api/v1/traces/{trace_id}")
-    if api_key:
-        request.add_header("Authorization", f"Bearer {api_key}")
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with request(endpoint, f"/api/v1/traces/{trace_id}", api_key=api_key) as response:
         trace = json.load(response)
     from tracerail import semconv
 
@@ -310,7 +307,7 @@ def provenance_verify(
     field: Annotated[str, typer.Option(help="prompt or answer (with --span-id).")] = "answer",
     endpoint: Annotated[
         str, typer.Option(envvar="TRACERAIL_ENDPOINT", help="Collector URL.")
-    ] = "http://127.0.0.1:4318",
+    ] = DEFAULT_ENDPOINT,
     api_key: Annotated[str | None, typer.Option(envvar="TRACERAIL_API_KEY")] = None,
 ) -> None:
     """Check that a text is exactly the prompt or answer a provenance record hashed."""
@@ -324,7 +321,7 @@ def provenance_verify(
             raise typer.BadParameter("--field must be prompt or answer")
         try:
             sha256 = _stored_hashes(endpoint, trace_id.lower(), span_id.lower(), api_key)[field]
-        except (urllib.error.URLError, OSError, ValueError) as exc:
+        except (CollectorHTTPError, ValueError) as exc:
             typer.echo(f"cannot read the record from {endpoint}: {exc}", err=True)
             raise typer.Exit(2) from None
         if not sha256:

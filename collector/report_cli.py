@@ -8,9 +8,6 @@ from __future__ import annotations
 import json
 import re
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
@@ -20,8 +17,9 @@ from typing import IO, Annotated, Any, Final
 import typer
 
 from tracerail.collector.errors import CollectorError
+from tracerail.config import DEFAULT_ENDPOINT
+from tracerail.http import CollectorHTTPError, request
 
-DEFAULT_ENDPOINT: Final = "http://127.0.0.1:4318"
 TABLE_COLUMNS: Final = ("time", "kind", "model", "user_id", "check", "action", "entity_types")
 DETAIL_WIDTH: Final = 60
 PIPE_WIDTH: Final = 220
@@ -79,24 +77,10 @@ def _open(
     body: Any = None,
 ) -> Any:
     """GET ``path`` with ``params``; a JSON POST of ``body`` when it is given."""
-    query = urllib.parse.urlencode({k: v for k, v in params.items() if v is not None})
-    request = urllib.request.Request(f"{endpoint.rstrip('/')}{path}?{query}")
-    if body is not None:
-        request.data = json.dumps(body).encode("utf-8")
-        request.add_header("Content-Type", "application/json")
-    if api_key:
-        request.add_header("Authorization", f"Bearer {api_key}")
     try:
-        return urllib.request.urlopen(request, timeout=timeout)
-    except urllib.error.HTTPError as exc:
-        try:
-            body = json.loads(exc.read())
-            message = f"{body.get('error', exc.code)}: {body.get('detail', '')}"
-        except ValueError:
-            message = f"HTTP {exc.code}"
-        raise ApiFailure(message) from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise ApiFailure(f"cannot reach the collector at {endpoint}: {exc}") from None
+        return request(endpoint, path, params=params, body=body, api_key=api_key, timeout=timeout)
+    except CollectorHTTPError as exc:
+        raise ApiFailure(str(exc)) from None
 
 
 def _fail(exc: ApiFailure) -> typer.Exit:

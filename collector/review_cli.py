@@ -21,7 +21,6 @@ import typer
 
 from tracerail.collector import review
 from tracerail.collector.report_cli import (
-    DEFAULT_ENDPOINT,
     ApiFailure,
     ApiKeyOpt,
     EndpointOpt,
@@ -32,6 +31,7 @@ from tracerail.collector.report_cli import (
     _open,
     parse_when,
 )
+from tracerail.config import DEFAULT_ENDPOINT
 
 review_app = typer.Typer(
     help="Human review: sample generations, export them, import labels.", no_args_is_help=True

@@ -8,16 +8,14 @@ Like all telemetry, failures are logged and reported as ``False``, never raised.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import urllib.error
-import urllib.request
 from typing import Any
 
 from opentelemetry import trace
 
 from tracerail import semconv
+from tracerail.http import CollectorHTTPError, request
 from tracerail.runtime import get_config
 
 logger = logging.getLogger("tracerail")
@@ -150,16 +148,10 @@ def post_score(body: dict[str, Any], *, timeout: float = 10.0) -> tuple[int, str
     """POST ``body`` to the collector's scores API: (HTTP status, detail); status 0 when no
     answer came (connection refused, timeout). Never raises."""
     config = get_config()
-    headers = {"Content-Type": "application/json"}
-    if config.api_key:
-        headers["Authorization"] = f"Bearer {config.api_key}"
-    request = urllib.request.Request(
-        config.endpoint + SCORES_PATH, data=json.dumps(body).encode(), headers=headers
-    )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with request(
+            config.endpoint, SCORES_PATH, body=body, api_key=config.api_key, timeout=timeout
+        ) as response:
             return int(response.status), ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()[:500].decode("utf-8", "replace")
-    except (OSError, ValueError) as exc:
-        return 0, str(exc)
+    except CollectorHTTPError as exc:
+        return exc.status, str(exc) if exc.status else exc.detail

@@ -42,6 +42,12 @@ def regulatory_mapping(
     days = int(report["retention"]["configured_days"])
     trend = [d for d in report["hallucination_over_time"] if d["evaluated"]]
     dp = report["data_protection"]
+    gaps = report.get("completeness", {}).get("totals", {})
+    missing_warning = (
+        [f"{gaps['missing']} span(s) the SDK stamped never reached the collector."]
+        if gaps.get("missing")
+        else []
+    )
     retention_warning = (
         [
             f"Retention in force is {days} days, under the six months (183 days) Art. 19 asks "
@@ -72,11 +78,14 @@ def regulatory_mapping(
                 "version, source count.",
                 "A hash-chained ledger of those records, with signed checkpoints when a key is "
                 "configured.",
+                "Spans known missing: sequence numbers the tracerail SDK stamped that never "
+                "arrived.",
             ],
             [
                 "Events the application does not instrument or does not send.",
-                "Whether every span sent reached the collector (delivery completeness is not "
-                "measured yet).",
+                "Whether spans from other instrumentations all arrived: they carry no sequence "
+                "numbers, so their completeness is unknown; for the tracerail SDK's spans, "
+                "losses before an instance's first or after its last number in the period.",
                 "Anything about the system's design, training data or intended purpose.",
             ],
             {
@@ -84,8 +93,10 @@ def regulatory_mapping(
                 "ledger_verified": ledger["ok"],
                 "ledger_rows_checked": ledger["rows_checked"],
                 "signed_checkpoints": checkpoints,
+                "spans_known_missing": gaps.get("missing"),
+                "spans_completeness_unknown": gaps.get("completeness_unknown"),
             },
-            unsigned,
+            unsigned + missing_warning,
         ),
         _entry(
             "EU AI Act",

@@ -104,6 +104,10 @@ TRACERAIL_COST_SOURCE: Final = "tracerail.cost.source"
 COST_SOURCE_COLLECTOR: Final = "collector"
 TRACERAIL_PROJECT: Final = "tracerail.project"
 TRACERAIL_SDK_VERSION: Final = "tracerail.sdk.version"
+# Completeness: every span the SDK starts carries its exporter instance (one per init()) and a
+# sequence number within it; a number the collector never receives is a span known missing.
+TRACERAIL_EXPORTER_INSTANCE: Final = "tracerail.exporter.instance_id"
+TRACERAIL_EXPORTER_SEQ: Final = "tracerail.exporter.seq"
 TRACERAIL_STREAM_TTFT_MS: Final = "tracerail.stream.time_to_first_token_ms"
 TRACERAIL_STREAM: Final = "tracerail.stream"
 TRACERAIL_STREAM_STOPPED: Final = "tracerail.stream.stopped"

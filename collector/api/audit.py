@@ -40,6 +40,7 @@ from tracerail.collector.store.audit import (
     list_timeline,
 )
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.completeness import DEFAULT_SETTLE_SECONDS, completeness
 from tracerail.collector.store.ledger import Head, read_head
 from tracerail.collector.store.spans import InvalidCursor
 
@@ -184,6 +185,24 @@ def _head_json(head: Head) -> dict[str, Any]:
 async def ledger_head(store: StoreDep, project: ProjectDep) -> dict[str, Any]:
     head = await asyncio.to_thread(read_head, store, project)
     return {"project": project, **_head_json(head)}
+
+
+@router.get("/completeness", summary="Per service: spans emitted, received, known missing")
+async def read_completeness(
+    request: Request,
+    store: StoreDep,
+    project: ProjectDep,
+    start: FromQuery = None,
+    end: ToQuery = None,
+    settle_seconds: Annotated[
+        float,
+        Query(ge=0, le=86_400, description="leave out spans younger than this (SDK retries)"),
+    ] = DEFAULT_SETTLE_SECONDS,
+) -> dict[str, Any]:
+    check_params(request, ("from", "to", "settle_seconds"))
+    lo, hi = time_range(start, end)
+    body = await asyncio.to_thread(completeness, store, project, lo, hi, settle_seconds)
+    return {"project": project, "from": iso(_ns(lo)), "to": iso(_ns(hi)), **body}
 
 
 @router.get("/events", summary="Audit timeline: generations, blocks, decisions, scores")

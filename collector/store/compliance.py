@@ -15,6 +15,7 @@ from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluator
 from tracerail.collector.regulatory import regulatory_mapping
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.completeness import completeness
 from tracerail.collector.store.ledger import read_head, verify
 from tracerail.collector.store.metrics import Window, model_scorecard
 from tracerail.collector.store.projects import get_project
@@ -403,6 +404,7 @@ def compliance_report(
         "retention": retention(store, project, settings),
         "definitions": [{"term": t, "definition": d} for t, d in DEFINITIONS],
     }
+    report["completeness"] = completeness(store, project, window.start, window.end)
     report["regulatory_mapping"] = regulatory_mapping(
         report, **oversight_counts(store, project, window)
     )

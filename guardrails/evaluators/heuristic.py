@@ -30,11 +30,13 @@ unsupported sentence is enough). Figures on the labelled set: ``docs/provenance-
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from tracerail.guardrails.evaluators import heuristic_model as _model
 from tracerail.guardrails.evaluators.base import (
     DEFAULT_THRESHOLD,
     LABEL_GROUNDED,
@@ -48,10 +50,18 @@ from tracerail.guardrails.evaluators.numbers import QUANTITY_WORDS as _QUANTITY_
 from tracerail.guardrails.evaluators.numbers import UNIT_WORDS as _UNIT_WORDS
 from tracerail.guardrails.evaluators.numbers import NumberPool, Quantity, quantities
 
-__all__ = ["ClaimCheck", "HeuristicEvaluator", "check_claims"]
+__all__ = [
+    "ANSWER_FEATURES",
+    "CLAIM_SIGNALS",
+    "ClaimCheck",
+    "HeuristicEvaluator",
+    "answer_features",
+    "check_claims",
+    "hallucination_probability",
+]
 
 NAME: Final = "heuristic"
-VERSION: Final = "2.0"
+VERSION: Final = "2.1"
 
 _STOP_WORDS: Final = frozenset(
     """
@@ -123,6 +133,38 @@ _PAIR_CLAUSE = re.compile(
 )
 _CLAUSE = re.compile(r"[;:,()]|\s(?:but|while|whereas)\s", re.IGNORECASE)
 _CONTEXT: Final = 40  # characters either side of a quantity that say what it counts
+_RESTRICTIONS: Final = frozenset(
+    {"only", "except", "unless", "solely", "exclusively", "excluding", "provided"}
+)
+_HEDGES: Final = frozenset(
+    {"may", "might", "can", "could", "up", "about", "around", "approximately", "roughly",
+     "usually", "typically", "generally", "some", "most", "often", "sometimes", "normally"}
+)  # fmt: skip
+_YES = re.compile(r"^\s*(?:yes|yep|sure|absolutely|of course|definitely)\b", re.IGNORECASE)
+_CUE_SIGNALS: Final = ("antonym", "sibling", "negation_flip", "universal")
+#: The per-claim signals, in the order of :attr:`ClaimCheck.signals`.
+CLAIM_SIGNALS: Final = (
+    "abstention",
+    "quantity_wrong",
+    "quantity_unfound",
+    "quantity_unaligned",
+    "quantity_not_stated",
+    "swapped",
+    "names_missing",
+    "coverage",
+    "best_sentence",
+    "short",
+    "novel_words",
+    "novel_share",
+    "uncovered_idf",
+    *_CUE_SIGNALS,
+    "yes_against_limit",
+    "negation_mismatch",
+    "restriction_dropped",
+    "restriction_added",
+    "hedge_dropped",
+    "rule_support",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +179,8 @@ class ClaimCheck:
     missing_facts: tuple[str, ...] = ()
     contradiction: str = ""
     abstention: bool = False
+    #: the claim's signals, in the order of :data:`CLAIM_SIGNALS` (empty without sources)
+    signals: tuple[float, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -351,8 +395,11 @@ def _swapped(text: str, found: list[Quantity], src: _Sources) -> str:
 
 
 def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
+    signals = dict.fromkeys(CLAIM_SIGNALS, 0.0)
     if _ABSTENTION.search(text):
-        return ClaimCheck(text, start, end, 1.0, None, abstention=True)
+        signals["abstention"] = signals["coverage"] = signals["best_sentence"] = 1.0
+        signals["rule_support"] = 1.0
+        return ClaimCheck(text, start, end, 1.0, None, abstention=True, signals=_vector(signals))
     found = quantities(text)
     verdicts = [_quantity_ok(text, q, src) for q in found]
     if None in verdicts and True in verdicts:
@@ -363,7 +410,11 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
             for q, ok in zip(found, verdicts, strict=True)
         ]
     missing = [text[q.start : q.end] for q, ok in zip(found, verdicts, strict=True) if not ok]
+    signals["quantity_wrong"] = float(sum(ok is False for ok in verdicts))
+    signals["quantity_unfound"] = float(sum(ok is None for ok in verdicts))
     swapped = "" if missing else _swapped(text, found, src)
+    signals["swapped"] = float(bool(swapped))
+    n_quantities_missing = len(missing)
     for match in _CAPITALISED.finditer(text):
         name = match.group(0).lower()
         if name in _MONTHS_DAYS or name.removesuffix("s") in _MONTHS_DAYS:
@@ -373,11 +424,14 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
         if name not in src.words and name not in _STOP_WORDS and name not in _UNIT_WORDS:
             if src.lexicon.lemma(name) not in src.words:
                 missing.append(match.group(0))
+    signals["names_missing"] = float(len(missing) - n_quantities_missing)
     words = _words(text)
     lemmas = list(dict.fromkeys(_content(words, src.lexicon)))
     if not lemmas:
         support = 0.0 if missing else 1.0
-        return ClaimCheck(text, start, end, support, None, tuple(missing))
+        signals["coverage"] = signals["best_sentence"] = 1.0
+        signals["short"], signals["rule_support"] = 1.0, support
+        return ClaimCheck(text, start, end, support, None, tuple(missing), signals=_vector(signals))
     # align: the sentence covering most, then the one adding most
     found_in = [
         {i for i, lemma in enumerate(lemmas) if n in src.where(lemma)}
@@ -394,13 +448,49 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
             break
         chosen.append(best)
         covered |= found_in[best]
-    covered |= {i for i, lemma in enumerate(lemmas) if lemma in src.question}
+    in_question = {i for i, lemma in enumerate(lemmas) if lemma in src.question}
+    best_sentence = len(found_in[chosen[0]] | in_question) / len(lemmas) if chosen else 0.0
+    covered |= in_question
     coverage = len(covered) / len(lemmas)
-    if len(lemmas) <= _SHORT or text.endswith(":"):
+    short = len(lemmas) <= _SHORT or text.endswith(":")
+    if short:
         # "Not yet.", "Three weeks.": an answer to the question; "In short:" introduces one
-        coverage = 1.0
+        coverage = best_sentence = 1.0
+    # content words found in no source sentence and not in the question (additions)
+    novel = [
+        lemma
+        for i, lemma in enumerate(lemmas)
+        if i not in covered and lemma not in _MEASURE_WORDS and not src.where(lemma)
+    ]
+    # uncovered content words weighted by their rarity across the source sentences (IDF):
+    # a word no sentence uses weighs most, one every sentence uses nothing
+    n = len(src.sentences)
+    weights = [math.log((n + 1) / (len(src.where(lemma)) + 1)) + 1.0 for lemma in lemmas]
+    uncovered_weight = sum(w for i, w in enumerate(weights) if i not in covered)
+    signals.update(
+        uncovered_idf=0.0 if short else uncovered_weight / sum(weights),
+        coverage=coverage,
+        best_sentence=best_sentence,
+        short=float(short),
+        novel_words=float(len(novel)),
+        novel_share=len(novel) / len(lemmas),
+    )
+    if found:
+        # figures the aligned sentences do not state as such, and figures the sources give
+        # nowhere as such (only worked out by arithmetic, or not at all)
+        aligned = [src.sentences[i].numbers for i in chosen]
+        signals["quantity_unaligned"] = sum(
+            not any(pool.supports(q, arithmetic=False) for pool in aligned) for q in found
+        ) / len(found)
+        signals["quantity_not_stated"] = sum(
+            not src.numbers.supports(q, arithmetic=False) for q in found
+        ) / len(found)
     source_index = src.sentences[chosen[0]].source_index if chosen else None
-    contradiction = swapped or _contradiction(text, words, lemmas, covered, chosen, src)
+    cues = _contradiction_cues(text, lemmas, covered, chosen, src)
+    for name in _CUE_SIGNALS:
+        signals[name] = float(bool(cues.get(name)))
+    signals.update(_scope_signals(text, words, chosen, src))
+    contradiction = swapped or next((cues[n] for n in _CUE_SIGNALS if cues.get(n)), "")
     # Grounded answers paraphrase heavily, hallucinations often copy the source's words: word
     # coverage separates only its low end (additions): above the floor a claim is supported
     # (0.5..1, graded by coverage), below it unsupported.
@@ -412,43 +502,85 @@ def _check_claim(text: str, start: int, end: int, src: _Sources) -> ClaimCheck:
         support = 0.0
     elif contradiction:
         support *= _CONTRADICTION_FACTOR
+    signals["rule_support"] = support
     return ClaimCheck(
-        text, start, end, round(support, 4), source_index, tuple(missing), contradiction
+        text,
+        start,
+        end,
+        round(support, 4),
+        source_index,
+        tuple(missing),
+        contradiction,
+        signals=_vector(signals),
     )
 
 
-def _contradiction(
+def _contradiction_cues(
     text: str,
-    words: Sequence[str],
     lemmas: list[str],
     covered: set[int],
     chosen: list[int],
     src: _Sources,
-) -> str:
+) -> dict[str, str]:
+    """Every contradiction cue of the claim that fires, by signal name, with its reason."""
     aligned = [src.sentences[i] for i in chosen]
     if not aligned:
-        return ""
+        return {}
+    cues: dict[str, str] = {}
     aligned_lemmas = frozenset().union(*(s.lemmas for s in aligned))
     well_aligned = len(covered) >= _ANTONYM_ALIGNMENT * len(lemmas)
     for i, lemma in enumerate(lemmas):
-        if i in covered or not well_aligned:
+        if i in covered or not well_aligned or "antonym" in cues:
             continue
         for other in aligned_lemmas:
             if src.lexicon.opposed(lemma, other):
-                return f"antonym: {lemma} / {other}"
+                cues["antonym"] = f"antonym: {lemma} / {other}"
+                break
     claim_lemmas = set(lemmas)
     for i, lemma in enumerate(lemmas):
-        if i in covered or lemma in src.question or lemma in _MEASURE_WORDS:
+        if i in covered or lemma in src.question or lemma in _MEASURE_WORDS or "sibling" in cues:
             continue
         for other in aligned_lemmas - claim_lemmas - _MEASURE_WORDS:
             if src.lexicon.siblings(lemma, other):
-                return f"another thing of the same kind: {lemma} for {other}"
+                cues["sibling"] = f"another thing of the same kind: {lemma} for {other}"
+                break
     flipped = _flipped_clause(text, src)
     if flipped:
-        return flipped
+        cues["negation_flip"] = flipped
     if _universal(text) and not any(s.universal for s in aligned):
-        return "generalises beyond the sources"
-    return ""
+        cues["universal"] = "generalises beyond the sources"
+    return cues
+
+
+def _scope_signals(
+    text: str, words: Sequence[str], chosen: list[int], src: _Sources
+) -> dict[str, float]:
+    """Negation and restriction of the claim against its best-aligned sentence: the claim
+    negated where the sentence is not (or the reverse); a restriction ("only", "except",
+    "unless") of the sentence that the claim drops, or one the claim adds."""
+    if not chosen:
+        return {}
+    best = src.sentences[chosen[0]]
+    claim_restricted = bool(_RESTRICTIONS.intersection(words))
+    source_restricted = bool(_RESTRICTIONS.intersection(_words(best.text)))
+    aligned = [src.sentences[i] for i in chosen]
+    return {
+        # "Yes, ..." where the aligned sentences negate or restrict
+        "yes_against_limit": float(
+            bool(_YES.match(text))
+            and any(s.negated or _RESTRICTIONS.intersection(_words(s.text)) for s in aligned)
+        ),
+        "negation_mismatch": float(_negated(text) != best.negated),
+        "restriction_dropped": float(source_restricted and not claim_restricted),
+        "restriction_added": float(claim_restricted and not source_restricted),
+        "hedge_dropped": float(
+            bool(_HEDGES.intersection(_words(best.text))) and not _HEDGES.intersection(words)
+        ),
+    }
+
+
+def _vector(signals: dict[str, float]) -> tuple[float, ...]:
+    return tuple(signals[name] for name in CLAIM_SIGNALS)
 
 
 def _lines(text: str, start: int, _end: int) -> list[tuple[str, int, int]]:
@@ -487,6 +619,42 @@ def check_claims(
         _words.cache_clear()  # no answer or source text outlives the call
 
 
+_MIN_SIGNALS: Final = ("coverage", "best_sentence", "rule_support")
+#: The answer's features, aggregated over its claims (see :func:`answer_features`).
+ANSWER_FEATURES: Final = (
+    *(f"max_{name}" for name in CLAIM_SIGNALS),
+    *(f"min_{name}" for name in _MIN_SIGNALS),
+    "mean_coverage",
+)
+
+
+def answer_features(checks: Sequence[ClaimCheck]) -> tuple[float, ...]:
+    """The answer's feature vector (:data:`ANSWER_FEATURES`): each claim signal's maximum
+    over the claims, the minimum of coverage, best-sentence coverage and rule support, and mean
+    coverage. Sizes (claims, words, figures) are left out on purpose: in the labelled set they
+    separate the labels by how the answers were written, not by what they say. Every check
+    must carry its signals."""
+    columns = list(zip(*(c.signals for c in checks), strict=True))
+    by_name = dict(zip(CLAIM_SIGNALS, columns, strict=True))
+    return (
+        *(max(column) for column in columns),
+        *(min(by_name[name]) for name in _MIN_SIGNALS),
+        sum(by_name["coverage"]) / len(checks),
+    )
+
+
+def hallucination_probability(features: Sequence[float]) -> float:
+    """The fitted logistic model (:mod:`.heuristic_model`) applied to an answer's features."""
+    z = _model.BIAS
+    for x, mean, scale, weight in zip(
+        features, _model.MEANS, _model.SCALES, _model.WEIGHTS, strict=True
+    ):
+        z += weight * (x - mean) / scale
+    if z < -40.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-z))
+
+
 class HeuristicEvaluator:
     """Offline groundedness: claims, quantities, names, WordNet coverage, contradiction cues."""
 
@@ -502,9 +670,12 @@ class HeuristicEvaluator:
         self, answer: str, sources: Sequence[str], *, question: str | None = None
     ) -> Evaluation:
         checks = check_claims(answer, sources, question)
-        score = round(1.0 - min((c.support for c in checks), default=1.0), 4)
         if not checks:
             score = 0.0
+        elif all(c.signals for c in checks):
+            score = round(hallucination_probability(answer_features(checks)), 4)
+        else:  # no sources: nothing is supported
+            score = round(1.0 - min(c.support for c in checks), 4)
         weakest = min(checks, key=lambda c: c.support, default=None)
         if weakest is None:
             explanation = "no claims"

@@ -133,51 +133,65 @@ def _jsonl(handle: IO[bytes]) -> Iterator[dict[str, Any]]:
 
 class _Figures:
     """Counts recomputed from the rows for the report's volume section: generations whose
-    provenance row falls in the report's period (one per span), errors, models, services."""
+    provenance row falls in the report's period (one per span), errors, models, services.
+    Spans an ``erasure`` row records as erased are left out of the totals read from spans, as
+    the report leaves them out, and kept in the counts it reads from hourly aggregates."""
 
     def __init__(self, start_ns: int, end_ns: int) -> None:
         self.start_ns, self.end_ns = start_ns, end_ns
-        self.spans: set[tuple[str, str]] = set()
-        self.errors = 0
-        self.by_day: Counter[str] = Counter()
-        self.models: set[str] = set()
-        self.services: set[str] = set()
+        self.spans: dict[tuple[str, str], tuple[str, bool, str, str]] = {}
+        self.erased: set[tuple[str, str]] = set()
 
     def add(self, row: dict[str, Any]) -> None:
+        key = (str(row.get("trace_id")), str(row.get("span_id")))
+        if row.get("kind") == "erasure":
+            self.erased.add(key)
+            return
         if row.get("kind") != "provenance":
             return
         body = json.loads(row["payload"])
         time_ns = int(body.get("time_ns") or 0)
-        key = (str(row.get("trace_id")), str(row.get("span_id")))
         if not self.start_ns <= time_ns < self.end_ns or key in self.spans:
             return
-        self.spans.add(key)
-        self.errors += body.get("status") == "ERROR"
-        self.by_day[iso_ns(time_ns)[:10]] += 1
-        model = body.get("response_model") or body.get("request_model")
-        if model:
-            self.models.add(str(model))
-        if body.get("service"):
-            self.services.add(str(body["service"]))
+        model = body.get("response_model") or body.get("request_model") or ""
+        self.spans[key] = (
+            iso_ns(time_ns)[:10],
+            body.get("status") == "ERROR",
+            str(model),
+            str(body.get("service") or ""),
+        )
 
     def compare(self, report: dict[str, Any], out: PackReport) -> None:
         volume = report.get("volume", {})
-        calls = len(self.spans)
+        kept = [v for k, v in self.spans.items() if k not in self.erased]
+        calls = len(kept)
+        # The report's daily and scorecard counts come from hourly aggregates, which keep
+        # counting calls whose spans were erased; its volume totals read the spans themselves.
+        every = list(self.spans.values())
+        by_day = Counter(day for day, _, _, _ in every)
         expected: list[tuple[str, Any, Any]] = [
             ("volume.calls", volume.get("calls"), calls),
-            ("volume.errors", volume.get("errors"), self.errors),
-            ("volume.models", sorted(volume.get("models", [])), sorted(self.models)),
-            ("volume.services", sorted(volume.get("services", [])), sorted(self.services)),
+            ("volume.errors", volume.get("errors"), sum(error for _, error, _, _ in kept)),
+            (
+                "volume.models",
+                sorted(volume.get("models", [])),
+                sorted({model for _, _, model, _ in kept if model}),
+            ),
+            (
+                "volume.services",
+                sorted(volume.get("services", [])),
+                sorted({service for _, _, _, service in kept if service}),
+            ),
             (
                 "model_scorecard.total_calls",
                 report.get("model_scorecard", {}).get("total_calls"),
-                calls,
+                len(every),
             ),
         ]
         days = {d.get("day"): d.get("calls") for d in volume.get("by_day", [])}
         expected += [
-            (f"volume.by_day[{day}].calls", days.get(day, 0), self.by_day.get(day, 0))
-            for day in sorted(set(days) | set(self.by_day))
+            (f"volume.by_day[{day}].calls", days.get(day, 0), by_day.get(day, 0))
+            for day in sorted(set(days) | set(by_day))
         ]
         out.recomputed = {name: value for name, _, value in expected}
         for name, reported, recomputed in expected:

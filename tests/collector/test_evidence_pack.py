@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -57,20 +58,15 @@ def _wait_for_ledger(store: ClickHouseStore, generations: int) -> None:
     assert store.query(query)[0]["n"] == generations
 
 
-@pytest.fixture
-def pack(
-    collector: RunningServer, store: ClickHouseStore, tmp_path: Path
-) -> Iterator[tuple[Path, Workload]]:
-    workload = populate(collector)
-    tracerail.shutdown()
-    _wait_for_ledger(store, workload.generations)
-    sink = tmp_path / "sink"
-    key = tmp_path / "k.pem"
-    assert CliRunner().invoke(app, ["audit", "keygen", "-o", str(key)]).exit_code == 0
+def _sign(store: ClickHouseStore, sink: Path, key: Path) -> None:
+    if not key.exists():
+        assert CliRunner().invoke(app, ["audit", "keygen", "-o", str(key)]).exit_code == 0
     signed = _cli(store, sink, "checkpoint", "--key-file", str(key))
     assert signed.exit_code == 0, signed.output
+
+
+def _export(store: ClickHouseStore, sink: Path, out: Path) -> None:
     now = datetime.now(UTC)
-    out = tmp_path / "pack.zip"
     exported = _cli(
         store,
         sink,
@@ -85,7 +81,42 @@ def pack(
         str(out),
     )
     assert exported.exit_code == 0, exported.output
-    yield out, workload
+
+
+@pytest.fixture
+def pack(
+    collector: RunningServer, store: ClickHouseStore, tmp_path: Path
+) -> Iterator[tuple[Path, Workload]]:
+    workload = populate(collector)
+    tracerail.shutdown()
+    _wait_for_ledger(store, workload.generations)
+    _sign(store, tmp_path / "sink", tmp_path / "k.pem")
+    _export(store, tmp_path / "sink", tmp_path / "pack.zip")
+    yield tmp_path / "pack.zip", workload
+
+
+def test_erasure_after_a_checkpoint_keeps_chain_and_pack_verifying(
+    collector: RunningServer, store: ClickHouseStore, tmp_path: Path
+) -> None:
+    workload = populate(collector)
+    tracerail.shutdown()
+    _wait_for_ledger(store, workload.generations)
+    sink, key = tmp_path / "sink", tmp_path / "k.pem"
+    _sign(store, sink, key)
+    erased = httpx.delete(f"{collector.base_url}/api/v1/subjects/bob", timeout=60)
+    assert erased.status_code == 200, erased.text
+    verified = _cli(store, sink, "verify")
+    assert verified.exit_code == 0, verified.output  # the chain still extends the checkpoint
+    _sign(store, sink, key)
+    _export(store, sink, tmp_path / "pack.zip")
+    report = verify_pack(tmp_path / "pack.zip")
+    assert report.ok, report.findings
+    assert report.recomputed["volume.calls"] == workload.generations - 2  # bob's two calls
+    with zipfile.ZipFile(tmp_path / "pack.zip") as archive:
+        rows = [json.loads(line) for line in archive.read(fmt.ROWS).decode().splitlines()]
+    erasures = [r for r in rows if r["kind"] == "erasure"]
+    assert len(erasures) == 2
+    assert all("bob" not in r["payload"] for r in erasures)  # the subject is not in the ledger
 
 
 def _edit(pack: Path, name: str, change: Callable[[bytes], bytes]) -> Path:

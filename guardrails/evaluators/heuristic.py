@@ -21,10 +21,19 @@ Each claim (sentence, or line of a list) of the answer is checked against the so
   (WordNet hypernyms: kidney for liver); an antonym of an aligned word; a universal ("any",
   "every", "whole") that its aligned sentences do not use (overgeneralisation).
 
-A claim's support is 0 when a quantity or a name is missing; otherwise 0.5 + coverage / 2
-when coverage reaches :data:`COVERAGE_FLOOR` (less below it), times 0.3 on a contradiction
-cue. The answer's hallucination score is ``1 - min(support)`` over its claims (one
-unsupported sentence is enough). Figures on the labelled set: ``docs/provenance-and-audit.md``.
+A claim's rule support (reported per claim, and the reason shown) is 0 when a quantity or a
+name is missing; otherwise 0.5 + coverage / 2 when coverage reaches :data:`COVERAGE_FLOOR`
+(less below it), times 0.3 on a contradiction cue.
+
+Since 2.1 the answer's hallucination score is not ``1 - min(support)`` but the probability of
+a small logistic model: every claim carries its signals (:data:`CLAIM_SIGNALS`: the cues above
+one by one, the share of its figures the sources or its aligned sentence do not state, word
+coverage plain and weighted by IDF over the source sentences, words found in no source,
+negation against the aligned sentence, a restriction or hedge of that sentence dropped, a
+"yes" against a negated or restricted sentence, the rule support), aggregated per answer
+(:func:`answer_features`) and weighted by coefficients fitted on the dev split
+(:mod:`.heuristic_model`, refitted by ``tools/fit_heuristic.py``). Figures on the labelled
+set: ``docs/provenance-and-audit.md``.
 """
 
 from __future__ import annotations
@@ -656,7 +665,8 @@ def hallucination_probability(features: Sequence[float]) -> float:
 
 
 class HeuristicEvaluator:
-    """Offline groundedness: claims, quantities, names, WordNet coverage, contradiction cues."""
+    """Offline groundedness: claims, quantities, names, WordNet coverage, contradiction cues,
+    combined by a fitted logistic model (the score is its probability)."""
 
     name = NAME
     version = VERSION

@@ -108,7 +108,7 @@ def _fit_tool():  # type: ignore[no-untyped-def]
 
 
 def test_the_fit_is_deterministic_and_separates_a_separable_toy_set() -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
     tool = _fit_tool()
     x = np.array([[0.0, 1.0], [0.1, 0.9], [0.9, 0.2], [1.0, 0.0], [0.2, 1.0], [0.8, 0.1]])
     y = np.array([0.0, 0.0, 1.0, 1.0, 0.0, 1.0])

@@ -20,7 +20,7 @@ import os
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -87,6 +87,14 @@ class Ed25519Signer:
             return cls(Ed25519PrivateKey.from_private_bytes(seed))
         except (ValueError, TypeError, binascii.Error) as exc:
             raise ConfigError("checkpoint_key", f"cannot read the signing key: {exc}") from None
+
+    def seed(self) -> bytes:
+        """The 32-byte private seed (what ``TRACERAIL_CHECKPOINT_KEY`` holds, base64)."""
+        return self._key.private_bytes(
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
 
     def pem(self) -> bytes:
         return self._key.private_bytes(
@@ -161,10 +169,16 @@ class DirectorySink:
         tmp.replace(path)
 
 
-def checkpoint_now(store: ClickHouseStore, signer: Signer, sink: DirectorySink) -> list[Checkpoint]:
-    """Sign every project's current chain head; store and sink each checkpoint."""
+def checkpoint_now(
+    store: ClickHouseStore,
+    signer: Signer,
+    sink: DirectorySink,
+    projects: Sequence[str] | None = None,
+) -> list[Checkpoint]:
+    """Sign the current chain head of ``projects`` (default: every project with a ledger);
+    append each checkpoint to the sink first, then store it."""
     signed: list[Checkpoint] = []
-    for project in stored.ledger_projects(store):
+    for project in stored.ledger_projects(store) if projects is None else projects:
         head = read_head(store, project)
         if head.seq == 0:
             continue

@@ -55,10 +55,24 @@ def audit_checkpoint(
         typer.Option("--key-file", help="Ed25519 PEM key [env TRACERAIL_CHECKPOINT_KEY_FILE]."),
     ] = None,
     checkpoint_dir: CheckpointDirOpt = None,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint",
+            help="Ask this running collector to sign its key's project (an embedded collector "
+            "holds its data, so this is the way while it runs).",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option("--api-key", envvar="TRACERAIL_API_KEY", help="An admin key.")
+    ] = None,
     storage: _StorageOpt = None,
     database: _DatabaseOpt = None,
 ) -> None:
     """Sign every project's chain head now; store it and append it to the checkpoint directory."""
+    if endpoint is not None:
+        _checkpoint_remote(endpoint, api_key)
+        return
     from tracerail.collector.checkpoints import DirectorySink, checkpoint_now, load_signer
     from tracerail.collector.store.clickhouse import ClickHouseStore
     from tracerail.errors import ConfigError
@@ -188,3 +202,19 @@ def audit_verify_pack(
 
     args = [str(pack), *(["--keys", str(keys)] if keys else []), *(["--json"] if as_json else [])]
     raise typer.Exit(main([*args, *(["--quiet"] if quiet else [])]))
+
+
+def _checkpoint_remote(endpoint: str, api_key: str | None) -> None:
+    from tracerail.http import CollectorHTTPError, request
+
+    try:
+        with request(endpoint, "/api/v1/audit/checkpoint", body={}, api_key=api_key) as answer:
+            body = json.load(answer)
+    except CollectorHTTPError as exc:
+        typer.echo(f"cannot sign: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for cp in body["checkpoints"]:
+        typer.echo(
+            f"signed {cp['project']} batch {cp['seq']} {cp['chain_hash']} with key {cp['key_id']}"
+        )
+    typer.echo(f"{len(body['checkpoints'])} checkpoint(s) written by {endpoint}")

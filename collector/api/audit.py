@@ -23,10 +23,11 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
-from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
+from tracerail.collector.api.deps import AdminProjectDep, ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.timerange import invalid, time_range
 from tracerail.collector.api.traces import TRACE_ID
+from tracerail.collector.checkpoints import DirectorySink, checkpoint_now, load_signer
 from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.store.audit import (
     COLUMNS,
@@ -185,6 +186,23 @@ def _head_json(head: Head) -> dict[str, Any]:
 async def ledger_head(store: StoreDep, project: ProjectDep) -> dict[str, Any]:
     head = await asyncio.to_thread(read_head, store, project)
     return {"project": project, **_head_json(head)}
+
+
+@router.post("/checkpoint", summary="Sign this project's chain head now (admin key)")
+async def sign_checkpoint(
+    store: StoreDep, settings: SettingsDep, project: AdminProjectDep
+) -> dict[str, Any]:
+    signer = await asyncio.to_thread(load_signer, settings)
+    if signer is None:
+        raise ApiError(
+            409,
+            "no_signing_key",
+            "checkpoint_key_file: no signing key is configured (TRACERAIL_CHECKPOINT_KEY_FILE "
+            "or TRACERAIL_CHECKPOINT_KEY)",
+        )
+    sink = DirectorySink(settings.checkpoint_path())
+    done = await asyncio.to_thread(checkpoint_now, store, signer, sink, [project])
+    return {"project": project, "checkpoints": [cp.as_dict() for cp in done]}
 
 
 @router.get("/completeness", summary="Per service: spans emitted, received, known missing")

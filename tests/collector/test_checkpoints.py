@@ -3,15 +3,20 @@ and the tampering the hash chain alone cannot show (a rebuilt chain, a rolled-ba
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from tests.collector.test_ledger import _fill, _mutate
+from tests.support.server import RunningServer, serve_in_thread
+from tracerail.collector import create_app
 from tracerail.collector.checkpoints import (
     Checkpointer,
     DirectorySink,
@@ -20,9 +25,10 @@ from tracerail.collector.checkpoints import (
 )
 from tracerail.collector.cli import app
 from tracerail.collector.ledger import BatchHeader, merkle_root, row_hash
+from tracerail.collector.settings import Settings
 from tracerail.collector.store import checkpoints as stored
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.ledger import verify
+from tracerail.collector.store.ledger import LedgerWriter, verify
 from tracerail.evidence import KeyRing
 
 
@@ -187,3 +193,39 @@ def test_checkpoint_without_a_key_is_refused(store: ClickHouseStore, tmp_path: P
     result = _run(store, tmp_path / "sink", "checkpoint")
     assert result.exit_code == 2
     assert "no signing key" in result.output
+
+
+@pytest.mark.e2e
+def test_a_running_collector_signs_on_demand_through_the_api(
+    collector: RunningServer, settings: Settings, store: ClickHouseStore, tmp_path: Path
+) -> None:
+    refused = httpx.post(f"{collector.base_url}/api/v1/audit/checkpoint", timeout=60)
+    assert refused.status_code == 409
+    assert "checkpoint_key_file" in refused.json()["detail"]
+    _fill(store, batches=1)  # p1 has a ledger too: only the request's project is signed
+    _fill_project(store, "default")
+    signer = Ed25519Signer.generate()
+    keyed = settings.model_copy(
+        update={
+            "checkpoint_key": SecretStr(base64.b64encode(signer.seed()).decode()),
+            "checkpoint_dir": tmp_path / "sink",
+            "checkpoint_interval_seconds": 0,
+        }
+    )
+    server = serve_in_thread(create_app(keyed, store=store))
+    try:
+        result = CliRunner().invoke(app, ["audit", "checkpoint", "--endpoint", server.base_url])
+    finally:
+        server.stop()
+    assert result.exit_code == 0, result.output
+    assert "1 checkpoint(s) written" in result.output
+    (path,) = (tmp_path / "sink").glob("*/default/*.json")
+    assert json.loads(path.read_text())["key_id"] == signer.key_id
+
+
+def _fill_project(store: ClickHouseStore, project: str) -> None:
+    from tracerail.collector.ledger import erasure_row
+
+    LedgerWriter(store).append(
+        [erasure_row(project, "ab" * 16, "cd" * 8, erased_at_ns=time.time_ns(), reason="test")]
+    )

@@ -49,6 +49,10 @@ def page_config() -> dict[str, object]:
             "verdict": semconv.GEN_AI_GUARDRAIL_VERDICT_TYPE,
             "entityTypes": semconv.TRACERAIL_GUARDRAIL_ENTITY_TYPES,
             "reason": semconv.TRACERAIL_GUARDRAIL_REASON,
+            # trace explorer (span detail panel)
+            "policyVersion": semconv.TRACERAIL_GUARDRAIL_POLICY_VERSION,
+            "ttft": semconv.TRACERAIL_STREAM_TTFT_MS,
+            "requestPrefix": semconv.GEN_AI_REQUEST_MODEL.rsplit(".", 1)[0] + ".",
         },
         "guardrailPrefix": semconv.GUARDRAIL_SPAN_PREFIX,
         "kinds": list(KINDS),

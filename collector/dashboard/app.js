@@ -236,10 +236,12 @@ function spanNode(span) {
   return el("div", {}, box, children);
 }
 
-async function openTrace(traceId) {
+async function openTrace(traceId, spanId) {
   const data = await getJSON("/api/v1/traces/" + encodeURIComponent(traceId));
   $("#trace-id").textContent = data.trace_id;
   $("#trace-tree").replaceChildren(el("div", { class: "tree" }, el("ul", {}, ...data.tree.map((s) => el("li", {}, spanNode(s))))));
+  if (!location.hash.startsWith("#trace/" + data.trace_id)) history.pushState(null, "", "#trace/" + data.trace_id); // trace explorer
+  await traceExplorer(data, spanId); // trace explorer: waterfall and span detail
   $("#trace-view").hidden = false;
   $("#trace-view").scrollIntoView();
 }
@@ -502,5 +504,160 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#review-more").addEventListener("click", () => loadReview(true).catch(showError));
 });
 // --- end human review queue ------------------------------------------------------------------
+
+// --- trace explorer: waterfall, span detail, #trace/<id>[/<span>] routes (issue 20) ----------
+let explorer = null; // { data: the trace as /api/v1/traces returns it, scores: its scores }
+
+function explorerRows(nodes, depth, out) {
+  for (const s of nodes) { out.push({ span: s, depth }); explorerRows(s.children || [], depth + 1, out); }
+  return out;
+}
+
+function spanActions(span) {
+  const prefix = CFG.guardrailPrefix + " ";
+  return span.events.filter((e) => e.name.startsWith(prefix)).map((e) => e.attributes[CFG.attr.action] || e.attributes[CFG.attr.verdict] || "");
+}
+
+async function traceExplorer(data, spanId) {
+  let scores = [];
+  try { scores = (await getJSON("/api/v1/scores", { trace_id: data.trace_id })).scores; } catch (err) { scores = []; }
+  explorer = { data, scores };
+  const rows = explorerRows(data.tree, 0, []);
+  const t0 = Math.min(...rows.map((r) => r.span.start_time_unix_nano));
+  const t1 = Math.max(...rows.map((r) => r.span.start_time_unix_nano + r.span.duration_ms * 1e6));
+  const total = Math.max(t1 - t0, 1);
+  const waterfall = el("div", { class: "waterfall", id: "waterfall", "data-total-ms": (total / 1e6).toFixed(3) },
+    el("div", { class: "wf-row wf-axis" }, el("div", { class: "wf-label" }, "Span"),
+      el("div", { class: "wf-track" }, el("span", {}, "0 ms"), el("span", { class: "wf-end" }, (total / 1e6).toFixed(1) + " ms")),
+      el("div", { class: "wf-ms" }, "start · duration")),
+    ...rows.map(({ span, depth }) => {
+      const offset = (span.start_time_unix_nano - t0) / 1e6;
+      const left = ((span.start_time_unix_nano - t0) / total) * 100;
+      const width = Math.max(((span.duration_ms * 1e6) / total) * 100, 0.4);
+      const worst = ["block", "redact", "flag"].find((a) => spanActions(span).includes(a)) || "";
+      return el("div", {
+        class: "wf-row" + (span.status_code === "ERROR" ? " error" : ""), "data-span": span.span_id,
+        "data-offset-ms": offset.toFixed(3), "data-duration-ms": span.duration_ms.toFixed(3),
+        onclick: () => { location.hash = `#trace/${data.trace_id}/${span.span_id}`; },
+      },
+      el("div", { class: "wf-label", style: `padding-left:${depth * 14 + 4}px` }, el("b", {}, span.name), " ",
+        el("span", { class: "meta" }, span.observation_kind || span.kind), worst ? el("span", { class: "decision " + worst }, worst) : null),
+      el("div", { class: "wf-track" }, el("div", { class: "wf-bar " + (span.observation_kind || "other"), style: `left:${left.toFixed(3)}%;width:${width.toFixed(3)}%`, title: `+${offset.toFixed(1)} ms, ${span.duration_ms.toFixed(1)} ms` })),
+      el("div", { class: "wf-ms" }, `+${offset.toFixed(1)} · ${span.duration_ms.toFixed(1)} ms`));
+    }));
+  $("#trace-waterfall").replaceChildren(waterfall);
+  const first = rows.find((r) => r.span.observation_kind === "generation") || rows[0];
+  selectSpan(spanId || first.span.span_id);
+}
+
+function kvTable(cls, rows) {
+  const shown = rows.filter(([, v]) => v !== null && v !== undefined && v !== "");
+  if (!shown.length) return el("p", { class: "muted" }, "none");
+  return el("table", { class: "kv " + cls }, el("tbody", {}, ...shown.map(([k, v]) => el("tr", { "data-key": k }, el("th", {}, k), el("td", {}, v)))));
+}
+
+function textBlock(cls, text) {
+  if (text === null || text === undefined || text === "") return el("p", { class: "muted" }, "not recorded");
+  let shown = String(text);
+  try { shown = JSON.stringify(JSON.parse(shown), null, 2); } catch (err) { /* plain text */ }
+  return el("pre", { class: "msg " + cls }, shown);
+}
+
+function detailSection(id, title, ...body) {
+  return el("section", { class: "detail-section", id }, el("h3", {}, title), ...body);
+}
+
+function guardrailTable(span) {
+  const prefix = CFG.guardrailPrefix + " ";
+  const rows = span.events.filter((e) => e.name.startsWith(prefix)).map((e) => {
+    const a = e.attributes;
+    let entities = a[CFG.attr.entityTypes] || "";
+    try { entities = JSON.parse(entities || "[]").join(", "); } catch (err) { /* as stored */ }
+    const action = a[CFG.attr.action] || a[CFG.attr.verdict] || "";
+    return el("tr", { class: "guard-row" }, el("td", {}, a[CFG.attr.check] || e.name.slice(prefix.length)), el("td", {}, a[CFG.attr.target] || ""),
+      el("td", {}, el("span", { class: "decision " + action }, action)), el("td", { class: "guard-entities" }, entities),
+      el("td", {}, el("code", {}, a[CFG.attr.policyVersion] || "")), el("td", {}, a[CFG.attr.reason] || ""));
+  });
+  if (!rows.length) return el("p", { class: "muted" }, "no guardrail ran on this span");
+  return el("table", { class: "grid", id: "guard-table" }, el("thead", {}, el("tr", {}, ...["Check", "Target", "Action", "Entity types", "Policy version", "Reason"].map((h) => el("th", {}, h)))), el("tbody", {}, ...rows));
+}
+
+function provenanceBlock(span) {
+  const a = span.attributes;
+  let record = null;
+  try { record = a[CFG.attr.record] ? JSON.parse(a[CFG.attr.record]) : null; } catch (err) { record = null; }
+  let sources = record && Array.isArray(record.sources) ? record.sources : [];
+  let retrieved = false;
+  if (!sources.length && span.observation_kind === "retrieval") {
+    try { const out = JSON.parse(span.output || "[]"); if (Array.isArray(out)) { sources = out.filter((d) => d && typeof d === "object"); retrieved = true; } } catch (err) { sources = []; }
+  }
+  const template = record && record.prompt_template ? record.prompt_template : null;
+  const head = kvTable("prov-kv", [
+    ["prompt template", template ? `${template.template_id} v${template.version}` : (a[CFG.attr.templateId] ? `${a[CFG.attr.templateId]} v${a[CFG.attr.templateVersion] || "?"}` : "")],
+    ["prompt sha256", a[CFG.attr.promptSha] || ""], ["answer sha256", a[CFG.attr.answerSha] || ""],
+  ]);
+  const list = sources.length
+    ? el("table", { class: "grid", id: "source-table" }, el("thead", {}, el("tr", {}, ...["Id", "Title / URI", "SHA-256", "Score"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, ...sources.map((s) => el("tr", { class: "source-row" }, el("td", {}, s.id || ""), el("td", {}, s.title || s.uri || ""),
+        el("td", {}, el("code", {}, s.sha256 || (retrieved ? "(text stored in the span output)" : ""))), el("td", {}, s.score !== undefined && s.score !== null ? String(s.score) : "")))))
+    : el("p", { class: "muted" }, "no sources recorded on this span");
+  return [head, list];
+}
+
+function scoreTable(span) {
+  const mine = (explorer.scores || []).filter((s) => s.span_id === span.span_id);
+  if (!mine.length) return el("p", { class: "muted" }, "no scores");
+  return el("table", { class: "grid", id: "score-table" }, el("thead", {}, el("tr", {}, ...["Name", "Value", "Label", "Source", "Evaluator", "Reviewer"].map((h) => el("th", {}, h)))),
+    el("tbody", {}, ...mine.map((s) => el("tr", { class: "score-row" }, el("td", {}, s.name), el("td", {}, s.value === null ? "" : String(s.value)), el("td", {}, s.label || ""),
+      el("td", {}, s.source), el("td", {}, s.evaluator ? `${s.evaluator} ${s.evaluator_version || ""}` : ""), el("td", {}, s.reviewer || "")))));
+}
+
+function selectSpan(spanId) {
+  const span = explorer && explorer.data.spans.find((s) => s.span_id === spanId);
+  if (!span) { showError(new Error(`span ${spanId} is not in this trace`)); return; }
+  for (const row of document.querySelectorAll("#waterfall .wf-row")) row.classList.toggle("selected", row.dataset.span === spanId);
+  const a = span.attributes || {};
+  const prefix = CFG.attr.requestPrefix;
+  const params = Object.entries(a).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]);
+  const link = `#trace/${explorer.data.trace_id}/${span.span_id}`;
+  const num = (v) => (v === null || v === undefined ? "" : String(v));
+  const panel = $("#span-detail");
+  panel.replaceChildren(
+    el("h3", { id: "span-title" }, span.name, " ", el("a", { href: link, class: "span-link" }, "link")),
+    kvTable("span-kv", [
+      ["kind", span.observation_kind || span.kind], ["service", span.service_name], ["status", span.status_code + (span.status_message ? " · " + span.status_message : "")],
+      ["provider", span.provider], ["request model", span.request_model], ["response model", span.response_model],
+      ["user", span.user_id], ["session", span.session_id], ["span id", span.span_id],
+    ]),
+    detailSection("detail-params", "Request parameters", kvTable("params-kv", params)),
+    detailSection("detail-usage", "Usage", kvTable("usage-kv", [
+      ["input tokens", num(span.input_tokens)], ["cached input tokens", num(span.cached_input_tokens)],
+      ["output tokens", num(span.output_tokens)], ["reasoning tokens", num(span.reasoning_tokens)],
+      ["cost (USD)", span.cost_usd === null || span.cost_usd === undefined ? "" : span.cost_usd.toFixed(8)],
+      ["latency (ms)", span.duration_ms.toFixed(1)], ["time to first token (ms)", num(a[CFG.attr.ttft])],
+    ])),
+    detailSection("detail-input", "Input (as stored)", textBlock("input", span.input)),
+    detailSection("detail-output", "Output (as stored)", textBlock("output", span.output)),
+    detailSection("detail-guardrails", "Guardrail decisions", guardrailTable(span)),
+    detailSection("detail-provenance", "Provenance", ...provenanceBlock(span)),
+    detailSection("detail-scores", "Scores", scoreTable(span)),
+    detailSection("detail-events", "Events", span.events.length
+      ? el("ul", { class: "events" }, ...span.events.map((e) => el("li", {}, el("b", {}, e.name), " ", fmtTime(e.time), textBlock("event", JSON.stringify(e.attributes)))))
+      : el("p", { class: "muted" }, "no events")),
+    detailSection("detail-attributes", "Attributes", textBlock("attributes", JSON.stringify(a))));
+  panel.hidden = false;
+}
+
+function routeFromHash() {
+  const m = /^#trace\/([0-9a-f]{32})(?:\/([0-9a-f]{16}))?$/.exec(location.hash);
+  if (!m) return;
+  showTab("traces");
+  if (explorer && explorer.data.trace_id === m[1]) { if (m[2]) selectSpan(m[2]); return; }
+  openTrace(m[1], m[2]).catch(showError);
+}
+
+window.addEventListener("hashchange", routeFromHash);
+document.addEventListener("DOMContentLoaded", routeFromHash);
+// --- end trace explorer ----------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", init);

@@ -1,0 +1,46 @@
+"""A headless Chromium page on the dashboard, confined to the collector under test.
+
+Debian ``chromium`` driven by Playwright with the report renderer's flags; any request to
+another host is aborted (it would be a CDN or a leak); console errors, page errors and failed
+requests are collected so a test can assert there were none.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from playwright import sync_api as playwright_api
+
+from tracerail.collector.reports.render import CHROMIUM_ARGS
+
+TIMEOUT_MS = 20_000
+
+
+@contextmanager
+def dashboard_page(
+    base_url: str, *, width: int = 1400, height: int = 1000
+) -> Iterator[tuple[Any, list[str]]]:
+    """``(page, problems)``: a page that may only reach ``base_url``."""
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
+        try:
+            context = browser.new_context(viewport={"width": width, "height": height})
+            context.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith(base_url) else route.abort()
+                ),
+            )
+            page = context.new_page()
+            page.set_default_timeout(TIMEOUT_MS)
+            problems: list[str] = []
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
+            yield page, problems
+        finally:
+            browser.close()

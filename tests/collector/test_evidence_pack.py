@@ -213,6 +213,18 @@ def test_verify_pack_runs_without_the_collector(pack: tuple[Path, Workload]) -> 
     assert "TAMPERED: ROW CHANGED" in bad.stdout
 
 
+def test_without_cryptography_verify_pack_says_what_to_install(
+    pack: tuple[Path, Workload],
+) -> None:
+    path, _ = pack
+    blocker = BLOCKER.replace("('clickhouse_connect', 'chdb', 'fastapi')", "('cryptography',)")
+    done = subprocess.run(
+        [sys.executable, "-c", blocker, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "pip install 'tracerail[evidence]'" in done.stderr
+
+
 @pytest.mark.parametrize(
     ("name", "change", "kind"),
     [

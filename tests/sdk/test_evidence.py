@@ -104,3 +104,16 @@ def test_checkpoint_parse_names_the_missing_field() -> None:
     del data["chain_hash"]
     with pytest.raises(ValueError, match="chain_hash"):
         Checkpoint.from_dict(data)
+
+
+def test_progress_bar_draws_on_large_packs_only(capsys: pytest.CaptureFixture[str]) -> None:
+    from tracerail.evidence.cli import PROGRESS_FROM_ROWS, ProgressBar
+
+    ProgressBar()(10, 100)
+    assert capsys.readouterr().err == ""
+    bar = ProgressBar(width=10)
+    bar(PROGRESS_FROM_ROWS // 2, PROGRESS_FROM_ROWS)
+    bar(PROGRESS_FROM_ROWS, PROGRESS_FROM_ROWS)
+    err = capsys.readouterr().err
+    assert "[#####.....]  50% 25,000/50,000 rows" in err
+    assert err.endswith("[##########] 100% 50,000/50,000 rows\n")

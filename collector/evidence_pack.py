@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tracerail.collector.checkpoints import DirectorySink
+from tracerail.collector.errors import InvalidInput
 from tracerail.collector.settings import Settings
 from tracerail.collector.store import checkpoints as stored
 from tracerail.collector.store import evidence
@@ -24,7 +25,7 @@ from tracerail.evidence.checkpoint import iso_ns
 from tracerail.version import __version__
 
 
-class PackError(ValueError):
+class PackError(InvalidInput):
     """The pack cannot be made (nothing in the period, nothing signed yet); says why."""
 
 

@@ -9,7 +9,6 @@ and then lost: dropped from a full queue, failed export, or a process that died 
 from __future__ import annotations
 
 import itertools
-import threading
 import uuid
 
 from opentelemetry.context import Context
@@ -23,14 +22,16 @@ class SequenceStamper(SpanProcessor):
 
     def __init__(self, instance_id: str | None = None) -> None:
         self.instance_id = instance_id or uuid.uuid4().hex
+        # next() of itertools.count is one C call: atomic under the GIL, no lock needed.
         self._counter = itertools.count(1)
-        self._lock = threading.Lock()
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        with self._lock:
-            seq = next(self._counter)
-        span.set_attribute(semconv.TRACERAIL_EXPORTER_INSTANCE, self.instance_id)
-        span.set_attribute(semconv.TRACERAIL_EXPORTER_SEQ, seq)
+        span.set_attributes(
+            {
+                semconv.TRACERAIL_EXPORTER_INSTANCE: self.instance_id,
+                semconv.TRACERAIL_EXPORTER_SEQ: next(self._counter),
+            }
+        )
 
     def on_end(self, span: ReadableSpan) -> None:
         return None

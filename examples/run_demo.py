@@ -177,9 +177,10 @@ def print_pages(base: str, story: dict[str, object]) -> None:
 ==> open the dashboard: {base}/
   1. Overview: calls, tokens and cost per model; the hallucination rate raw and corrected for
      the evaluator's measured error, with intervals, from the human labels.
-  2. Traces: every support turn (agent -> retrieval -> chat). Paste a trace id, e.g.
-       the customer whose name and e-mail were redacted: {redacted or "-"}
-       the prompt injection that was blocked:            {blocked or "-"}
+  2. Traces: every support turn (agent -> retrieval -> chat) as a waterfall; click a span for
+     its messages, tokens, cost, guardrail decisions, sources and scores. For example
+       the customer whose name and e-mail were redacted: {base}/#trace/{redacted or "-"}
+       the prompt injection that was blocked:            {base}/#trace/{blocked or "-"}
   3. Audit log: the redact and block decisions, with entity types and the policy version.
   4. Review: the answers side by side with their sources, and the labels just given.
   API: {base}/docs    e.g. curl '{base}/api/v1/metrics/hallucination-rate'

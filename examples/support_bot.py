@@ -30,7 +30,6 @@ import openai
 from opentelemetry import trace
 
 import tracerail
-from tracerail import semconv
 from tracerail.guardrails.policy import Policy
 from tracerail.testing import LocalModelServer
 
@@ -327,9 +326,12 @@ def run(endpoint: str | None = None, *, quiet: bool = False) -> Outcome:
         for user, conversation, turns in conversations():
             history: list[dict[str, str]] = []
             for turn in turns:
-                with tracer.start_as_current_span("support.turn") as span:
-                    span.set_attribute(semconv.USER_ID, user)
-                    span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, conversation)
+                # every span of the turn carries the user and the conversation id
+                with (
+                    tracerail.user(user),
+                    tracerail.session(conversation),
+                    tracer.start_as_current_span("support.turn") as span,
+                ):
                     outcome.trace_ids.append(format(span.get_span_context().trace_id, "032x"))
                     reply = _answer(client, model, turn, history)
                 outcome.turns += 1

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from tracerail import provenance
 from tracerail.config import Config
+from tracerail.context import session, user
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
 from tracerail.guard import run_guardrails
 from tracerail.instrumentation import instrument, instrument_all, uninstrument, uninstrument_all
@@ -47,8 +48,10 @@ __all__ = [
     "provenance",
     "run_guardrails",
     "score",
+    "session",
     "shutdown",
     "sources",
     "uninstrument",
     "uninstrument_all",
+    "user",
 ]

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
 from tracerail import semconv
 from tracerail.config import Config, resolve_config
+from tracerail.context import ContextAttributes
 from tracerail.sequence import SequenceStamper
 from tracerail.version import __version__
 
@@ -149,6 +150,7 @@ def init(
                     _installed_global = provider
         processor = BatchSpanProcessor(span_exporter or _otlp_exporter(config))
         provider.add_span_processor(SequenceStamper())  # completeness (tracerail.sequence)
+        provider.add_span_processor(ContextAttributes())  # tracerail.user() / .session()
         provider.add_span_processor(processor)
         _runtime = _Runtime(
             config=config,

@@ -24,6 +24,7 @@ from tracerail.collector.api import (
     reports,
     review,
     scores,
+    sessions,
     subjects,
     traces,
 )
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         review,
         dashboard,
         evaluators,
+        sessions,
     ):
         app.include_router(module.router)
     return app

@@ -4,11 +4,7 @@ Chromium, against the real collector fed by the ``make run`` support bot (a subp
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,8 +13,8 @@ import httpx
 import pytest
 
 from tests.support.browser import dashboard_page
+from tests.support.demo import run_support_bot
 from tests.support.server import RunningServer
-from tracerail import semconv
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,27 +30,8 @@ def shots() -> Path:
 
 @pytest.fixture
 def bot_traffic(collector: RunningServer) -> dict[str, Any]:
-    """Run the demo's support bot against the collector; the redacted and the blocked trace."""
-    env = {**os.environ, semconv.ENV_ENDPOINT: collector.base_url}
-    subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "support_bot.py")],
-        check=True,
-        env=env,
-        capture_output=True,
-        timeout=180,
-    )
-    found: dict[str, Any] = {}
-    with httpx.Client(base_url=collector.base_url, timeout=30) as client:
-        for _ in range(100):  # the last spans may still be on their way into storage
-            for action in ("redact", "block"):
-                events = client.get("/api/v1/guardrails/events", params={"action": action})
-                if events.json()["events"]:
-                    found[action] = events.json()["events"][0]
-            if len(found) == 2:
-                break
-            time.sleep(0.2)
-    assert set(found) == {"redact", "block"}, found
-    return found
+    """The demo's support bot against the collector: the redacted and the blocked trace."""
+    return run_support_bot(collector.base_url)
 
 
 @pytest.fixture

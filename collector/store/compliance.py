@@ -175,7 +175,31 @@ def content_safety(store: ClickHouseStore, project: str, window: Window) -> dict
         "decisions_total": _column_totals(checks),
         "findings_by_category": categories,
         "findings_total": _column_totals(categories),
+        "policy_versions": _policy_versions(store, project, window),
     }
+
+
+def _policy_versions(store: ClickHouseStore, project: str, window: Window) -> list[dict[str, Any]]:
+    """Which policy version filtered content when: a version hashes the keyword libraries'
+    contents (guardrails/policy.py), so it names exactly the library that was in force."""
+    rows = store.query(
+        "SELECT policy_version, toDate(min(timestamp)) AS first, toDate(max(timestamp)) AS last, "
+        "count() AS decisions, countIf(action != 'allow') AS acted "
+        f"FROM {store.table('guardrail_events')} "
+        f"WHERE {_DECISIONS} AND check_type = 'content' "
+        "GROUP BY policy_version ORDER BY first, policy_version",
+        window.params(project),
+    )
+    return [
+        {
+            "policy_version": r["policy_version"],
+            "first_day": r["first"].isoformat(),
+            "last_day": r["last"].isoformat(),
+            "decisions": int(r["decisions"]),
+            "acted_on": int(r["acted"]),
+        }
+        for r in rows
+    ]
 
 
 def provenance(

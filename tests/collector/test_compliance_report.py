@@ -82,6 +82,13 @@ def test_json_report_numbers_add_up(collector: RunningServer, workload: Workload
     _adds_up(cs["findings_by_category"], cs["findings_total"])
     injection = next(c for c in cs["findings_by_category"] if c["category"].startswith("injection"))
     assert (injection["flag"], injection["block"]) == (1, 1)
+    # Which policy version (so which keyword library) filtered content, and on which days.
+    content = next(c for c in cs["decisions_by_check"] if c["check"] == "content")
+    versions = cs["policy_versions"]
+    assert sum(v["decisions"] for v in versions) == content["total"]
+    from tracerail.guardrails import Policy
+
+    assert Policy.default().version in {v["policy_version"] for v in versions}
 
     pv = r["provenance"]
     assert pv["generations"] == volume["calls"]

@@ -660,4 +660,76 @@ window.addEventListener("hashchange", routeFromHash);
 document.addEventListener("DOMContentLoaded", routeFromHash);
 // --- end trace explorer ----------------------------------------------------------------------
 
+// --- sessions and users: GET /api/v1/sessions[/{id}], /api/v1/users; #session/<id> (issue 20) -
+const usd = (v) => v.toFixed(8);
+const actionText = (actions) => Object.entries(actions || {}).map(([k, v]) => `${k} ${v}`).join(", ");
+
+function lastUserText(input) {
+  // The turn's question: the last user message of the generation's input as stored (redacted).
+  try {
+    const messages = JSON.parse(input || "[]");
+    const users = messages.filter((m) => m.role === "user");
+    const last = users[users.length - 1];
+    if (!last) return "";
+    if (typeof last.content === "string") return last.content;
+    return (last.parts || []).map((p) => p.content || "").join(" ");
+  } catch (err) { return ""; }
+}
+
+async function loadSessions() {
+  const range = rangeParams();
+  const user = new FormData($("#session-filters")).get("user").trim();
+  const data = await getJSON("/api/v1/sessions", { from: range.from, to: range.to, user, limit: 200 });
+  const body = $("#session-results tbody");
+  body.replaceChildren(...data.sessions.map((s) => el("tr", { "data-session": s.session_id, onclick: () => { location.hash = "#session/" + encodeURIComponent(s.session_id); } },
+    el("td", {}, el("code", {}, s.session_id)), el("td", {}, s.users.join(", ")), el("td", { class: "num turns" }, String(s.turns)),
+    el("td", { class: "num" }, String(s.input_tokens)), el("td", { class: "num" }, String(s.output_tokens)), el("td", { class: "num cost" }, usd(s.cost_usd)),
+    el("td", {}, fmtTime(new Date(s.last_time_unix_nano / 1e6).toISOString())))));
+  if (!data.sessions.length) body.append(el("tr", {}, el("td", { colspan: 7 }, "No sessions: spans carry none (tracerail.session(id) sets it).")));
+}
+
+async function openSession(sessionId) {
+  const data = await getJSON("/api/v1/sessions/" + encodeURIComponent(sessionId));
+  $("#session-id").textContent = data.session_id;
+  const t = data.totals;
+  $("#session-totals").textContent = `${t.turns} turns · ${data.users.join(", ")} · ${t.input_tokens} + ${t.output_tokens} tokens · $${usd(t.cost_usd)} · ${t.hallucinated} hallucinated`;
+  $("#session-turns tbody").replaceChildren(...data.turns.map((turn) => el("tr", { "data-trace": turn.trace_id, onclick: () => { location.hash = "#trace/" + turn.trace_id; } },
+    el("td", { class: "num" }, String(turn.turn)), el("td", {}, fmtTime(new Date(turn.start_time_unix_nano / 1e6).toISOString())),
+    el("td", {}, turn.user_id || ""), el("td", {}, turn.model || ""), el("td", { class: "question" }, lastUserText(turn.input).slice(0, 120)),
+    el("td", { class: "num in-tokens" }, String(turn.input_tokens)), el("td", { class: "num out-tokens" }, String(turn.output_tokens)),
+    el("td", { class: "num cost" }, usd(turn.cost_usd)), el("td", { class: "num latency" }, turn.latency_ms.toFixed(1)),
+    el("td", { class: "actions" }, ...Object.keys(turn.guardrail_actions).map((a) => el("span", { class: "decision " + a }, `${a} ${turn.guardrail_actions[a]}`))),
+    el("td", { class: "hallucination" }, turn.hallucinated === null ? "not scored" : (turn.hallucinated ? "hallucinated" : "grounded") + ` (${turn.hallucination_by})`))));
+  $("#session-view").hidden = false;
+}
+
+async function loadUsers() {
+  const range = rangeParams();
+  const data = await getJSON("/api/v1/users", { from: range.from, to: range.to, limit: 200 });
+  const body = $("#user-results tbody");
+  body.replaceChildren(...data.users.map((u) => el("tr", { "data-user": u.user_id, onclick: () => { $("#session-filters [name=user]").value = u.user_id; location.hash = "#sessions"; showTab("sessions"); refresh(); } },
+    el("td", {}, u.user_id), el("td", { class: "num sessions" }, String(u.sessions)), el("td", { class: "num turns" }, String(u.turns)),
+    el("td", { class: "num" }, String(u.generations)), el("td", { class: "num in-tokens" }, String(u.input_tokens)), el("td", { class: "num" }, String(u.output_tokens)),
+    el("td", { class: "num cost" }, usd(u.cost_usd)), el("td", { class: "actions" }, actionText(u.guardrail_actions)))));
+  if (!data.users.length) body.append(el("tr", {}, el("td", { colspan: 8 }, "No users: spans carry none (tracerail.user(id) sets it).")));
+}
+
+loaders.sessions = loadSessions;
+loaders.users = loadUsers;
+
+function routeSession() {
+  const m = /^#session\/(.+)$/.exec(location.hash);
+  if (!m) return;
+  showTab("sessions");
+  loadSessions().catch(showError);
+  openSession(decodeURIComponent(m[1])).catch(showError);
+}
+
+window.addEventListener("hashchange", routeSession);
+document.addEventListener("DOMContentLoaded", () => {
+  $("#session-filters").addEventListener("submit", (e) => { e.preventDefault(); showError(null); loadSessions().catch(showError); });
+  routeSession();
+});
+// --- end sessions and users ------------------------------------------------------------------
+
 document.addEventListener("DOMContentLoaded", init);

@@ -181,8 +181,10 @@ def print_pages(base: str, story: dict[str, object]) -> None:
      its messages, tokens, cost, guardrail decisions, sources and scores. For example
        the customer whose name and e-mail were redacted: {base}/#trace/{redacted or "-"}
        the prompt injection that was blocked:            {base}/#trace/{blocked or "-"}
-  3. Audit log: the redact and block decisions, with entity types and the policy version.
-  4. Review: the answers side by side with their sources, and the labels just given.
+  3. Sessions and Users: each conversation's turns in order (cost, tokens, latency, guardrail
+     actions, hallucination flag), e.g. {base}/#session/conv-bob-1; per-user totals.
+  4. Audit log: the redact and block decisions, with entity types and the policy version.
+  5. Review: the answers side by side with their sources, and the labels just given.
   API: {base}/docs    e.g. curl '{base}/api/v1/metrics/hallucination-rate'
 """,
         flush=True,

@@ -59,6 +59,10 @@ async def read_spans(
     name: str | None = None,
     kind: Annotated[str | None, Query(description="observation kind, e.g. generation")] = None,
     trace_id: str | None = None,
+    user: Annotated[str | None, Query(description="user id (user.id)")] = None,
+    session: Annotated[
+        str | None, Query(description="session id (gen_ai.conversation.id or session.id)")
+    ] = None,
     limit: Annotated[int, Query(ge=1)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -78,6 +82,8 @@ async def read_spans(
         name=name,
         trace_id=trace_id.lower() if trace_id else None,
         observation_kind=kind,
+        user_id=user or None,
+        session_id=session or None,
     )
     try:
         spans, next_cursor = await asyncio.to_thread(

@@ -44,6 +44,8 @@ class SpanFilter:
     name: str | None = None
     trace_id: str | None = None
     observation_kind: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
 
 
 def pack_cursor(*values: int | str) -> str:
@@ -173,6 +175,8 @@ def list_spans(
             "name": filters.name,
             "trace_id": filters.trace_id,
             "observation_kind": filters.observation_kind,
+            "user_id": filters.user_id,
+            "session_id": filters.session_id,
         },
     )
     params["limit"] = limit + 1

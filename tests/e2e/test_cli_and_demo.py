@@ -94,7 +94,7 @@ def test_make_run_demo_tells_the_story(tmp_path: Path) -> None:
 def _check_story(base: str, out: str) -> None:
     get = functools.partial(_get, base)
     assert f"open the dashboard: {base}/" in out
-    for page in ("Overview", "Traces", "Audit log", "Review"):
+    for page in ("Overview", "Traces", "Sessions and Users", "Audit log", "Review"):
         assert page in out
 
     generations = get("/api/v1/spans", kind="generation", service="support-bot", limit=500)

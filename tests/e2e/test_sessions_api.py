@@ -84,6 +84,15 @@ def test_sessions_and_users(collector: RunningServer) -> None:
     assert again["turns"][1]["hallucination_by"] == "human"
     assert again["totals"]["hallucinated"] == 1
 
+    # session and user are filters of the spans listing too
+    listed = api.get("/api/v1/spans", params={"session": "conv-bob-1", "limit": 1000}).json()
+    assert sorted(s["span_id"] for s in listed["spans"]) == sorted(
+        s["span_id"] for s in spans if s["session_id"] == "conv-bob-1"
+    )
+    listed = api.get("/api/v1/spans", params={"user": "bob", "limit": 1000}).json()
+    assert {s["user_id"] for s in listed["spans"]} == {"bob"}
+    assert listed["count"] == users["bob"]["spans"]
+
     erin = api.get("/api/v1/sessions/conv-erin-1").json()["turns"]
     assert [t["guardrail_actions"] for t in erin if t["errors"]] == [{"block": 1}]
     assert api.get("/api/v1/sessions/no-such-session").status_code == 404

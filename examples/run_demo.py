@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -191,6 +192,10 @@ def print_pages(base: str, story: dict[str, object]) -> None:
     )
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=4318)
@@ -200,6 +205,10 @@ def main() -> int:
     parser.add_argument("--data-dir", default=str(HERE.parent / ".tracerail-data"))
     parser.add_argument("--exit", action="store_true", help="stop the collector after the demo")
     args = parser.parse_args()
+    # Ctrl-C, kill and a closed terminal all stop the collector too (the ``finally`` below),
+    # even when started in the background (where SIGINT is inherited as ignored).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
 
     base = f"http://127.0.0.1:{args.port}"
     storage = f"chdb://{Path(args.data_dir).resolve() / 'chdb'}"

@@ -361,20 +361,30 @@ def _answer(
     context = "\n".join(f"[{d['id']}] {d['text']}" for d in docs) or "(no article found)"
     model.script_replies(turn.answer)
     chosen = ESCALATION_MODEL if turn is ESCALATION_TURN else MODEL
+    messages: list[Any] = [
+        {
+            "role": "system",
+            "content": "You are the support assistant of Acme Home. Answer only from "
+            "these help articles:\n" + context,
+        },
+        *history[-4:],
+        {"role": "user", "content": turn.question},
+    ]
     try:
+        if turn is THANKS_TURN:  # streamed, so the span records its time to first token
+            stream = client.chat.completions.create(
+                model=chosen,
+                messages=messages,
+                temperature=0.2,
+                max_tokens=300,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            return "".join(
+                chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices
+            )
         result = client.chat.completions.create(
-            model=chosen,
-            messages=[
-                {
-                    "role": "system",
-                    "content": "You are the support assistant of Acme Home. Answer only from "
-                    "these help articles:\n" + context,
-                },
-                *history[-4:],
-                {"role": "user", "content": turn.question},
-            ],
-            temperature=0.2,
-            max_tokens=300,
+            model=chosen, messages=messages, temperature=0.2, max_tokens=300
         )
     except tracerail.GuardrailBlocked:
         model.reset()  # the scripted reply was never asked for

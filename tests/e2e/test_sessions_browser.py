@@ -14,6 +14,7 @@ import pytest
 from tests.support.browser import dashboard_page
 from tests.support.demo import run_support_bot
 from tests.support.server import RunningServer
+from tracerail import semconv
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
@@ -61,10 +62,17 @@ def test_session_and_users_pages(
     assert "shipping" in question and "maria.garcia@example.com" not in question
     p.screenshot(path=str(shots / "session.png"), full_page=True)
 
-    # A turn opens its trace.
-    rows.nth(0).click()
+    # A turn opens its trace; the last turn ("thanks") was streamed: time to first token.
+    last = session["turns"][-1]["trace_id"]
+    rows.nth(len(session["turns"]) - 1).click()
     p.wait_for_selector("#waterfall .wf-row[data-span]")
-    assert p.evaluate("location.hash") == f"#trace/{session['turns'][0]['trace_id']}"
+    assert p.evaluate("location.hash") == f"#trace/{last}"
+    trace = api.get(f"/api/v1/traces/{last}").json()
+    generation = next(s for s in trace["spans"] if s["observation_kind"] == "generation")
+    ttft = generation["attributes"][semconv.TRACERAIL_STREAM_TTFT_MS]
+    p.wait_for_selector(f"#waterfall .wf-row.selected[data-span='{generation['span_id']}']")
+    shown = p.locator("#span-detail .usage-kv tr[data-key='time to first token (ms)'] td")
+    assert shown.text_content() == ttft
 
     # Users: per-user totals equal the API's.
     users = {u["user_id"]: u for u in api.get("/api/v1/users").json()["users"]}

@@ -27,7 +27,8 @@ install: $(STAMP)
 lock: | $(BIN)/python
 	$(BIN)/python -m pip install -q pip-tools
 	$(BIN)/pip-compile -q --upgrade --extra all --extra dev --strip-extras --allow-unsafe \
-		--no-emit-index-url --no-emit-find-links --no-emit-trusted-host -o $(LOCK) pyproject.toml
+		--no-emit-index-url --no-emit-find-links --no-emit-trusted-host -c lock-pins.txt \
+		-o $(LOCK) pyproject.toml
 	sed -i '/^tracerail @ /d' $(LOCK)  # the project itself (its extras name it), a local path
 
 # Debian packages the test suite needs: headless Chromium drives the dashboard tests and prints

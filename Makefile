@@ -7,8 +7,8 @@ DATA   ?= $(CURDIR)/.tracerail-data
 PORT   ?= 4318
 # Pinned versions of every dependency, written by `make lock` (pip-tools); installs follow it.
 LOCK   := constraints.txt
-# How far `make test-future` / `make test-past` move the clock.
-SHIFT  ?= 365d
+# How many days `make test-future` / `make test-past` move the clock.
+SHIFT  ?= 365
 
 .PHONY: run test test-future test-past install lock system-deps lint typecheck bench clean
 
@@ -32,10 +32,10 @@ lock: | $(BIN)/python
 	sed -i '/^tracerail @ /d' $(LOCK)  # the project itself (its extras name it), a local path
 
 # Debian packages the test suite needs: headless Chromium drives the dashboard tests and prints
-# PDF reports; faketime moves the clock for `make test-future`; wordnet-base has the WordNet 3.0
+# PDF reports; wordnet-base has the WordNet 3.0
 # files the shipped lexicon table is checked against. Installed only when missing;
 # needs root (CI runs as root).
-DEBS := chromium fonts-dejavu-core faketime wordnet-base
+DEBS := chromium fonts-dejavu-core wordnet-base
 system-deps:
 	@missing=$$(for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -51,20 +51,24 @@ run: install
 test: install system-deps
 	$(BIN)/python -m pytest
 
-# The suite with the clock moved $(SHIFT) ahead: Python and every process the tests start see
-# the moved time (libfaketime). The in-process chDB reads the real clock (it is linked
-# statically), so its TTL merges do not move; the store's reads take "now" from Python
-# (collector/store/retention.py), which is what retention is evaluated against.
+# The suite with the clock moved $(SHIFT) days ahead: the test process and every Python
+# process it starts import tests/support/clock_shift/sitecustomize.py, which moves Python's
+# clock with time-machine. The in-process chDB keeps the real clock (it is linked statically;
+# no tool moves it), which is why the store's reads take "now" from Python
+# (collector/store/retention.py). libfaketime was tried first: it made thread waits with a
+# timeout hang.
+CLOCK_SHIFT := TRACERAIL_TEST_TIME_SHIFT_DAYS
+SHIFTED := PYTHONPATH=$(CURDIR)/tests/support/clock_shift
 ## test-future: the whole suite a year ahead
 test-future: install system-deps
-	faketime -f '+$(SHIFT)' $(BIN)/python -m pytest $(ARGS)
+	$(SHIFTED) $(CLOCK_SHIFT)=$(SHIFT) $(BIN)/python -m pytest $(ARGS)
 
-# A year back only where nothing stores timestamped rows in chDB: ClickHouse's TTL merges use
-# the real clock, so rows stamped a year back are expired there and dropped.
+# A year back only where nothing stores timestamped rows in chDB: ClickHouse applies TTL with
+# its own clock at insert and merge, so rows stamped a year back are dropped as expired.
 PAST_TESTS ?= tests/sdk tests/guardrails tests/providers tests/deploy tests/test_packaging.py
 ## test-past: the tests that store nothing in chDB, a year back
 test-past: install system-deps
-	faketime -f '-$(SHIFT)' $(BIN)/python -m pytest $(PAST_TESTS) $(ARGS)
+	$(SHIFTED) $(CLOCK_SHIFT)=-$(SHIFT) $(BIN)/python -m pytest $(PAST_TESTS) $(ARGS)
 
 lint: install
 	$(BIN)/ruff check .

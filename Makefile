@@ -65,7 +65,9 @@ test-future: install system-deps
 
 # A year back only where nothing stores timestamped rows in chDB: ClickHouse applies TTL with
 # its own clock at insert and merge, so rows stamped a year back are dropped as expired.
-PAST_TESTS ?= tests/sdk tests/guardrails tests/providers tests/deploy tests/test_packaging.py
+# tests/sdk/test_spool.py sends its spans to a real collector on chDB, so it is left out.
+PAST_TESTS ?= tests/sdk tests/guardrails tests/providers tests/deploy tests/test_packaging.py \
+	--ignore=tests/sdk/test_spool.py
 ## test-past: the tests that store nothing in chDB, a year back
 test-past: install system-deps
 	$(SHIFTED) $(CLOCK_SHIFT)=-$(SHIFT) $(BIN)/python -m pytest $(PAST_TESTS) $(ARGS)

@@ -89,7 +89,14 @@ def test_review_page_labels_an_item(
 
     p.fill("#review-form [name=reviewer]", "rita")
     first.locator("textarea[name=note]").fill("says 30 days; the source says 10")
-    first.locator("button[data-label=hallucinated]").click()
+    # The label is one POST; wait for its answer (a busy machine can take a while to write the
+    # score and its ledger batch) and show its body if it is refused.
+    with p.expect_response(
+        lambda r: r.url.endswith("/api/v1/review/labels") and r.request.method == "POST",
+        timeout=60_000,
+    ) as answer:
+        first.locator("button[data-label=hallucinated]").click()
+    assert answer.value.status == 201, answer.value.text()
     p.wait_for_function(
         f"document.querySelector(\"[data-span='{span_id}'] .review-status\")"
         ".textContent.startsWith('hallucinated · rita')"

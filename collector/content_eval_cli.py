@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tracerail.collector.eval_cli import PROGRESS_MIN_ITEMS
+from tracerail.collector.eval_cli import progress_bar
 
 
 def content(
@@ -73,21 +73,8 @@ def content(
     def find(text: str) -> list[str]:
         return [f.type for f in check.check(text, target="input", context={}).findings]
 
-    if progress and len(examples) >= PROGRESS_MIN_ITEMS:
-        from rich.console import Console
-        from rich.progress import MofNCompleteColumn, Progress
-
-        columns = (*Progress.get_default_columns(), MofNCompleteColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task("content check", total=len(examples))
-            report = evaluate(
-                examples,
-                find,
-                covered=covered,
-                progress=lambda done: bar.update(task, completed=done),
-            )
-    else:
-        report = evaluate(examples, find, covered=covered)
+    with progress_bar("content check", len(examples), progress) as advance:
+        report = evaluate(examples, find, covered=covered, progress=advance)
 
     typer.echo(f"{data} ({len(examples)} texts), libraries: {', '.join(specs)}")
     typer.echo(format_report(report))

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Final
 
@@ -17,6 +19,22 @@ eval_app = typer.Typer(help="Measure evaluators on labelled data.", no_args_is_h
 
 #: Runs with at least this many items show a progress bar (on stderr).
 PROGRESS_MIN_ITEMS: Final = 50
+
+
+@contextmanager
+def progress_bar(label: str, total: int, enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A callback taking the count done, drawing a rich bar on stderr; ``None`` when the bar is
+    off or the run is shorter than :data:`PROGRESS_MIN_ITEMS`."""
+    if not enabled or total < PROGRESS_MIN_ITEMS:
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import MofNCompleteColumn, Progress
+
+    columns = (*Progress.get_default_columns(), MofNCompleteColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.update(task, completed=done)
 
 
 @eval_app.command("groundedness")
@@ -63,21 +81,8 @@ def groundedness(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
 
-    if progress and len(items) >= PROGRESS_MIN_ITEMS:
-        from rich.console import Console
-        from rich.progress import MofNCompleteColumn, Progress
-
-        columns = (*Progress.get_default_columns(), MofNCompleteColumn())
-        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            task = bar.add_task(f"evaluating ({evaluator})", total=len(items))
-            report = run(
-                scorer,
-                items,
-                threshold=threshold,
-                progress=lambda done: bar.update(task, completed=done),
-            )
-    else:
-        report = run(scorer, items, threshold=threshold)
+    with progress_bar(f"evaluating ({evaluator})", len(items), progress) as advance:
+        report = run(scorer, items, threshold=threshold, progress=advance)
 
     typer.echo(format_report(report))
     if json_out is not None:

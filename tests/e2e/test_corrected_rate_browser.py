@@ -4,46 +4,24 @@ Workload and hand-worked figures: tests/support/corrected_rate_data.py."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from playwright import sync_api as playwright_api
 
+from tests.support.browser import dashboard_page
 from tests.support.corrected_rate_data import CORRECTED_A, JUDGE_SHA, populate
 from tests.support.server import RunningServer
-from tracerail.collector.reports.render import CHROMIUM_ARGS
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
-TIMEOUT_MS = 20_000
-
 
 @pytest.fixture
 def browser_page(collector: RunningServer) -> Iterator[tuple[Any, list[str]]]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(collector.base_url)
-                else route.abort()
-            ),
-        )
-        page.set_default_timeout(TIMEOUT_MS)
-        problems: list[str] = []
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        try:
-            yield page, problems
-        finally:
-            browser.close()
+    with dashboard_page(collector.base_url, width=1280, height=900) as opened:
+        yield opened
 
 
 def _pct(value: float) -> str:

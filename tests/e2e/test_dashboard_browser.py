@@ -3,7 +3,6 @@ the real collector, with data sent through the SDK. Screenshots go to a temp dir
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -12,18 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright import sync_api as playwright_api
 
 import tracerail
 from tests.support.audit_data import Workload, populate
+from tests.support.browser import dashboard_page
 from tests.support.keys import make_keys
 from tests.support.server import RunningServer
-from tracerail.collector.reports.render import CHROMIUM_ARGS
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
-
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -41,31 +37,10 @@ def workload(collector: RunningServer) -> Iterator[Workload]:
 
 @pytest.fixture
 def page(collector: RunningServer) -> Iterator[tuple[Any, list[str]]]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, accept_downloads=True
-        )
-        # Only the collector may be contacted: anything else would be a CDN or a leak.
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(collector.base_url)
-                else route.abort()
-            ),
-        )
-        p = context.new_page()
-        p.set_default_timeout(TIMEOUT_MS)
-        problems: list[str] = []
-        p.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        p.on("pageerror", lambda e: problems.append(str(e)))
-        p.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-        try:
-            yield p, problems
-        finally:
-            browser.close()
+    with dashboard_page(
+        collector.base_url, width=1280, height=900, accept_downloads=True
+    ) as opened:
+        yield opened
 
 
 def test_dashboard_end_to_end(

@@ -6,7 +6,6 @@ Screenshots go to a temp dir (printed)."""
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,44 +13,20 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright import sync_api as playwright_api
 
+from tests.support.browser import dashboard_page
 from tests.support.review_data import ReviewWorkload, populate
 from tests.support.server import RunningServer
-from tracerail.collector.reports.render import CHROMIUM_ARGS
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import verify
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
-TIMEOUT_MS = 20_000
-
 
 @pytest.fixture
 def page(collector: RunningServer) -> Iterator[tuple[Any, list[str]]]:
-    executable = shutil.which("chromium") or "/usr/bin/chromium"
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
-        context = browser.new_context(viewport={"width": 1400, "height": 1000})
-        # Only the collector may be contacted: anything else would be a CDN or a leak.
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith(collector.base_url)
-                else route.abort()
-            ),
-        )
-        p = context.new_page()
-        p.set_default_timeout(TIMEOUT_MS)
-        problems: list[str] = []
-        p.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        p.on("pageerror", lambda e: problems.append(str(e)))
-        p.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-        try:
-            yield p, problems
-        finally:
-            browser.close()
+    with dashboard_page(collector.base_url) as opened:
+        yield opened
 
 
 def test_review_page_labels_an_item(

@@ -21,14 +21,17 @@ TIMEOUT_MS = 20_000
 
 @contextmanager
 def dashboard_page(
-    base_url: str, *, width: int = 1400, height: int = 1000
+    base_url: str, *, width: int = 1400, height: int = 1000, **context_options: Any
 ) -> Iterator[tuple[Any, list[str]]]:
-    """``(page, problems)``: a page that may only reach ``base_url``."""
+    """``(page, problems)``: a page that may only reach ``base_url`` (``context_options`` go to
+    Playwright's ``new_context``, e.g. ``accept_downloads=True``)."""
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, args=list(CHROMIUM_ARGS))
         try:
-            context = browser.new_context(viewport={"width": width, "height": height})
+            context = browser.new_context(
+                viewport={"width": width, "height": height}, **context_options
+            )
             context.route(
                 "**/*",
                 lambda route: (

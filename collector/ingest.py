@@ -42,24 +42,16 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
 from tracerail.collector.errors import Unavailable
-from tracerail.collector.prepare import (
-    Batch,
-    Export,
-    PreparePool,
-    WorkerLost,
-    batch_id,
-    merge,
-    prepare,
-)
+from tracerail.collector.insert import dedup_settings, insert_batch, merged_runs
+from tracerail.collector.prepare import Batch, Export, PreparePool, batch_id, prepare
 from tracerail.collector.recent_ids import RecentIds
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.ledger import LedgerWriter
 from tracerail.collector.wal import WalFull, WriteAheadLog
 
@@ -69,7 +61,6 @@ __all__ = [
     "IngestBatcher",
     "IngestBusy",
     "IngestUnavailable",
-    "accept",
     "batch_id",
     "dedup_settings",
     "prepare",
@@ -89,15 +80,6 @@ class IngestUnavailable(Unavailable):
 
 class IngestBusy(Unavailable):
     """Too many spans are waiting for a write: answer 429."""
-
-
-def dedup_settings(batch_id: str) -> dict[str, object]:
-    """Insert settings that make a repeated insert of ``batch_id`` a no-op."""
-    return {
-        "insert_deduplicate": 1,
-        "insert_deduplication_token": batch_id,
-        "deduplicate_blocks_in_dependent_materialized_views": 1,
-    }
 
 
 @dataclass
@@ -327,42 +309,12 @@ class IngestBatcher:
                         waiter.set_result(None)
 
     def insert(self, batch: Batch) -> None:
-        """Idempotent inserts of one batch and the rows derived from it.
-
-        Derived rows were made with the batch (:func:`~tracerail.collector.prepare.prepare`):
-        guardrail decisions, score rows from ``tracerail.score`` events, and the batch's
-        ledger rows. Spans go first; every insert carries the batch id as its dedup token (the
-        ledger skips a batch id it already holds), so a retry or replay after a failure
-        half-way completes the batch without writing anything twice.
-        """
-        scores = batch.scores
-        for problem in batch.score_problems:
-            logger.warning("score event dropped: %s", problem)
-        token = dedup_settings(batch.batch_id)
-        self.store.insert_arrow("spans", batch.spans, settings=token)
-        if batch.guardrails.num_rows:
-            self.store.insert_arrow("guardrail_events", batch.guardrails, settings=token)
-        write_scores(self.store, scores, settings=token)
-        if batch.ledger["row_hash"]:
-            self.ledger.append_columns(batch.project, batch.ledger, batch_id=batch.batch_id)
+        """Idempotent inserts of one batch (:func:`~tracerail.collector.insert.insert_batch`)."""
+        insert_batch(self.store, self.ledger, batch)
 
     def merged_runs(self, batches: Iterable[Batch]) -> Iterator[Batch]:
-        """Consecutive batches of one project and retention merged up to ``max_batch_rows``
-        rows (a larger batch goes alone). The same batches in the same order always give the
-        same runs, hence the same ids: that is what makes a replay exactly-once."""
-        run: list[Batch] = []
-        rows = 0
-        for batch in batches:
-            if run:
-                head = run[0]
-                same = (batch.project, batch.retention_days) == (head.project, head.retention_days)
-                if not same or rows + batch.rows > self.max_batch_rows:
-                    yield merge(run)
-                    run, rows = [], 0
-            run.append(batch)
-            rows += batch.rows
-        if run:
-            yield merge(run)
+        """The insert runs of ``batches`` (:func:`~tracerail.collector.insert.merged_runs`)."""
+        return merged_runs(batches, self.max_batch_rows)
 
     def replay_once(self) -> int:
         """Insert everything logged so far, oldest segment first; returns spans inserted.
@@ -414,49 +366,3 @@ class IngestBatcher:
                 logger.info("storage is back; WAL inserted (%d spans)", inserted)
             self.storage_ok = True
             return inserted
-
-
-async def accept(
-    batcher: IngestBatcher,
-    read_body: Callable[[], Awaitable[bytes]],
-    *,
-    content_type: str | None,
-    content_encoding: str | None = None,
-    project: str,
-    retention_days: Callable[[str], int],
-) -> int:
-    """Admit, read, prepare and submit one export request; returns its span count.
-
-    The one ingest path of every transport (OTLP/HTTP, OTLP/gRPC); they only map its
-    exceptions to status codes. Admission comes first, before the body is read, so memory
-    stays bounded under overload: :class:`IngestBusy` when ``max_queue_spans`` are waiting or
-    ``max_inflight_requests`` requests are being read and prepared. Then
-    :class:`~tracerail.collector.otlp.errors.DecodeError` for an undecodable body or invalid
-    spans (nothing is written), :class:`IngestBusy` when the queue fills meanwhile, and
-    :class:`IngestUnavailable` when a worker died or storage is down and the WAL is full.
-    """
-    if (
-        batcher.backlog_spans >= batcher.max_queue_spans
-        or batcher.decoding >= batcher.max_inflight_requests
-    ):
-        raise IngestBusy("ingest is at capacity; retry later")
-    batcher.decoding += 1
-    try:
-        body = await read_body()
-        retention = await asyncio.to_thread(retention_days, project)
-        export = Export(
-            body,
-            content_type,
-            project,
-            retention,
-            max_bytes=batcher.max_body_bytes,
-            content_encoding=content_encoding,
-        )
-        try:
-            batch = await batcher.pool.prepare_body(export)
-        except WorkerLost as exc:
-            raise IngestUnavailable(str(exc)) from None
-    finally:
-        batcher.decoding -= 1
-    await batcher.submit(batch)
-    return batch.rows

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from tracerail import semconv
-from tracerail.collector.ingest import dedup_settings
+from tracerail.collector.insert import dedup_settings
 from tracerail.collector.scores import (
     MAX_COMMENT,
     append_score,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from tracerail.collector.accept import accept
 from tracerail.collector.api.deps import BatcherDep, IngestProjectDep, KeyRingDep, SettingsDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.ingest import IngestBusy, IngestUnavailable, accept
+from tracerail.collector.ingest import IngestBusy, IngestUnavailable
 from tracerail.collector.otlp.decode import encode_response, media_type
 from tracerail.collector.otlp.errors import BodyTooLarge, DecodeError
 

@@ -1,7 +1,7 @@
 """OTLP/gRPC ingest (``TraceService/Export``, port 4317 by default).
 
 Runs on the collector's event loop (``grpc.aio``) and hands every request to the same
-:func:`~tracerail.collector.ingest.accept` as OTLP/HTTP, so admission (``max_queue_spans``,
+:func:`~tracerail.collector.accept.accept` as OTLP/HTTP, so admission (``max_queue_spans``,
 ``max_inflight_requests``), batching and durability are the same: a call succeeds only once
 its spans are durable. Errors map to gRPC status codes the
 OTel exporters understand: invalid data → ``INVALID_ARGUMENT`` (not retried), storage down →
@@ -21,13 +21,14 @@ from collections.abc import Sequence
 import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from tracerail.collector.accept import accept
 from tracerail.collector.auth import (
     AuthError,
     KeyRing,
     authenticate,
     authorization_from_metadata,
 )
-from tracerail.collector.ingest import IngestBatcher, IngestBusy, IngestUnavailable, accept
+from tracerail.collector.ingest import IngestBatcher, IngestBusy, IngestUnavailable
 from tracerail.collector.otlp.decode import PROTOBUF
 from tracerail.collector.otlp.errors import DecodeError
 from tracerail.collector.settings import Settings

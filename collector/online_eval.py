@@ -3,13 +3,12 @@
 One daemon thread per collector (started and stopped by the app's lifespan) repeatedly reads a
 small batch of pending generations (:mod:`tracerail.collector.store.online_eval`): generation
 spans with an answer, in a trace with a retrieval span, that have no ``hallucination`` score
-from the configured evaluator name and version. For each it gathers the source texts from the
-trace's retrieval spans that started before the generation ended (OpenInference
-``retrieval.documents.{i}.document.content`` attributes, else the span's output: a JSON list of
-strings or documents with ``text``/``content``/``page_content``, else the output as one text),
-runs the evaluator and writes the scores of the batch through the same path as every other
-score (:func:`~tracerail.collector.store.hallucination_stats.write_scores`), so the
-pre-aggregated hallucination counts stay exact.
+from the configured evaluator name and version. For each it gathers the answer, the question
+and the source texts of the trace's retrieval spans that started before the generation ended
+(:mod:`~tracerail.collector.eval_inputs`), runs the evaluator and writes the scores of the
+batch through the same path as every other score
+(:func:`~tracerail.collector.store.hallucination_stats.write_scores`), so the pre-aggregated
+hallucination counts stay exact.
 
 It gives way to ingest: it is rate-limited (``online_eval_rate_per_second``), reads
 ``online_eval_batch_size`` generations at a time, runs at a lower OS priority (nice +10, on
@@ -30,18 +29,18 @@ the evaluator failed on, are counted and passed over (retried only after a resta
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from tracerail import semconv
+from tracerail.collector.eval_inputs import answer_text, question_text, sources_for
 from tracerail.collector.insert import dedup_settings
 from tracerail.collector.scores import (
     MAX_COMMENT,
@@ -59,88 +58,11 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tracerail.collector")
 
-# Keys of a document object whose value is its text (as the SDK's retrieval sources).
-_TEXT_KEYS: Final = ("text", "content", "page_content", "document", "chunk")
 # How often the pending count is recomputed (it reads the whole lookback window).
 PENDING_EVERY_SECONDS: Final = 30.0
 # Ingest is "busy" with more spans than this accepted and not yet inserted: the worker waits.
 YIELD_BACKLOG_SPANS: Final = 5_000
 NICE: Final = 10
-
-
-def _texts(value: Any, depth: int = 0) -> list[str]:
-    """Texts inside decoded JSON: strings, documents' text fields, messages' contents/parts."""
-    if depth > 6:
-        return []
-    if isinstance(value, str):
-        return [value] if value.strip() else []
-    if isinstance(value, list):
-        return [t for item in value for t in _texts(item, depth + 1)]
-    if isinstance(value, dict):
-        for key in (*_TEXT_KEYS, "parts", "message", "messages", "choices"):
-            if key in value:
-                found = _texts(value[key], depth + 1)
-                if found:
-                    return found
-    return []
-
-
-def source_texts(retrieval: queries.Retrieval) -> list[str]:
-    """The source texts of one retrieval span."""
-    documents = [d for d in retrieval.documents if d.strip()]
-    if documents:
-        return documents
-    raw = retrieval.output.strip()
-    if not raw:
-        return []
-    try:
-        return _texts(json.loads(raw))
-    except ValueError:
-        return [raw]
-
-
-def answer_text(output: str) -> str:
-    """The answer in a generation's stored output: plain text, a JSON string or messages."""
-    raw = output.strip()
-    if not raw or raw[0] not in '[{"':
-        return raw
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw
-    if isinstance(value, list) and value and all(isinstance(m, dict) for m in value):
-        # Output messages: the last assistant message is the answer.
-        roles = [m for m in value if m.get("role") in (None, "assistant")]
-        value = roles[-1] if roles else value[-1]
-    return "\n".join(_texts(value)) or raw
-
-
-def question_text(input_: str) -> str | None:
-    """The last user message of a generation's stored input, when it can be found."""
-    raw = input_.strip()
-    if not raw:
-        return None
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        return raw
-    if isinstance(value, dict):
-        value = value.get("messages", value)
-    if isinstance(value, list):
-        users = [m for m in value if isinstance(m, dict) and m.get("role") == "user"]
-        if users:
-            return "\n".join(_texts(users[-1])) or None
-    found = _texts(value)
-    return "\n".join(found) if found else None
-
-
-def sources_for(candidate: queries.Candidate, retrievals: Sequence[queries.Retrieval]) -> list[str]:
-    """Texts of the trace's retrievals that started before the generation ended."""
-    texts: list[str] = []
-    for retrieval in retrievals:
-        if retrieval.start_ns <= candidate.end_ns:
-            texts.extend(source_texts(retrieval))
-    return list(dict.fromkeys(texts))
 
 
 def score_id(project: str, span_id: str, evaluator: str, version: str) -> str:

@@ -19,12 +19,8 @@ from tests.support.otlp import protobuf_body, record_spans
 from tests.support.server import RunningServer, serve_in_thread
 from tests.support.subprocess_collector import CollectorProcess, query_stopped
 from tracerail import semconv
-from tracerail.collector.online_eval import (
-    OnlineEvaluator,
-    answer_text,
-    question_text,
-    source_texts,
-)
+from tracerail.collector.eval_inputs import answer_text, question_text, source_texts
+from tracerail.collector.online_eval import OnlineEvaluator
 from tracerail.collector.settings import Settings
 from tracerail.collector.store import online_eval as queries
 from tracerail.collector.store.clickhouse import ClickHouseStore

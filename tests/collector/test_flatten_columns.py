@@ -1,7 +1,8 @@
 """The column-wise ``flatten`` and the Arrow table built from it keep the row-wise semantics.
 
-``tests/support/flatten_reference.py`` is the original row-at-a-time implementation; the fast
-one must give identical columns for every input, including the validation errors.
+``tests/support/flatten_reference.py`` is an independent row-at-a-time implementation (it reads
+the request in protobuf's JSON mapping); ``flatten`` must give identical columns for every
+input, including the validation errors.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode, Tracer
 
 from tests.support import flatten_reference
@@ -19,7 +22,13 @@ from tests.support.otlp import protobuf_body, record_spans
 from tests.support.workload import record_template
 from tracerail.collector.otlp.decode import decode_request
 from tracerail.collector.otlp.errors import InvalidSpan
-from tracerail.collector.otlp.flatten import SPAN_COLUMNS, flatten
+from tracerail.collector.otlp.flatten import (
+    MAX_ATTRIBUTES,
+    MAX_EVENTS,
+    MAX_LINKS,
+    SPAN_COLUMNS,
+    flatten,
+)
 from tracerail.collector.store.arrow import spans_table
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "otlp"
@@ -50,6 +59,15 @@ def _every_kind_of_value(tracer: Tracer) -> None:
             priced.set_attribute("gen_ai.request.model", "gpt-4o")
             priced.set_attribute("gen_ai.usage.input_tokens", 1000)
             priced.set_attribute("gen_ai.usage.output_tokens", 10)
+        with tracer.start_as_current_span("chat o3") as cached:  # the response model's price
+            cached.set_attribute("gen_ai.request.model", "gpt-4o")
+            cached.set_attribute("gen_ai.response.model", "o3")
+            cached.set_attribute("gen_ai.usage.input_tokens", 1000)
+            cached.set_attribute("gen_ai.usage.output_tokens", 100)
+            cached.set_attribute("gen_ai.usage.cache_read.input_tokens", 800)
+        with tracer.start_as_current_span("embed") as output_only:  # output tokens alone
+            output_only.set_attribute("gen_ai.request.model", "gpt-4o-mini")
+            output_only.set_attribute("gen_ai.usage.output_tokens", "7.9")
         with tracer.start_as_current_span("plain"):
             pass
 
@@ -76,7 +94,8 @@ def test_column_wise_flatten_equals_the_row_wise_reference(index: int) -> None:
     ours = flatten(request, project="p", retention_days=9)
     assert ours == flatten_reference.flatten(request, project="p", retention_days=9)
     if index == 1:
-        assert ours["cost_usd"][ours["name"].index("chat gpt-4o")] is not None
+        for priced in ("chat gpt-4o", "chat o3", "embed"):
+            assert ours["cost_usd"][ours["name"].index(priced)] is not None
 
 
 @pytest.mark.parametrize(
@@ -88,6 +107,35 @@ def test_bad_ids_are_rejected_like_the_reference(field: str, value: bytes) -> No
     spans = request.resource_spans[0].scope_spans[0].spans
     setattr(spans[len(spans) // 2], field, value)
     with pytest.raises(InvalidSpan) as ours:
+        flatten(request, project="p", retention_days=1)
+    with pytest.raises(InvalidSpan) as reference:
+        flatten_reference.flatten(request, project="p", retention_days=1)
+    assert str(ours.value) == str(reference.value)
+
+
+def _grow(request: ExportTraceServiceRequest, what: str) -> None:
+    """One more attribute, event or link than ``flatten`` accepts, on a span or resource."""
+    resource_spans = request.resource_spans[0]
+    span = resource_spans.scope_spans[0].spans[0]
+    many = [KeyValue(key=f"k{i}", value=AnyValue(int_value=i)) for i in range(MAX_ATTRIBUTES + 1)]
+    if what == "span":
+        span.attributes.extend(many)
+    elif what == "resource":
+        resource_spans.resource.attributes.extend(many)
+    elif what == "event":
+        span.events.add(name="crowded").attributes.extend(many)
+    elif what == "events":
+        span.events.extend(Span.Event(name=f"e{i}") for i in range(MAX_EVENTS + 1))
+    else:
+        link = Span.Link(trace_id=span.trace_id, span_id=span.span_id)
+        span.links.extend([link] * (MAX_LINKS + 1))
+
+
+@pytest.mark.parametrize("what", ["span", "resource", "event", "events", "links"])
+def test_oversized_spans_are_rejected_like_the_reference(what: str) -> None:
+    request = record_template(5)
+    _grow(request, what)
+    with pytest.raises(InvalidSpan, match="more than") as ours:
         flatten(request, project="p", retention_days=1)
     with pytest.raises(InvalidSpan) as reference:
         flatten_reference.flatten(request, project="p", retention_days=1)

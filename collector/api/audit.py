@@ -2,10 +2,12 @@
 
 * ``GET /api/v1/audit/ledger/head`` — the latest chain hash, to anchor somewhere else.
 * ``GET /api/v1/audit/events`` — generations, blocked requests, guardrail decisions and scores
-  as one timeline: filtered, sorted, cursor-paginated, with totals per kind.
+  as one timeline: filtered, sorted, cursor-paginated, with totals per kind. ``allow``
+  guardrail decisions are left out unless ``include_allow=true`` (or ``action=allow``).
 * ``GET /api/v1/audit/export?format=csv|jsonl`` — the same query, every row, streamed. The
   first line holds the query, the totals and the ledger head at export time, so an export can
-  be checked against the ledger later.
+  be checked against the ledger later. An export is evidence, so it keeps ``allow`` decisions
+  unless ``include_allow=false``; the header's query says which.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
 
@@ -67,6 +70,7 @@ FILTER_PARAMS: Final = (
     "trace_id",
     "q",
     "order",
+    "include_allow",
 )
 EXPORT_FORMATS: Final = ("csv", "jsonl")
 EXPORT_PAGE: Final = 5_000
@@ -87,7 +91,8 @@ def check_params(request: Request, allowed: tuple[str, ...]) -> None:
             raise invalid(key, "given more than once")
 
 
-def _name(param: str, value: str | None) -> str | None:
+def name_value(param: str, value: str | None) -> str | None:
+    """A name, model or id filter as given, or a 400 naming ``param`` if it is malformed."""
     if value is None:
         return None
     if not NAME_VALUE.match(value):
@@ -135,8 +140,18 @@ def audit_filter(
         str | None, Query(description="text in redacted prompts/answers, reasons, comments")
     ] = None,
     order: Annotated[str, Query(description="desc (newest first) or asc")] = "desc",
+    include_allow: Annotated[
+        bool | None,
+        Query(
+            description="keep 'allow' guardrail decisions (default: false on /events, where "
+            "they would bury the decisions that did something; true on /export, which is "
+            "complete unless narrowed). action=allow shows them either way."
+        ),
+    ] = None,
 ) -> AuditFilter:
-    """The validated audit query of a request; every problem is a 400 naming the parameter."""
+    """The validated audit query of a request; every problem is a 400 naming the parameter.
+
+    ``include_allow`` is None when not given; each route applies its own default."""
     check_project(project_, project)
     lo, hi = time_range(from_, to)
     kinds: tuple[str, ...] = KINDS
@@ -157,17 +172,25 @@ def audit_filter(
         start_ns=_ns(lo),
         end_ns=_ns(hi),
         kinds=kinds,
-        service=_name("service", service),
-        user_id=_name("user_id", user_id),
-        session_id=_name("session_id", session_id),
-        model=_name("model", model),
-        check=_name("check", check),
+        service=name_value("service", service),
+        user_id=name_value("user_id", user_id),
+        session_id=name_value("session_id", session_id),
+        model=name_value("model", model),
+        check=name_value("check", check),
         action=action.lower() if action else None,
-        entity_type=_name("entity_type", entity_type),
+        entity_type=name_value("entity_type", entity_type),
         trace_id=trace_id.lower() if trace_id else None,
         text=q,
         order=order,
+        include_allow=include_allow is not False,
     )
+
+
+def _timeline_filter(filters: AuditFilter, request: Request) -> AuditFilter:
+    """The events page's filter: ``allow`` decisions hidden unless ``include_allow`` is given."""
+    if "include_allow" in request.query_params:
+        return filters
+    return replace(filters, include_allow=False)
 
 
 AuditFilterDep = Annotated[AuditFilter, Depends(audit_filter)]
@@ -234,6 +257,7 @@ async def read_events(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
 ) -> dict[str, Any]:
     check_params(request, (*FILTER_PARAMS, "limit", "cursor"))
+    filters = _timeline_filter(filters, request)
     if limit > settings.max_page_size:
         raise invalid("limit", f"at most {settings.max_page_size}")
     if cursor is not None:

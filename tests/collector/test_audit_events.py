@@ -28,6 +28,7 @@ def workload(collector: RunningServer) -> Iterator[Workload]:
 
 
 def _events(collector: RunningServer, **params: Any) -> dict[str, Any]:
+    params.setdefault("include_allow", "true")  # these tests check the complete timeline
     response = httpx.get(f"{collector.base_url}/api/v1/audit/events", params=params, timeout=60)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
@@ -276,3 +277,28 @@ def test_a_retried_export_is_listed_once(collector: RunningServer) -> None:
     for limit in (1, 4, 5, 1000):
         rows = _all_pages(collector, limit=limit)
         assert len(rows) == 18 == len({json.dumps(r) for r in rows}), limit
+
+
+def test_allow_decisions_hidden_unless_asked(collector: RunningServer, workload: Workload) -> None:
+    """The events page leaves ``allow`` decisions out by default; the export keeps them."""
+    url = f"{collector.base_url}/api/v1/audit/events"
+    everything = _events(collector, limit=1000)
+    allow = [e for e in everything["events"] if e["kind"] == "guardrail" and e["action"] == "allow"]
+    assert allow, "the workload has allow decisions"
+    default = httpx.get(url, params={"limit": 1000}, timeout=60).json()
+    assert not [e for e in default["events"] if e["action"] == "allow"]
+    assert default["totals"]["guardrail"] == everything["totals"]["guardrail"] - len(allow)
+    assert default["total"] == everything["total"] - len(allow) == default["count"]
+    assert default["query"]["include_allow"] is False
+    # Asking for allow decisions by action shows them without the flag.
+    asked = httpx.get(url, params={"limit": 1000, "action": "allow"}, timeout=60).json()
+    assert asked["totals"]["guardrail"] == len(allow)
+    # An export is complete unless told otherwise, and says which in its header.
+    first, *lines = _export(collector, format="jsonl").text.splitlines()
+    assert json.loads(first)["query"]["include_allow"] is True
+    assert len(lines) == everything["total"]
+    first, *lines = _export(collector, format="jsonl", include_allow="false").text.splitlines()
+    assert json.loads(first)["query"]["include_allow"] is False
+    assert len(lines) == default["total"]
+    bad = httpx.get(url, params={"include_allow": "sometimes"}, timeout=60)
+    assert bad.status_code == 400 and "include_allow" in bad.text, bad.text

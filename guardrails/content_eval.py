@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
-from tracerail.guardrails.evaluators.harness import DatasetError, percentile
+from tracerail.guardrails.labelled import DatasetError, percentile, read_lines, score_table
 
 __all__ = [
     "CATEGORIES",
@@ -114,16 +114,9 @@ def _example(row: object, where: str) -> Example:
 
 def load_examples(path: str | Path) -> list[Example]:
     """Read a labelled JSONL file; raises :class:`DatasetError` naming the bad line."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from exc
     examples: list[Example] = []
     seen: dict[str, int] = {}
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
+    for where, number, line in read_lines(path):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -374,7 +367,6 @@ def _fmt(value: float | None) -> str:
 def format_report(report: ContentReport) -> str:
     """A plain-text table per category, then totals, negatives, evasion, languages and speed."""
     head = f"{'category':26s} {'gold':>5s} {'found':>5s} {'tp':>4s} {'P':>6s} {'R':>6s}"
-    lines = [head, "-" * len(head)]
 
     def row(name: str, s: CategoryScore) -> str:
         return (
@@ -382,20 +374,19 @@ def format_report(report: ContentReport) -> str:
             f"{_fmt(s.precision)} {_fmt(s.recall)}"
         )
 
-    for name, score in sorted(report.categories.items()):
-        lines.append(row(name, score))
-    lines.append("-" * len(head))
-    lines.append(row("micro", report.micro()))
     macro = report.macro()
-    lines.append(
+    totals = [
+        row("micro", report.micro()),
         f"{'macro (' + str(macro['categories']) + ' categories)':26s} {'':5s} {'':5s} {'':4s} "
-        f"{_fmt(macro['precision'])} {_fmt(macro['recall'])}"
-    )
+        f"{_fmt(macro['precision'])} {_fmt(macro['recall'])}",
+    ]
     if report.covered is not None:
-        lines.append(
+        totals.append(
             row(f"micro, {len(report.covered)} library cats", report.micro(report.covered))
         )
-    lines.append(row("any category (binary)", report.binary()))
+    totals.append(row("any category (binary)", report.binary()))
+    rows = (row(name, score) for name, score in sorted(report.categories.items()))
+    lines = score_table(head, rows, totals)
     lines.append("")
     for kind in NEGATIVE_KINDS:
         flagged, total = report.flagged_rate(kind)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tracerail.guardrails.labelled import score_table
 from tracerail.guardrails.types import Finding
 
 __all__ = [
@@ -242,7 +243,6 @@ def format_report(report: PiiReport) -> str:
         f"{'type':16s} {'gold':>5s} {'found':>5s} {'P':>6s} {'R':>6s} "
         f"{'P exact':>8s} {'R exact':>8s}"
     )
-    lines = [head, "-" * len(head)]
 
     def row(name: str, s: TypeScore) -> str:
         return (
@@ -250,11 +250,11 @@ def format_report(report: PiiReport) -> str:
             f"{s.exact_precision:8.3f} {s.exact_recall:8.3f}"
         )
 
-    for name, score in sorted(report.types.items()):
-        lines.append(row(name, score))
-    lines.append("-" * len(head))
-    lines.append(row("structured", report.total(STRUCTURED)))
-    lines.append(row("all", report.total()))
+    lines = score_table(
+        head,
+        (row(name, score) for name, score in sorted(report.types.items())),
+        [row("structured", report.total(STRUCTURED)), row("all", report.total())],
+    )
     flagged = sum(report.lookalikes_flagged.values())
     planted = sum(report.lookalikes.values())
     lines.append("")

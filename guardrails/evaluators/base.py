@@ -2,7 +2,8 @@
 
 An evaluator is pure: answer + sources (+ optional question) in, :class:`Evaluation` out.
 It never writes anything; the SDK and the collector's online evaluator turn an
-:class:`Evaluation` into a score record (``gen_ai.evaluation.result``).
+:class:`Evaluation` into a score record (``gen_ai.evaluation.result``). Import these names
+from :mod:`tracerail.guardrails.evaluators`, whose ``__all__`` is the public surface.
 """
 
 from __future__ import annotations
@@ -12,20 +13,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol, runtime_checkable
-
-__all__ = [
-    "DEFAULT_EVALUATOR",
-    "DEFAULT_THRESHOLD",
-    "LABEL_GROUNDED",
-    "LABEL_HALLUCINATED",
-    "ClaimVerdict",
-    "Evaluation",
-    "Evaluator",
-    "EvaluatorError",
-    "evaluator_names",
-    "get_evaluator",
-    "register_evaluator",
-]
 
 DEFAULT_EVALUATOR: Final = "heuristic"
 # An answer whose hallucination score is at least this is labelled hallucinated.

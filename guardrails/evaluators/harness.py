@@ -37,6 +37,7 @@ from tracerail.guardrails.evaluators.base import (
     Evaluation,
     Evaluator,
 )
+from tracerail.guardrails.labelled import DatasetError, percentile, read_lines
 
 __all__ = [
     "ConfusionMatrix",
@@ -54,10 +55,6 @@ __all__ = [
 
 _LABELS = (LABEL_GROUNDED, LABEL_HALLUCINATED)
 _KNOWN_FIELDS = frozenset({"sources", "answer", "label", "question", "kind", "id"})
-
-
-class DatasetError(ValueError):
-    """A labelled set that cannot be read; the message names the file and line."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,18 +102,8 @@ def _item(row: object, where: str, line_no: int) -> Item:
 
 def load_items(path: str | Path) -> list[Item]:
     """Read a labelled set; blank lines are skipped. Raises :class:`DatasetError`."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise DatasetError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    except UnicodeDecodeError as exc:
-        raise DatasetError(f"{path}: not UTF-8 text ({exc.reason})") from exc
     items: list[Item] = []
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{line_no}"
+    for where, line_no, line in read_lines(path):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -206,15 +193,6 @@ def auroc(scores: Sequence[float], positives: Sequence[bool]) -> float:
     rank_sum = sum(r for r, p in zip(ranks, positives, strict=True) if p)
     u = rank_sum - n_pos * (n_pos + 1) / 2
     return u / (n_pos * n_neg)
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (``q`` in 0..100) of ``values``; NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
 
 
 # --- running -----------------------------------------------------------------------------------

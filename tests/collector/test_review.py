@@ -196,21 +196,16 @@ def test_review_sources_joins_record_and_retrieved_texts() -> None:
 def test_a_label_is_a_ledger_row_with_the_note_only_hashed() -> None:
     from tracerail.collector.ledger import KIND_SCORE, row_hash, score_row
 
+    label = {
+        "name": "hallucination",
+        "value": 1.0,
+        "data_type": "boolean",
+        "label": "hallucinated",
+        "source": "human",
+        "reviewer": "alice",
+    }
     row = score_row(
-        "p",
-        TRACE,
-        SPAN,
-        score_id="s1",
-        score={
-            "name": "hallucination",
-            "value": 1.0,
-            "data_type": "boolean",
-            "label": "hallucinated",
-            "source": "human",
-            "reviewer": "alice",
-            "comment": "wrong date",
-        },
-        time_ns=5,
+        "p", TRACE, SPAN, score_id="s1", score={**label, "comment": "wrong date"}, time_ns=5
     )
     assert row.kind == KIND_SCORE
     assert json.loads(row.payload) == {
@@ -219,12 +214,7 @@ def test_a_label_is_a_ledger_row_with_the_note_only_hashed() -> None:
         "trace_id": TRACE,
         "span_id": SPAN,
         "score_id": "s1",
-        "name": "hallucination",
-        "value": 1.0,
-        "data_type": "boolean",
-        "label": "hallucinated",
-        "source": "human",
-        "reviewer": "alice",
+        **label,  # every field of the label as given, apart from the note
         "comment_sha256": hashlib.sha256(b"wrong date").hexdigest(),
         "time_ns": 5,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -62,7 +62,9 @@ def port() -> int:
 
 
 @pytest.fixture
-def later_collector(settings: Settings, store: ClickHouseStore, port: int) -> Iterator[object]:
+def later_collector(
+    settings: Settings, store: ClickHouseStore, port: int
+) -> Iterator[Callable[[], None]]:
     """Starts the collector on ``port`` when called (it is down until then)."""
     servers = []
 
@@ -74,29 +76,34 @@ def later_collector(settings: Settings, store: ClickHouseStore, port: int) -> It
         server.stop()
 
 
+def _resend_all(exporter: SpoolingExporter, start_collector: Callable[[], None]) -> None:
+    """Bring the collector up, wait until the spool is resent, then stop the exporter."""
+    start_collector()
+    _wait_empty(exporter)
+    exporter.shutdown()
+
+
 def test_outage_is_bridged_by_the_spool(
-    tmp_path: Path, store: ClickHouseStore, port: int, later_collector: object
+    tmp_path: Path, store: ClickHouseStore, port: int, later_collector: Callable[[], None]
 ) -> None:
     exporter = _exporter(port, tmp_path)
     names = [f"outage-{i:03d}" for i in range(40)]
     _emit(exporter, names)
     assert len(exporter.files()) == 40
     assert exporter.spooled_spans == 40
-    later_collector()  # type: ignore[operator]
-    _wait_empty(exporter)
-    exporter.shutdown()
+    _resend_all(exporter, later_collector)
     assert sorted(_stored(store)) == names  # all of them, each once
     assert exporter.resent_spans == 40 and exporter.dropped_spans == 0
 
 
 def test_spool_survives_an_application_restart(
-    tmp_path: Path, store: ClickHouseStore, port: int, later_collector: object
+    tmp_path: Path, store: ClickHouseStore, port: int, later_collector: Callable[[], None]
 ) -> None:
     first = _exporter(port, tmp_path)
     _emit(first, ["before-restart-1", "before-restart-2"])
     first.shutdown()  # the application exits with the collector still down
     assert len(list(tmp_path.glob("*.otlp"))) == 2
-    later_collector()  # type: ignore[operator]
+    later_collector()
     second = _exporter(port, tmp_path)  # the application starts again
     _wait_empty(second)
     second.shutdown()
@@ -104,14 +111,11 @@ def test_spool_survives_an_application_restart(
 
 
 def test_spool_is_resent_oldest_first(
-    tmp_path: Path, store: ClickHouseStore, port: int, later_collector: object
+    tmp_path: Path, store: ClickHouseStore, port: int, later_collector: Callable[[], None]
 ) -> None:
     exporter = _exporter(port, tmp_path)
-    names = [f"ordered-{i:02d}" for i in range(15)]
-    _emit(exporter, names)
-    later_collector()  # type: ignore[operator]
-    _wait_empty(exporter)
-    exporter.shutdown()
+    _emit(exporter, [f"ordered-{i:02d}" for i in range(15)])
+    _resend_all(exporter, later_collector)
     rows = store.query(f"SELECT name, ingested_at FROM {store.table('spans')} ORDER BY name")
     times = [r["ingested_at"] for r in rows]
     assert times == sorted(times)  # ingested in the order they were produced

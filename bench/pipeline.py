@@ -46,7 +46,7 @@ from tracerail.collector.otlp.decode import decode_request  # noqa: E402
 from tracerail.collector.otlp.flatten import empty_columns, flatten  # noqa: E402
 from tracerail.collector.otlp.guardrails import guardrail_columns  # noqa: E402
 from tracerail.collector.prepare import Batch, Export, merge, prepare_body  # noqa: E402
-from tracerail.collector.scores import scores_from_columns  # noqa: E402
+from tracerail.collector.score_events import scores_from_columns  # noqa: E402
 from tracerail.collector.store.arrow import GUARDRAIL_TYPES, spans_table, typed_table  # noqa: E402
 from tracerail.collector.store.clickhouse import ClickHouseStore  # noqa: E402
 from tracerail.collector.wal import WriteAheadLog  # noqa: E402

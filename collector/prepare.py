@@ -37,7 +37,7 @@ from tracerail.collector.ledger import LedgerColumns, row_columns, rows_from_col
 from tracerail.collector.otlp.decode import PROTOBUF, decode_request
 from tracerail.collector.otlp.flatten import flatten
 from tracerail.collector.otlp.guardrails import guardrail_columns
-from tracerail.collector.scores import scores_from_columns
+from tracerail.collector.score_events import scores_from_columns
 from tracerail.collector.store.arrow import GUARDRAIL_TYPES, spans_table, typed_table
 from tracerail.collector.wal import WalRecord
 

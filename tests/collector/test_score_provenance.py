@@ -15,13 +15,8 @@ from opentelemetry.trace import Tracer
 from tests.support.otlp import protobuf_body, record_spans
 from tests.support.server import RunningServer
 from tracerail import semconv
-from tracerail.collector.scores import (
-    Score,
-    SpanInfo,
-    append_score,
-    empty_score_columns,
-    scores_from_columns,
-)
+from tracerail.collector.score_events import scores_from_columns
+from tracerail.collector.scores import Score, SpanInfo, append_score, empty_score_columns
 from tracerail.collector.store import migrations
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import write_scores

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -70,15 +70,22 @@ class ScoresApi:
 
 
 class Fixed:
-    """An evaluator with a fixed answer; optionally slow, or blocking until released."""
+    """An evaluator with a fixed answer; optionally slow, blocking until released, or first
+    running ``before`` (which may raise, or make calls of its own)."""
 
     name = "fixed"
     version = "7"
 
     def __init__(
-        self, score: float = 0.8, label: str = "hallucinated", delay: float = 0.0, prompt: str = ""
+        self,
+        score: float = 0.8,
+        label: str = "hallucinated",
+        delay: float = 0.0,
+        prompt: str = "",
+        before: Callable[[], object] = lambda: None,
     ) -> None:
         self.score, self.label, self.delay, self.prompt = score, label, delay, prompt
+        self.before = before
         self.calls: list[tuple[str, tuple[str, ...]]] = []
         self.started = threading.Event()
         self.release = threading.Event()
@@ -87,6 +94,7 @@ class Fixed:
     def evaluate(
         self, answer: str, sources: Sequence[str], *, question: str | None = None
     ) -> Evaluation:
+        self.before()
         self.started.set()
         self.release.wait(10)
         time.sleep(self.delay)
@@ -251,13 +259,10 @@ def test_full_queue_drops_and_counts_never_blocks(
 def test_failures_are_logged_never_raised(
     api: ScoresApi, memory: InMemorySpanExporter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    class Broken(Fixed):
-        def evaluate(
-            self, answer: str, sources: Sequence[str], *, question: str | None = None
-        ) -> Evaluation:
-            raise RuntimeError("model fell over")
+    def fall_over() -> None:
+        raise RuntimeError("model fell over")
 
-    start(api, memory, Broken())
+    start(api, memory, Fixed(before=fall_over))
     assert generate("refunds?") == "Refunds are issued within 30 days."
     assert tracerail.flush()
     assert api.bodies == []
@@ -304,14 +309,7 @@ def test_undecided_evaluation_sends_no_score_only_its_event(
 def test_calls_made_while_evaluating_are_not_evaluated(
     api: ScoresApi, memory: InMemorySpanExporter
 ) -> None:
-    class Nested(Fixed):
-        def evaluate(
-            self, answer: str, sources: Sequence[str], *, question: str | None = None
-        ) -> Evaluation:
-            generate("an evaluator's own generation, with sources")
-            return super().evaluate(answer, sources, question=question)
-
-    start(api, memory, Nested())
+    start(api, memory, Fixed(before=lambda: generate("an evaluator's own generation")))
     generate("refunds?")
     assert tracerail.flush()
     assert evaluation.stats()["submitted"] == 1

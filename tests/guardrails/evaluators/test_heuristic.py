@@ -121,13 +121,10 @@ def test_a_thing_of_the_same_kind_in_place_of_the_sources_is_flagged() -> None:
 
 
 def test_bullet_lines_are_claims_and_a_lead_in_is_not_judged() -> None:
-    answer = "In short:\n- Recharging takes 210 minutes.\n- Checked bags weigh up to 32 kg."
+    lines = ["In short:", "Recharging takes 210 minutes.", "Checked bags weigh up to 32 kg."]
+    answer = "\n- ".join(lines)  # a lead-in, then two bullets
     checks = check_claims(answer, SOURCES)
-    assert [answer[c.start : c.end] for c in checks] == [
-        "In short:",
-        "Recharging takes 210 minutes.",
-        "Checked bags weigh up to 32 kg.",
-    ]
+    assert [answer[c.start : c.end] for c in checks] == lines
     assert [bool(c.missing_facts) for c in checks] == [False, False, True]
 
 

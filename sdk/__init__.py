@@ -24,7 +24,7 @@ from tracerail.context import session, user
 from tracerail.errors import ConfigError, GuardrailBlocked, TracerailError
 from tracerail.guard import run_guardrails
 from tracerail.instrumentation import instrument, instrument_all, uninstrument, uninstrument_all
-from tracerail.observe import observe
+from tracerail.observe import observe, tool_call
 from tracerail.provenance import PromptTemplate, Source, prompt, sources
 from tracerail.runtime import flush, get_config, init, shutdown
 from tracerail.scores import score
@@ -51,6 +51,7 @@ __all__ = [
     "session",
     "shutdown",
     "sources",
+    "tool_call",
     "uninstrument",
     "uninstrument_all",
     "user",

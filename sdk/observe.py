@@ -3,6 +3,12 @@
 All four wrappers drive the same :class:`ObservedCall`, which starts the span, records input,
 output, duration and errors, and ends it. Generators keep their span open until they are
 exhausted or closed, and the span is current only while the generator body runs.
+
+Agents and tools follow the OpenTelemetry GenAI conventions: ``kind="agent"`` is the span
+``invoke_agent {gen_ai.agent.name}`` and ``kind="tool"`` is ``execute_tool {gen_ai.tool.name}``
+(both INTERNAL), with ``gen_ai.operation.name`` set and a tool's arguments and result recorded
+as ``gen_ai.tool.call.arguments`` / ``gen_ai.tool.call.result``. Recorded content of calls that
+run no guardrails is redacted by the active policy first (:mod:`tracerail.recording`).
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import inspect
 import logging
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, overload
 
@@ -21,6 +28,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from tracerail import provenance, semconv
 from tracerail.content import bound_arguments, to_json, truncate
 from tracerail.errors import ConfigError, GuardrailBlocked
+from tracerail.recording import redact_for_recording
 from tracerail.runtime import get_config, get_tracer
 
 logger = logging.getLogger("tracerail")
@@ -29,6 +37,24 @@ Kind = Literal["span", "generation", "tool", "retrieval", "agent"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _MAX_COLLECTED_ITEMS = 1_000
+_tool_call_id: ContextVar[str | None] = ContextVar("tracerail_tool_call_id", default=None)
+
+
+@contextmanager
+def tool_call(call_id: str) -> Iterator[None]:
+    """Tool spans (``@observe(kind="tool")``) started inside record ``gen_ai.tool.call.id``.
+
+    Pass the id of the model's tool call (OpenAI's ``tool_calls[i].id``, Anthropic's
+    ``tool_use.id``) so the tool's span can be matched to the call that asked for it::
+
+        with tracerail.tool_call(call.id):
+            result = lookup_order(**json.loads(call.function.arguments))
+    """
+    token = _tool_call_id.set(str(call_id) or None)
+    try:
+        yield
+    finally:
+        _tool_call_id.reset(token)
 
 
 @dataclass(frozen=True)
@@ -36,11 +62,56 @@ class ObserveSpec:
     """What ``@observe`` was asked to record for one function."""
 
     func: Callable[..., Any]
-    name: str
+    name: str  # the span name; for agents and tools, the agent's or tool's name
     kind: Kind
     capture_input: bool
     capture_output: bool
     policy: Any = None
+    description: str | None = None
+    version: str | None = None
+
+    @functools.cached_property
+    def span_name(self) -> str:
+        """``invoke_agent {name}`` / ``execute_tool {name}``, else the name as given."""
+        if self.kind == semconv.KIND_AGENT:
+            return f"{semconv.OPERATION_INVOKE_AGENT} {self.name}"
+        if self.kind == semconv.KIND_TOOL:
+            return f"{semconv.OPERATION_EXECUTE_TOOL} {self.name}"
+        return self.name
+
+    @functools.cached_property
+    def start_attributes(self) -> dict[str, str]:
+        """The attributes every span of this function starts with."""
+        attributes = {
+            semconv.TRACERAIL_OBSERVATION_KIND: self.kind,
+            semconv.TRACERAIL_CODE_FUNCTION: self.code_function,
+        }
+        if self.kind == semconv.KIND_AGENT:
+            attributes[semconv.GEN_AI_OPERATION_NAME] = semconv.OPERATION_INVOKE_AGENT
+            attributes[semconv.GEN_AI_AGENT_NAME] = self.name
+            if self.description:
+                attributes[semconv.GEN_AI_AGENT_DESCRIPTION] = self.description
+            if self.version:
+                attributes[semconv.GEN_AI_AGENT_VERSION] = self.version
+        elif self.kind == semconv.KIND_TOOL:
+            attributes[semconv.GEN_AI_OPERATION_NAME] = semconv.OPERATION_EXECUTE_TOOL
+            attributes[semconv.GEN_AI_TOOL_NAME] = self.name
+            attributes[semconv.GEN_AI_TOOL_TYPE] = semconv.TOOL_TYPE_FUNCTION
+            if self.description:
+                attributes[semconv.GEN_AI_TOOL_DESCRIPTION] = self.description
+        return attributes
+
+    @property
+    def input_key(self) -> str:
+        """Where the arguments are recorded (a tool's are ``gen_ai.tool.call.arguments``)."""
+        tool = self.kind == semconv.KIND_TOOL
+        return semconv.GEN_AI_TOOL_CALL_ARGUMENTS if tool else semconv.TRACERAIL_INPUT
+
+    @property
+    def output_key(self) -> str:
+        """Where the result is recorded (a tool's is ``gen_ai.tool.call.result``)."""
+        tool = self.kind == semconv.KIND_TOOL
+        return semconv.GEN_AI_TOOL_CALL_RESULT if tool else semconv.TRACERAIL_OUTPUT
 
     @property
     def guarded(self) -> bool:
@@ -79,22 +150,17 @@ class ObservedCall:
             config = get_config()
             self._capture_content = config.capture_content
             self._limit = config.max_content_chars
-            attributes: dict[str, str | bool] = {
-                semconv.TRACERAIL_OBSERVATION_KIND: spec.kind,
-                semconv.TRACERAIL_CODE_FUNCTION: spec.code_function,
-            }
+            attributes: dict[str, str] = dict(spec.start_attributes)
+            if spec.kind == semconv.KIND_TOOL:
+                call_id = _tool_call_id.get()
+                if call_id:
+                    attributes[semconv.GEN_AI_TOOL_CALL_ID] = call_id
             capture_input = spec.capture_input and self._capture_content
             if spec.kind == semconv.KIND_GENERATION:
                 # The exact prompt, hashed before redaction and truncation.
                 self._prompt_text = to_json(bound_arguments(spec.func, args, kwargs))
-            if capture_input and not spec.guarded:
-                text, cut = truncate(to_json(bound_arguments(spec.func, args, kwargs)), self._limit)
-                attributes[semconv.TRACERAIL_INPUT] = text
-                if cut:
-                    attributes[semconv.TRACERAIL_INPUT_TRUNCATED] = True
-            # One attributes dict at start: each separate set_attribute takes the span's lock.
             self.span = get_tracer().start_span(
-                spec.name, kind=spec.span_kind, attributes=attributes
+                spec.span_name, kind=spec.span_kind, attributes=attributes
             )
             if not self.span.is_recording():
                 self._prompt_text = None
@@ -102,12 +168,13 @@ class ObservedCall:
                 # Guardrails change the actual call, recorded or not; the span gets the
                 # redacted input.
                 self._guard_input()
-                if capture_input and self.span.is_recording():
-                    self._record(
-                        semconv.TRACERAIL_INPUT,
-                        semconv.TRACERAIL_INPUT_TRUNCATED,
-                        bound_arguments(spec.func, self.args, self.kwargs),
-                    )
+            if capture_input and self.span.is_recording():
+                self._record(
+                    spec.input_key,
+                    semconv.TRACERAIL_INPUT_TRUNCATED,
+                    bound_arguments(spec.func, self.args, self.kwargs),
+                    target="input",
+                )
         except Exception:
             logger.exception("tracerail: could not start span for %s", spec.name)
 
@@ -185,8 +252,17 @@ class ObservedCall:
             self._raw_output = (None, list(self._items))
             self._items = [self.guard_output("".join(self._items))]
 
-    def _record(self, key: str, truncated_key: str, value: object) -> None:
-        text, cut = truncate(to_json(value), self._limit)
+    def _record(
+        self, key: str, truncated_key: str, value: object, *, target: Literal["input", "output"]
+    ) -> None:
+        """Set ``value`` as JSON text: redacted (unless guardrails already did), then cut."""
+        full = to_json(value)
+        if not self.spec.guarded and full:
+            redacted = redact_for_recording(full, target=target)
+            if redacted is None:
+                return
+            full = redacted
+        text, cut = truncate(full, self._limit)
         self.span.set_attribute(key, text)
         if cut:
             self.span.set_attribute(truncated_key, True)
@@ -221,7 +297,12 @@ class ObservedCall:
         try:
             value = self._items if from_items else result
             if self.spec.capture_output and self._capture_content and self.span.is_recording():
-                self._record(semconv.TRACERAIL_OUTPUT, semconv.TRACERAIL_OUTPUT_TRUNCATED, value)
+                self._record(
+                    self.spec.output_key,
+                    semconv.TRACERAIL_OUTPUT_TRUNCATED,
+                    value,
+                    target="output",
+                )
             if self.spec.kind == semconv.KIND_GENERATION:
                 raw_result, raw_items = self._raw_output or (
                     result,
@@ -386,9 +467,18 @@ def _decorate(
     capture_input: bool,
     capture_output: bool,
     policy: Any = None,
+    description: str | None = None,
+    version: str | None = None,
 ) -> Callable[..., Any]:
     spec = ObserveSpec(
-        func, name or default_name(func), kind, capture_input, capture_output, policy
+        func,
+        name or default_name(func),
+        kind,
+        capture_input,
+        capture_output,
+        policy,
+        description,
+        version,
     )
     if inspect.isasyncgenfunction(func):
         wrapper = _wrap_async_generator(spec)
@@ -413,6 +503,8 @@ def observe(
     capture_input: bool = True,
     capture_output: bool = True,
     policy: Any = None,
+    description: str | None = None,
+    version: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -425,12 +517,23 @@ def observe(
     capture_input: bool = True,
     capture_output: bool = True,
     policy: Any = None,
+    description: str | None = None,
+    version: str | None = None,
 ) -> Any:
     """Trace every call of the decorated function as a span.
 
     Use as ``@observe`` or ``@observe(name=..., kind="generation")``. Input (the bound
     arguments) and output are recorded as JSON, truncated at ``max_content_chars``; exceptions
-    set status ERROR and ``error.type`` and are re-raised unchanged.
+    set status ERROR and ``error.type`` and are re-raised unchanged. Unless the call runs
+    guardrails itself, what is recorded passes through the active policy's ``redact`` checks.
+
+    ``kind="agent"``: span ``invoke_agent {name}`` with ``gen_ai.operation.name=invoke_agent``,
+    ``gen_ai.agent.name`` (``name``, default the function's name), and ``description`` /
+    ``version`` as ``gen_ai.agent.description`` / ``gen_ai.agent.version``.
+    ``kind="tool"``: span ``execute_tool {name}`` with ``gen_ai.operation.name=execute_tool``,
+    ``gen_ai.tool.name``, ``gen_ai.tool.type=function``, ``description`` as
+    ``gen_ai.tool.description`` and, inside :func:`tool_call`, ``gen_ai.tool.call.id``; its
+    arguments and result go to ``gen_ai.tool.call.arguments`` / ``gen_ai.tool.call.result``.
 
     ``kind="generation"`` (or any ``policy``) runs guardrails: input checks on string arguments
     and ``messages`` content before the call, output checks on the returned text after it.
@@ -446,7 +549,7 @@ def observe(
         raise ConfigError(
             "kind", f"expected one of {sorted(semconv.OBSERVATION_KINDS)}, got {kind!r}"
         )
-    options = (name, kind, capture_input, capture_output, policy)
+    options = (name, kind, capture_input, capture_output, policy, description, version)
     if func is not None:
         return _decorate(func, *options)
     return lambda f: _decorate(f, *options)

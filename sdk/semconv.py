@@ -38,9 +38,32 @@ GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
 GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
 ERROR_TYPE: Final = "error.type"
 
+# Agents and tools: span "invoke_agent {gen_ai.agent.name}" and "execute_tool {gen_ai.tool.name}",
+# both kind INTERNAL (semantic-conventions-genai, model/gen-ai/spans.yaml:
+# gen_ai.invoke_agent.internal and gen_ai.execute_tool.internal). gen_ai.agent.id is read from
+# incoming spans only: the current conventions keep it off in-process (internal) agent spans.
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_DESCRIPTION: Final = "gen_ai.agent.description"
+GEN_AI_AGENT_VERSION: Final = "gen_ai.agent.version"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+# Opt-in content of a tool span (recorded only with capture_content, redacted like all content).
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+# Replaced by gen_ai.agent.name on invoke_workflow spans; still sent by older instrumentations.
+LEGACY_GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+
 # Well-known values of gen_ai.operation.name and gen_ai.provider.name.
 OPERATION_CHAT: Final = "chat"
 OPERATION_EMBEDDINGS: Final = "embeddings"
+OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+# gen_ai.tool.type of a tool the application's own code runs.
+TOOL_TYPE_FUNCTION: Final = "function"
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_ANTHROPIC: Final = "anthropic"
 
@@ -86,6 +109,20 @@ OPENLLMETRY_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read_input_toke
 OPENLLMETRY_REASONING_TOKENS: Final = "gen_ai.usage.reasoning_tokens"
 OPENINFERENCE_TOKEN_COUNT_CACHE_READ: Final = "llm.token_count.prompt_details.cache_read"
 OPENINFERENCE_TOKEN_COUNT_REASONING: Final = "llm.token_count.completion_details.reasoning"
+OPENLIT_CACHED_TOKENS: Final = "gen_ai.usage.prompt_tokens_details.cached_tokens"
+OPENLIT_REASONING_TOKENS: Final = "gen_ai.usage.completion_tokens_details.reasoning_tokens"
+# Agents and tools as OpenLLMetry (traceloop-sdk's @agent / @tool / @workflow / @task) names
+# them: traceloop.span.kind is one of TRACELOOP_SPAN_KINDS.
+OPENLLMETRY_SPAN_KIND: Final = "traceloop.span.kind"
+OPENLLMETRY_ENTITY_NAME: Final = "traceloop.entity.name"
+OPENLLMETRY_ENTITY_INPUT: Final = "traceloop.entity.input"
+OPENLLMETRY_ENTITY_OUTPUT: Final = "traceloop.entity.output"
+TRACELOOP_SPAN_KINDS: Final = ("workflow", "task", "agent", "tool", "unknown")
+# ... and as OpenInference names them (openinference.span.kind AGENT / TOOL).
+OPENINFERENCE_AGENT_NAME: Final = "agent.name"
+OPENINFERENCE_TOOL_NAME: Final = "tool.name"
+OPENINFERENCE_TOOL_DESCRIPTION: Final = "tool.description"
+OPENINFERENCE_TOOL_ID: Final = "tool.id"
 # Retrieved documents on an OpenInference RETRIEVER span:
 # ``retrieval.documents.{i}.document.content`` (the collector's online evaluator reads them).
 OPENINFERENCE_RETRIEVAL_DOCUMENTS: Final = "retrieval.documents."

@@ -12,6 +12,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tracerail import semconv
 from tracerail.collector.columns import SPAN_COLUMN_NAMES
+from tracerail.collector.otlp.agents import map_agents_and_tools
 from tracerail.collector.otlp.errors import InvalidSpan
 from tracerail.collector.otlp.promote import (
     CONTENT_COLUMNS,
@@ -302,6 +303,7 @@ def flatten(
             costs[index] = _derived_cost(row)
             if costs[index] is not None:
                 attributes[index][semconv.TRACERAIL_COST_SOURCE] = semconv.COST_SOURCE_COLLECTOR
+    map_agents_and_tools(columns, attributes, present)
     observation = columns["observation_kind"]
     if not all(observation):
         models = columns["request_model"]

@@ -42,11 +42,13 @@ INT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
         sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
         sc.OPENINFERENCE_TOKEN_COUNT_CACHE_READ,
         sc.OPENLLMETRY_CACHE_READ_INPUT_TOKENS,
+        sc.OPENLIT_CACHED_TOKENS,
     ),
     "reasoning_tokens": (
         sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
         sc.OPENINFERENCE_TOKEN_COUNT_REASONING,
         sc.OPENLLMETRY_REASONING_TOKENS,
+        sc.OPENLIT_REASONING_TOKENS,
     ),
 }
 
@@ -59,16 +61,22 @@ CONTENT_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "input": (
         sc.TRACERAIL_INPUT,
         sc.GEN_AI_INPUT_MESSAGES,
+        sc.GEN_AI_TOOL_CALL_ARGUMENTS,
         sc.OPENINFERENCE_INPUT_VALUE,
         sc.LEGACY_GEN_AI_PROMPT,
+        sc.OPENLLMETRY_ENTITY_INPUT,
     ),
     "output": (
         sc.TRACERAIL_OUTPUT,
         sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.GEN_AI_TOOL_CALL_RESULT,
         sc.OPENINFERENCE_OUTPUT_VALUE,
         sc.LEGACY_GEN_AI_COMPLETION,
+        sc.OPENLLMETRY_ENTITY_OUTPUT,
     ),
 }
+# Agents and tools (observation kind, operation, gen_ai.agent.name / gen_ai.tool.name) are
+# mapped in collector/otlp/agents.py: they depend on several keys at once.
 
 # Observation kinds inferred from OpenInference's span kind when tracerail's is absent.
 OPENINFERENCE_KINDS: Final[dict[str, str]] = {

@@ -44,7 +44,7 @@ def test_observed_call_is_queryable_with_attributes(collector: RunningServer) ->
     tree = httpx.get(f"{collector.base_url}/api/v1/traces/{span['trace_id']}").json()
     assert tree["span_count"] == 2
     (root,) = tree["tree"]
-    assert root["name"] == "agent"
+    assert root["name"] == "invoke_agent agent"
     assert root["observation_kind"] == "agent"
     assert [child["span_id"] for child in root["children"]] == [span["span_id"]]
 

@@ -60,8 +60,8 @@ async def test_async_function(exporter: InMemorySpanExporter) -> None:
         return {"key": key}
 
     assert await lookup("k") == {"key": "k"}
-    span = finished(exporter)["lookup"]
-    assert json.loads(str(attrs(span)[semconv.TRACERAIL_OUTPUT])) == {"key": "k"}
+    span = finished(exporter)["execute_tool lookup"]
+    assert json.loads(str(attrs(span)[semconv.GEN_AI_TOOL_CALL_RESULT])) == {"key": "k"}
     assert attrs(span)[semconv.TRACERAIL_OBSERVATION_KIND] == "tool"
 
 
@@ -180,10 +180,11 @@ def test_methods_drop_self_and_nest(exporter: InMemorySpanExporter) -> None:
     assert agent.run("abc") == "cba"
     assert agent.calls == 1
     spans = finished(exporter)
-    assert set(spans) == {"Agent.run", "Agent.step"}
-    assert json.loads(str(attrs(spans["Agent.run"])[semconv.TRACERAIL_INPUT])) == {"task": "abc"}
+    assert set(spans) == {"invoke_agent Agent.run", "Agent.step"}
+    run = spans["invoke_agent Agent.run"]
+    assert json.loads(str(attrs(run)[semconv.TRACERAIL_INPUT])) == {"task": "abc"}
     assert spans["Agent.step"].parent is not None
-    assert spans["Agent.step"].parent.span_id == spans["Agent.run"].context.span_id
+    assert spans["Agent.step"].parent.span_id == run.context.span_id
 
 
 def test_exception_is_reraised_unchanged(exporter: InMemorySpanExporter) -> None:

@@ -88,7 +88,7 @@ def test_generation_records_template_sources_hashes_and_app(exporter: InMemorySp
     assert attributes[semconv.TRACERAIL_PROMPT_TEMPLATE_ID] == "qa"
     assert attributes[semconv.TRACERAIL_PROVENANCE_ANSWER_SHA256] == sha256_text(answer)
     # the agent and the retrieval are not generations: no provenance on them
-    assert semconv.TRACERAIL_PROVENANCE_RECORD not in (spans["agent"].attributes or {})
+    assert semconv.TRACERAIL_PROVENANCE_RECORD not in (spans["invoke_agent agent"].attributes or {})
     # grounded answer → evaluated in the background (not on the span): heuristic, grounded
     assert not [e for e in generation.events if e.name == semconv.TRACERAIL_SCORE_EVENT]
     evaluated = spans["evaluate heuristic"].attributes or {}

@@ -22,7 +22,6 @@ from google.protobuf.json_format import MessageToDict
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracerail import semconv
-from tracerail.collector.otlp.errors import InvalidSpan
 from tracerail.collector.otlp.agents import (
     CANONICAL_NAME,
     NAME_KEYS,
@@ -32,6 +31,7 @@ from tracerail.collector.otlp.agents import (
     ROLE_BY_TRACELOOP_KIND,
     TOOL_ALIASES,
 )
+from tracerail.collector.otlp.errors import InvalidSpan
 from tracerail.collector.otlp.flatten import MAX_ATTRIBUTES, MAX_EVENTS, MAX_LINKS
 from tracerail.collector.otlp.promote import (
     CONTENT_COLUMNS,

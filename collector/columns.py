@@ -1,9 +1,9 @@
 """The columns of the ``spans`` table, defined once.
 
 Each column has its ClickHouse type (and codec, default); the DDL
-(:data:`~tracerail.collector.store.schema.SPANS`), the column order ``flatten`` writes
-(:data:`SPAN_COLUMN_NAMES`) and the Arrow schema of the insert (:data:`SPAN_ARROW_TYPES`) are
-all derived from :data:`SPAN_COLUMNS` here. A leaf module: both the ``otlp`` and the ``store``
+(:data:`~tracerail.collector.store.migrations.m001_spans.SPANS`), the column order ``flatten``
+writes (:data:`SPAN_COLUMN_NAMES`) and the Arrow schema of the insert (:data:`SPAN_ARROW_TYPES`)
+are all derived from :data:`SPAN_COLUMNS` here. A leaf module: both the ``otlp`` and the ``store``
 layer import it, and it imports neither.
 """
 

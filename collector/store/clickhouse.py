@@ -21,8 +21,13 @@ import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 from tracerail.collector.errors import Unavailable
-from tracerail.collector.store import migrations, retention, schema
+from tracerail.collector.store import ddl, migrations, retention
 from tracerail.collector.store.chdb_arrow import ChdbArrowInserter, open_fast_path
+from tracerail.collector.store.cluster_ddl import (
+    create_database_cluster,
+    local_name,
+    render_cluster,
+)
 
 logger = logging.getLogger("tracerail.collector")
 
@@ -69,7 +74,7 @@ _RETENTION_TABLES = tuple(
         obj.name: obj
         for migration in migrations.MIGRATIONS
         for obj in migration.objects
-        if isinstance(obj, schema.Table) and obj.ttl
+        if isinstance(obj, ddl.Table) and obj.ttl
     }.values()
 )
 
@@ -78,7 +83,7 @@ class ClickHouseStore:
     """Connection, migrations and parameterized reads/writes over one client.
 
     With ``cluster`` set, the schema is created ``ON CLUSTER`` (see
-    :func:`~tracerail.collector.store.schema.render_cluster`): :meth:`table` names the
+    :func:`~tracerail.collector.store.cluster_ddl.render_cluster`): :meth:`table` names the
     ``Distributed`` table, so every read and write spans all shards, and :meth:`local_table`
     names the shard-local replicated table behind it.
     """
@@ -136,7 +141,7 @@ class ClickHouseStore:
 
     def local_table(self, name: str) -> str:
         """The shard-local table behind ``name`` (``name`` itself on a single node)."""
-        return self.table(schema.local_name(name) if self.cluster else name)
+        return self.table(local_name(name) if self.cluster else name)
 
     def ping(self) -> bool:
         """True when storage answers a trivial query."""
@@ -170,12 +175,12 @@ class ClickHouseStore:
         """Database and ``schema_migrations`` table, before any migration."""
         if self.cluster:
             return [
-                schema.create_database_cluster(self.database, self.cluster),
-                *schema.render_cluster(schema.MIGRATIONS_TABLE, self.database, self.cluster),
+                create_database_cluster(self.database, self.cluster),
+                *render_cluster(migrations.MIGRATIONS_TABLE, self.database, self.cluster),
             ]
         return [
-            schema.create_database(self.database),
-            schema.create_table(schema.MIGRATIONS_TABLE, self.database),
+            ddl.create_database(self.database),
+            ddl.create_table(migrations.MIGRATIONS_TABLE, self.database),
         ]
 
     def migrate(self) -> list[int]:

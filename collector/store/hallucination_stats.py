@@ -28,8 +28,12 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from tracerail import semconv
-from tracerail.collector.store import schema
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.hallucination_sql import (
+    HALLUCINATION_STATS_SELECT,
+    LATEST_SQL,
+    SOURCE_PRIORITY,
+)
 
 ANY: Final = "any"
 STATS_COLUMNS: Final = (
@@ -85,7 +89,7 @@ def contribution(state: SpanState) -> Counter[StatKey]:
         out[(*latest.dims, source, bucket(latest.value))] += 1
     if state:
         source, best = max(
-            state.items(), key=lambda item: (schema.SOURCE_PRIORITY[item[0]], item[1].order)
+            state.items(), key=lambda item: (SOURCE_PRIORITY[item[0]], item[1].order)
         )
         out[(*best.dims, ANY, bucket(best.value))] += 1
     return out
@@ -114,10 +118,10 @@ def current_states(
     narrow = " AND toUInt32(span_hour) IN {hours:Array(UInt32)}" if hour_list else ""
     narrow += " AND score_id NOT IN {without:Array(String)}" if without else ""
     rows = store.query(
-        f"SELECT span_id, source, argMax(value, {schema.LATEST_SQL}) AS value, "
+        f"SELECT span_id, source, argMax(value, {LATEST_SQL}) AS value, "
         "max((toUnixTimestamp64Milli(created_at), score_id)) AS latest, "
         "argMax((toUInt32(span_hour), service_name, provider, model, prompt_template), "
-        f"{schema.LATEST_SQL}) AS dims "
+        f"{LATEST_SQL}) AS dims "
         f"FROM {store.table('scores')} WHERE project = {{project:String}} "
         f"AND name = {{name:String}}{narrow} AND span_id IN {{ids:Array(String)}} "
         "GROUP BY span_id, source",
@@ -242,7 +246,7 @@ def rebuild(store: ClickHouseStore) -> int:
             )
         else:
             store.command(f"TRUNCATE TABLE {store.table('hallucination_stats')}")
-        select = schema.HALLUCINATION_STATS_SELECT.format(db=f"`{store.database}`")
+        select = HALLUCINATION_STATS_SELECT.format(db=f"`{store.database}`")
         store.command(f"INSERT INTO {store.table('hallucination_stats')} {select}")
         return int(
             store.query(f"SELECT count() AS n FROM {store.table('hallucination_stats')}")[0]["n"]

@@ -24,8 +24,12 @@ from tracerail.collector.rates import (
     wilson_interval,
 )
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.hallucination_sql import (
+    LATEST_COLUMNS,
+    LATEST_SQL,
+    SOURCE_PRIORITY_SQL,
+)
 from tracerail.collector.store.hallucination_stats import grid_threshold
-from tracerail.collector.store.schema import LATEST_COLUMNS, LATEST_SQL, SOURCE_PRIORITY_SQL
 from tracerail.collector.store.validation import evaluator_counts
 
 # group_by → (column in generation_stats, column in scores). Fixed identifiers only.

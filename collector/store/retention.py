@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from tracerail.collector.store.schema import Table
+from tracerail.collector.store.ddl import Table
 
 # Count tables without a TTL: table name → its hour column.
 HOURLY_TABLES: Final[Mapping[str, str]] = {

@@ -22,7 +22,7 @@ from typing import Any, Final
 from tracerail import semconv
 from tracerail.collector.rates import Agreement, EvaluatorCounts
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.schema import LATEST_SQL
+from tracerail.collector.store.hallucination_sql import LATEST_SQL
 
 HUMAN: Final = "human"
 HUMAN_THRESHOLD: Final = 0.5

@@ -12,9 +12,15 @@ import re
 
 import pytest
 
-from tracerail.collector.store import migrations, schema
+from tracerail.collector.store import migrations
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.schema import Column, MaterializedView, Statement, Table
+from tracerail.collector.store.cluster_ddl import LOCAL_SUFFIX, render_cluster
+from tracerail.collector.store.ddl import Column, MaterializedView, Statement, Table, render
+from tracerail.collector.store.migrations.m001_spans import SPANS
+from tracerail.collector.store.migrations.m005_trace_lookup_hallucination_stats import (
+    TRACE_LOOKUP,
+    TRACE_LOOKUP_MV,
+)
 
 CLUSTER = "tracerail_cluster"
 DB = "tracerail"
@@ -48,7 +54,7 @@ def test_every_cluster_statement_parses_and_is_on_cluster(store: ClickHouseStore
 def test_tables_become_replicated_local_plus_distributed_by_trace_id(
     store: ClickHouseStore,
 ) -> None:
-    local, dist = (formatted(store, s) for s in schema.render_cluster(schema.SPANS, DB, CLUSTER))
+    local, dist = (formatted(store, s) for s in render_cluster(SPANS, DB, CLUSTER))
     assert local.startswith(f"CREATE TABLE IF NOT EXISTS {DB}.spans_local ON CLUSTER {CLUSTER}")
     assert (
         "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', "
@@ -58,7 +64,7 @@ def test_tables_become_replicated_local_plus_distributed_by_trace_id(
         f"CREATE TABLE IF NOT EXISTS {DB}.spans ON CLUSTER {CLUSTER} AS {DB}.spans_local "
         f"ENGINE = Distributed('{CLUSTER}', '{DB}', 'spans_local', cityHash64(trace_id))"
     )
-    _, index_dist = schema.render_cluster(schema.TRACE_LOOKUP, DB, CLUSTER)
+    _, index_dist = render_cluster(TRACE_LOOKUP, DB, CLUSTER)
     assert "'trace_lookup_local', cityHash64(trace_id))" in index_dist
 
 
@@ -70,7 +76,7 @@ def test_engine_arguments_follow_the_replication_arguments(store: ClickHouseStor
         engine="ReplacingMergeTree",
         engine_args="v",
     )
-    local, _ = schema.render_cluster(versioned, DB, CLUSTER)
+    local, _ = render_cluster(versioned, DB, CLUSTER)
     assert (
         "ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/{database}/{table}', "
         "'{replica}', v)" in formatted(store, local)
@@ -78,7 +84,7 @@ def test_engine_arguments_follow_the_replication_arguments(store: ClickHouseStor
 
 
 def test_materialized_view_reads_and_writes_local_tables(store: ClickHouseStore) -> None:
-    (view,) = schema.render_cluster(schema.TRACE_LOOKUP_MV, DB, CLUSTER)
+    (view,) = render_cluster(TRACE_LOOKUP_MV, DB, CLUSTER)
     text = formatted(store, view)
     assert f"TO {DB}.trace_lookup_local AS SELECT" in text
     assert f"FROM {DB}.spans_local GROUP BY" in text
@@ -87,7 +93,7 @@ def test_materialized_view_reads_and_writes_local_tables(store: ClickHouseStore)
 
 def _without_cluster_parts(sql: str) -> str:
     """Undo exactly what cluster rendering adds to a local table's DDL."""
-    sql = sql.replace(f" ON CLUSTER {CLUSTER}", "").replace(schema.LOCAL_SUFFIX, "")
+    sql = sql.replace(f" ON CLUSTER {CLUSTER}", "").replace(LOCAL_SUFFIX, "")
     sql = re.sub(
         r"ENGINE = Replicated(\w+)\('/clickhouse/tables/\{shard\}/\{database\}/\{table\}', "
         r"'\{replica\}'(?:, )?",
@@ -107,8 +113,8 @@ def test_cluster_ddl_is_the_applied_single_node_ddl_plus_cluster_parts(
 ) -> None:
     """One source: stripping ON CLUSTER/Replicated/_local gives the single-node statement,
     and that statement is what the ``store`` fixture applied to chDB (it exists there)."""
-    first = schema.render_cluster(obj, store.database, CLUSTER)[0]
-    single = schema.render(obj, store.database)
+    first = render_cluster(obj, store.database, CLUSTER)[0]
+    single = render(obj, store.database)
     assert _without_cluster_parts(formatted(store, first)) == formatted(store, single)
     exists = store.query(
         "SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = {t:String}",
@@ -136,20 +142,20 @@ NEW_VIEW = Statement(
 
 
 def test_column_alter_goes_to_local_and_distributed_tables(store: ClickHouseStore) -> None:
-    local, dist = (formatted(store, s) for s in schema.render_cluster(ADD_COLUMN, DB, CLUSTER))
+    local, dist = (formatted(store, s) for s in render_cluster(ADD_COLUMN, DB, CLUSTER))
     assert local.startswith(f"ALTER TABLE {DB}.spans_local ON CLUSTER {CLUSTER} (ADD COLUMN")
     assert dist.startswith(f"ALTER TABLE {DB}.spans ON CLUSTER {CLUSTER} (ADD COLUMN")
 
 
 def test_index_alter_goes_only_to_the_local_table(store: ClickHouseStore) -> None:
-    (local,) = schema.render_cluster(ADD_INDEX, DB, CLUSTER)
+    (local,) = render_cluster(ADD_INDEX, DB, CLUSTER)
     assert formatted(store, local).startswith(
         f"ALTER TABLE {DB}.spans_local ON CLUSTER {CLUSTER} (ADD INDEX"
     )
 
 
 def test_statement_without_table_only_gains_on_cluster(store: ClickHouseStore) -> None:
-    (sql,) = schema.render_cluster(NEW_VIEW, DB, CLUSTER)
+    (sql,) = render_cluster(NEW_VIEW, DB, CLUSTER)
     assert formatted(store, sql).startswith(
         f"CREATE VIEW IF NOT EXISTS {DB}.errors ON CLUSTER {CLUSTER} AS SELECT"
     )
@@ -159,7 +165,7 @@ def test_statement_without_table_only_gains_on_cluster(store: ClickHouseStore) -
 def test_example_statements_apply_on_a_single_node(
     store: ClickHouseStore, statement: Statement
 ) -> None:
-    store.client.command(schema.render(statement, store.database))
+    store.client.command(render(statement, store.database))
 
 
 def test_mixed_alter_is_refused_with_advice() -> None:
@@ -168,18 +174,18 @@ def test_mixed_alter_is_refused_with_advice() -> None:
         table="spans",
     )
     with pytest.raises(ValueError, match="split this ALTER"):
-        schema.render_cluster(mixed, DB, CLUSTER)
+        render_cluster(mixed, DB, CLUSTER)
 
 
 def test_table_without_a_shard_key_column_is_refused() -> None:
     keys = Table(name="api_keys", columns=(Column("key_hash", "String"),), order_by="key_hash")
     with pytest.raises(ValueError, match="give the Table a shard_key"):
-        schema.render_cluster(keys, DB, CLUSTER)
+        render_cluster(keys, DB, CLUSTER)
 
 
 def test_cluster_name_is_validated() -> None:
     with pytest.raises(ValueError, match="invalid cluster name"):
-        schema.render_cluster(schema.SPANS, DB, "prod; DROP")
+        render_cluster(SPANS, DB, "prod; DROP")
     with pytest.raises(ValueError, match="invalid cluster name"):
         ClickHouseStore("chdb:///unused", DB, cluster="a b")
 

@@ -14,13 +14,13 @@ from tracerail.collector.otlp.promote import (
     INT_COLUMNS,
     STRING_COLUMNS,
 )
-from tracerail.collector.store import schema
 from tracerail.collector.store.arrow import spans_table
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.migrations.m001_spans import SPANS
 
 
 def test_the_ddl_is_the_column_table() -> None:
-    assert [(c.name, c.type, c.codec, c.default) for c in schema.SPANS.columns] == [
+    assert [(c.name, c.type, c.codec, c.default) for c in SPANS.columns] == [
         (c.name, c.type, c.codec, c.default) for c in SPAN_COLUMNS
     ]
 

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from tracerail import semconv
 from tracerail.collector.ingest import dedup_settings
 from tracerail.collector.scores import Score, SpanInfo, append_score, empty_score_columns
-from tracerail.collector.store import schema
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.erasure import erase_subject
+from tracerail.collector.store.hallucination_sql import bucket_sql
 from tracerail.collector.store.hallucination_stats import (
     bucket,
     grid_threshold,
@@ -79,7 +79,7 @@ def test_sql_bucket_equals_python_bucket(store: ClickHouseStore) -> None:
     values = [k / 100 for k in range(101)]
     values += [math.nextafter(v, 0.0) for v in values[1:]] + [0.123456789, 0.999999, 1e-300]
     rows = store.query(
-        f"SELECT {schema.bucket_sql('v')} AS b FROM (SELECT arrayJoin({{vs:Array(Float64)}}) AS v)",
+        f"SELECT {bucket_sql('v')} AS b FROM (SELECT arrayJoin({{vs:Array(Float64)}}) AS v)",
         {"vs": values},
     )
     assert [r["b"] for r in rows] == [bucket(v) for v in values]

@@ -31,6 +31,12 @@ from tracerail.collector.settings import Settings
 from tracerail.collector.store import checkpoints as stored
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import read_head
+from tracerail.collector.timestamping import (
+    Stamped,
+    TsaClient,
+    check_sink_tokens,
+    timestamp_checkpoints,
+)
 from tracerail.errors import ConfigError
 from tracerail.evidence import (
     UNKNOWN_KEY,
@@ -46,6 +52,7 @@ from tracerail.evidence.checkpoint import MALFORMED
 logger = logging.getLogger("tracerail.collector")
 
 KEYRING_FILE: Final = "keys.json"
+TOKEN_SUFFIX: Final = ".tsr"
 
 
 class Signer(Protocol):
@@ -131,16 +138,34 @@ class DirectorySink:
     def _dir(self, project: str) -> Path:
         return self.root / urllib.parse.quote(project, safe="")
 
+    def path_of(self, checkpoint: Checkpoint) -> Path:
+        """Where ``checkpoint`` is (or would be) written."""
+        name = f"{checkpoint.signed_at_ns:020d}-{checkpoint.seq:012d}.json"
+        return self._dir(checkpoint.project) / name
+
+    def token_path(self, checkpoint: Checkpoint) -> Path:
+        """Where its RFC 3161 time-stamp token (DER) is written: beside it, ``.tsr``."""
+        return self.path_of(checkpoint).with_suffix(TOKEN_SUFFIX)
+
     def append(self, checkpoint: Checkpoint) -> Path:
-        folder = self._dir(checkpoint.project)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{checkpoint.signed_at_ns:020d}-{checkpoint.seq:012d}.json"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(json.dumps(checkpoint.as_dict(), sort_keys=True) + "\n")
-            out.flush()
-            os.fsync(out.fileno())
+        path = self.path_of(checkpoint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_once(path, (json.dumps(checkpoint.as_dict(), sort_keys=True) + "\n").encode())
         return path
+
+    def write_token(self, checkpoint: Checkpoint, token: bytes) -> Path:
+        """Store ``checkpoint``'s time-stamp token beside it (created once, never replaced)."""
+        path = self.token_path(checkpoint)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_once(path, token)
+        return path
+
+    def token_of(self, checkpoint: Checkpoint) -> bytes | None:
+        """``checkpoint``'s stored time-stamp token, None when it has none."""
+        try:
+            return self.token_path(checkpoint).read_bytes()
+        except FileNotFoundError:
+            return None
 
     def read(self) -> Iterator[tuple[Path, Checkpoint | str]]:
         """Every checkpoint file, parsed, or the reason it cannot be."""
@@ -167,6 +192,15 @@ class DirectorySink:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(updated.as_dict(), indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    """Create ``path`` read-only with ``data``; never overwrite (FileExistsError)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def checkpoint_now(
@@ -201,13 +235,38 @@ def checkpoint_now(
     return signed
 
 
+def tsa_client(settings: Settings) -> TsaClient | None:
+    """The configured time-stamping authority (``tsa_url``), None when there is none."""
+    return TsaClient(settings.tsa_url) if settings.tsa_url else None
+
+
+def checkpoint_and_stamp(
+    store: ClickHouseStore,
+    signer: Signer,
+    sink: DirectorySink,
+    projects: Sequence[str] | None = None,
+    *,
+    tsa: TsaClient | None = None,
+) -> tuple[list[Checkpoint], list[Stamped]]:
+    """:func:`checkpoint_now`, then (with a TSA) time-stamp each new checkpoint; a TSA
+    failure is in the returned outcomes, the checkpoints are signed and stored regardless."""
+    signed = checkpoint_now(store, signer, sink, projects)
+    return signed, [] if tsa is None else timestamp_checkpoints(tsa, sink, signed)
+
+
 class Checkpointer:
     """Signs every project's head every ``interval`` seconds on a daemon thread."""
 
     def __init__(
-        self, store: ClickHouseStore, signer: Signer, sink: DirectorySink, interval: float
+        self,
+        store: ClickHouseStore,
+        signer: Signer,
+        sink: DirectorySink,
+        interval: float,
+        tsa: TsaClient | None = None,
     ) -> None:
         self.store, self.signer, self.sink, self.interval = store, signer, sink, interval
+        self.tsa = tsa
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="tracerail-checkpoints", daemon=True)
 
@@ -224,7 +283,7 @@ class Checkpointer:
             )
             return None
         sink = DirectorySink(settings.checkpoint_path())
-        return cls(store, signer, sink, settings.checkpoint_interval_seconds)
+        return cls(store, signer, sink, settings.checkpoint_interval_seconds, tsa_client(settings))
 
     def start(self) -> None:
         self._thread.start()
@@ -237,8 +296,14 @@ class Checkpointer:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
-                done = checkpoint_now(self.store, self.signer, self.sink)
-                logger.info("signed %d ledger checkpoint(s)", len(done))
+                done, stamped = checkpoint_and_stamp(
+                    self.store, self.signer, self.sink, tsa=self.tsa
+                )
+                logger.info(
+                    "signed %d ledger checkpoint(s), %d time-stamped",
+                    len(done),
+                    sum(s.info is not None for s in stamped),
+                )
             except Exception:
                 logger.exception("signing ledger checkpoints failed; retrying next interval")
 
@@ -290,4 +355,5 @@ def verify_checkpoints(
     chain, heads = stored.chain_at(store, found.values())
     checked = check_checkpoints(found.values(), ring, chain, heads)
     checked.problems[:0] = report.problems
+    check_sink_tokens(sink, found.values(), checked, notes)
     return checked, notes

@@ -22,6 +22,7 @@ from tracerail.collector.store.compliance import compliance_report
 from tracerail.evidence import Checkpoint, KeyRing, inclusion_proofs
 from tracerail.evidence import pack as fmt
 from tracerail.evidence.checkpoint import iso_ns
+from tracerail.evidence.pack_timestamps import certificates_pem, token_line
 from tracerail.version import __version__
 
 
@@ -38,6 +39,13 @@ def _checkpoints(
         if isinstance(item, Checkpoint) and item.project == project and item.seq >= first:
             found.setdefault(item.identity, item)
     return sorted(found.values(), key=lambda c: (c.seq, c.signed_at_ns))
+
+
+def _tokens(settings: Settings, checkpoints: list[Checkpoint]) -> list[tuple[Checkpoint, bytes]]:
+    """The time-stamp tokens the sink holds for ``checkpoints``."""
+    sink = DirectorySink(settings.checkpoint_path())
+    found = ((cp, sink.token_of(cp)) for cp in checkpoints)
+    return [(cp, token) for cp, token in found if token is not None]
 
 
 def _line(value: Any) -> bytes:
@@ -123,9 +131,11 @@ def export_pack(
                 for h in headers
             ),
         )
-        archive.writestr(
-            fmt.CHECKPOINTS, b"".join(_line(cp.as_dict()) for cp in signed if cp.seq <= last)
-        )
+        packed = [cp for cp in signed if cp.seq <= last]
+        archive.writestr(fmt.CHECKPOINTS, b"".join(_line(cp.as_dict()) for cp in packed))
+        tokens = _tokens(settings, packed)
+        archive.writestr(fmt.TIMESTAMPS, b"".join(_line(token_line(*t)) for t in tokens))
+        archive.writestr(fmt.TSA_CERTS, certificates_pem(token for _, token in tokens))
         archive.writestr(fmt.KEYS, json.dumps(ring.as_dict(), indent=2))
         archive.writestr(fmt.REPORT, json.dumps(report, indent=2, default=str))
         manifest = {
@@ -138,7 +148,8 @@ def export_pack(
             "last_seq": last,
             "rows": written,
             "batches": len(headers),
-            "checkpoints": sum(cp.seq <= last for cp in signed),
+            "checkpoints": len(packed),
+            "timestamps": len(tokens),
             "created_at": iso_ns(time.time_ns()),
             "generator": f"tracerail {__version__}",
         }

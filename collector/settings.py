@@ -154,6 +154,12 @@ class Settings(BaseSettings):
         description="Key ring that `audit verify` trusts (default: keys.json in checkpoint_dir).",
     )
 
+    tsa_url: str | None = Field(
+        None,
+        description="RFC 3161 time-stamping authority every checkpoint is also sent to "
+        "(http(s) URL); its token is stored beside the checkpoint.",
+    )
+
     def checkpoint_path(self) -> Path:
         """The checkpoint sink directory of this collector's database."""
         return self._beside_data(self.checkpoint_dir, "checkpoints")

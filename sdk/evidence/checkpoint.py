@@ -88,6 +88,11 @@ class Checkpoint:
     def as_dict(self) -> dict[str, Any]:
         return {**json.loads(self.statement()), "signature": self.signature}
 
+    def signed_bytes(self) -> bytes:
+        """The signed checkpoint: canonical JSON of the statement and its signature (what an
+        RFC 3161 time-stamp covers, so it shows the signature existed by then too)."""
+        return canonical(self.as_dict()).encode("utf-8")
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Checkpoint:
         """Parse a stored checkpoint; ``ValueError`` naming the field when it is not one."""
@@ -254,6 +259,8 @@ class CheckpointReport:
 
     checked: int = 0
     problems: list[CheckpointProblem] = field(default_factory=list)
+    # Checkpoints with a valid RFC 3161 token: project, seq, signed_at, gen_time, the TSA.
+    timestamps: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -264,6 +271,7 @@ class CheckpointReport:
             "checked": self.checked,
             "ok": self.ok,
             "problems": [vars(p) for p in self.problems],
+            "timestamps": self.timestamps,
         }
 
 

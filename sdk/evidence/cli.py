@@ -14,6 +14,7 @@ from typing import Final
 from tracerail.errors import ConfigError
 from tracerail.evidence.checkpoint import KeyRing
 from tracerail.evidence.pack import verify_pack
+from tracerail.evidence.pack_timestamps import read_certificates
 
 PROGRESS_FROM_ROWS: Final = 50_000
 
@@ -51,12 +52,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="Key ring you got from the operator separately (default: the pack's keys.json).",
     )
+    parser.add_argument(
+        "--tsa-cert",
+        type=Path,
+        action="append",
+        help="PEM certificate(s) of the time-stamping authority, got from the TSA; only these "
+        "may sign the pack's time-stamps (default: the certificates the tokens carry).",
+    )
     parser.add_argument("--json", action="store_true", help="Print the result as JSON.")
     parser.add_argument("--quiet", action="store_true", help="No progress bar.")
     args = parser.parse_args(argv)
     try:
         ring = KeyRing.load(args.keys) if args.keys is not None else None
-        report = verify_pack(args.pack, keys=ring, progress=None if args.quiet else ProgressBar())
+        trusted = _tsa_certificates(args.tsa_cert) if args.tsa_cert else None
+        report = verify_pack(
+            args.pack,
+            keys=ring,
+            progress=None if args.quiet else ProgressBar(),
+            tsa_certs=trusted,
+        )
     except ConfigError as exc:
         sys.stderr.write(f"verify-pack: {exc}\n")
         return 2
@@ -74,11 +88,29 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "note: keys from the pack prove only that the pack is consistent; compare these "
                 "key ids with the ones the operator published, or pass --keys"
             )
+        for stamp in report.timestamps:
+            print(
+                f"time-stamped: checkpoint of batch {stamp['seq']} existed by "
+                f"{stamp['gen_time']} ({stamp['tsa_subject']}, certificate sha256 "
+                f"{stamp['tsa_certificate_sha256']})"
+            )
+        if report.timestamps and report.tsa_certs_from_pack:
+            print(
+                "note: the TSA certificate comes with the pack; compare its sha256 with the "
+                "one the TSA publishes, or pass --tsa-cert"
+            )
         for finding in report.findings:
             print(f"TAMPERED: {finding}")
         if report.ok:
             print("evidence pack verified")
     return 0 if report.ok else 1
+
+
+def _tsa_certificates(paths: list[Path]) -> list[bytes]:
+    try:
+        return [der for path in paths for der in read_certificates(path.read_bytes())]
+    except (OSError, ValueError) as exc:
+        raise ConfigError("tsa-cert", f"cannot read the TSA certificate: {exc}") from None
 
 
 if __name__ == "__main__":

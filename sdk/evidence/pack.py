@@ -10,6 +10,8 @@ ClickHouse)::
     checkpoints.jsonl the signed checkpoints of those batches (the last one anchors last_seq)
     keys.json         the key ring the checkpoints were signed under
     report.json       the compliance report of the period
+    timestamps.jsonl  RFC 3161 time-stamp tokens of those checkpoints (when a TSA was used)
+    tsa-certs.pem     the certificates that signed the tokens
 
 What a check proves: each row is in its batch (proof → Merkle root), each batch is in the
 chain (header → chain hash, linked to the one before), and the chain up to ``last_seq`` is the
@@ -37,6 +39,8 @@ from tracerail.evidence.checkpoint import (
     parse_ns,
 )
 from tracerail.evidence.hashing import BatchHeader, merkle_root, root_from_proof, row_hash
+from tracerail.evidence.pack_timestamps import check_pack_timestamps, read_certificates
+from tracerail.evidence.timestamp import TIMESTAMP_INVALID, TIMESTAMP_MISMATCH
 
 PACK_TYPE: Final = "tracerail.evidence-pack/v1"
 MANIFEST: Final = "manifest.json"
@@ -46,7 +50,11 @@ BATCHES: Final = "batches.jsonl"
 CHECKPOINTS: Final = "checkpoints.jsonl"
 KEYS: Final = "keys.json"
 REPORT: Final = "report.json"
+TIMESTAMPS: Final = "timestamps.jsonl"
+TSA_CERTS: Final = "tsa-certs.pem"
 FILES: Final = (MANIFEST, ROWS, PROOFS, BATCHES, CHECKPOINTS, KEYS, REPORT)
+# Packs whose manifest counts "timestamps" also hold these.
+TIMESTAMP_FILES: Final = (TIMESTAMPS, TSA_CERTS)
 
 # The kinds of edit verify-pack names.
 ROW_CHANGED: Final = "row changed"
@@ -71,6 +79,8 @@ EDIT_KINDS: Final = (
     BATCH_REMOVED,
     CHECKPOINT_CHANGED,
     NOT_ANCHORED,
+    TIMESTAMP_MISMATCH,
+    TIMESTAMP_INVALID,
     REPORT_CHANGED,
     MANIFEST_CHANGED,
     FILE_MISSING,
@@ -98,6 +108,9 @@ class PackReport:
     checkpoints: int = 0
     key_ids: list[str] = field(default_factory=list)
     keys_from_pack: bool = True
+    # Checkpoints with a valid time-stamp: seq, signed_at, gen_time and the TSA certificate.
+    timestamps: list[dict[str, Any]] = field(default_factory=list)
+    tsa_certs_from_pack: bool = True
     recomputed: dict[str, Any] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
 
@@ -120,6 +133,8 @@ class PackReport:
             "checkpoints": self.checkpoints,
             "key_ids": self.key_ids,
             "keys_from_pack": self.keys_from_pack,
+            "timestamps": self.timestamps,
+            "tsa_certs_from_pack": self.tsa_certs_from_pack,
             "recomputed": self.recomputed,
             "findings": [vars(f) for f in self.findings],
         }
@@ -282,11 +297,16 @@ def _read_json(archive: zipfile.ZipFile, name: str, report: PackReport) -> Any:
 
 
 def verify_pack(
-    path: Path, *, keys: KeyRing | None = None, progress: Progress | None = None
+    path: Path,
+    *,
+    keys: KeyRing | None = None,
+    progress: Progress | None = None,
+    tsa_certs: list[bytes] | None = None,
 ) -> PackReport:
-    """Check every proof, header link and signature of the pack at ``path``, recompute the
-    report's volume figures, and name every edit found. ``keys`` (the ring the auditor got
-    from the operator separately) is trusted over the pack's own ``keys.json``."""
+    """Check every proof, header link, signature and time-stamp of the pack at ``path``,
+    recompute the report's volume figures, and name every edit found. ``keys`` (the ring the
+    auditor got from the operator separately) is trusted over the pack's own ``keys.json``;
+    ``tsa_certs`` (DER, got from the TSA) over the certificates the pack and tokens carry."""
     report = PackReport()
     try:
         archive = zipfile.ZipFile(path)
@@ -310,8 +330,39 @@ def verify_pack(
         report.key_ids = [k.key_id for k in keys.keys]
         headers = _check_batches(archive, manifest, report)
         _check_rows(archive, manifest, headers, content, report, progress)
-        _check_checkpoints(archive, manifest, headers, keys, report)
+        checkpoints = _check_checkpoints(archive, manifest, headers, keys, report)
+        if "timestamps" in manifest:
+            _check_timestamps(archive, manifest, checkpoints, tsa_certs, report)
     return report
+
+
+def _check_timestamps(
+    archive: zipfile.ZipFile,
+    manifest: dict[str, Any],
+    checkpoints: list[Checkpoint],
+    trusted: list[bytes] | None,
+    report: PackReport,
+) -> None:
+    missing = [name for name in TIMESTAMP_FILES if name not in archive.namelist()]
+    if missing:
+        report.add(FILE_MISSING, ", ".join(missing))
+        return
+    report.tsa_certs_from_pack = trusted is None
+    try:
+        certificates = read_certificates(archive.read(TSA_CERTS))
+    except ValueError as exc:
+        report.add(TIMESTAMP_INVALID, f"{TSA_CERTS}: {exc}")
+        certificates = []
+    with archive.open(TIMESTAMPS) as handle:
+        result = check_pack_timestamps(_jsonl(handle), certificates, checkpoints, trusted)
+    report.timestamps = result.stamped
+    for kind, detail in result.problems:
+        report.add(kind, detail)
+    counted = manifest.get("timestamps")
+    if counted != result.lines:
+        report.add(
+            MANIFEST_CHANGED, f"manifest says {counted} time-stamps, the pack holds {result.lines}"
+        )
 
 
 def _check_batches(
@@ -410,7 +461,7 @@ def _check_checkpoints(
     headers: dict[int, dict[str, Any]],
     keys: KeyRing,
     report: PackReport,
-) -> None:
+) -> list[Checkpoint]:
     checkpoints: list[Checkpoint] = []
     with archive.open(CHECKPOINTS) as handle:
         for data in _jsonl(handle):
@@ -430,3 +481,4 @@ def _check_checkpoints(
         report.add(NOT_ANCHORED, f"no valid signed checkpoint of the last batch ({last})")
     if any(cp.project != report.project for cp in checkpoints):
         report.add(CHECKPOINT_CHANGED, "a checkpoint names another project")
+    return checkpoints

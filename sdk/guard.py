@@ -11,6 +11,7 @@ default policy. ``tracerail.guardrails`` (and presidio with it) is imported only
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -54,7 +55,7 @@ def resolve_policy(policy: PolicyLike | None) -> Policy | None:
         if text.strip().lower() in _OFF:
             return Policy.disabled()
         if text.strip().lower() == "default":
-            return Policy.default()
+            return _default()
         return _load_file(Path(text))
     raise ConfigError("policy", f"expected a Policy or a TOML path, got {type(policy).__name__}")
 
@@ -91,7 +92,9 @@ def active_policy(explicit: PolicyLike | None = None) -> Policy:
     return _default()
 
 
+@functools.cache
 def _default() -> Policy:
+    """One default policy object, so its version (a hash) is computed once."""
     from tracerail.guardrails.policy import Policy
 
     return Policy.default()

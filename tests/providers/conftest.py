@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 import openai
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan
 
 import tracerail
+from tests.support.models import Spans, local_client, recorded_spans
 from tracerail.pricing import reset_prices
 from tracerail.testing import LocalModelServer
-
-Spans = Callable[[], list[ReadableSpan]]
 
 
 @pytest.fixture(scope="session")
@@ -33,45 +32,26 @@ def model_server(_server: LocalModelServer) -> Iterator[LocalModelServer]:
 @pytest.fixture
 def spans() -> Iterator[Spans]:
     """``spans()`` flushes and returns the finished spans of this test."""
-    exporter = InMemorySpanExporter()
-    tracerail.init(tracer_provider=TracerProvider(), span_exporter=exporter, service_name="t")
-
-    def finished() -> list[ReadableSpan]:
-        assert tracerail.flush()
-        return list(exporter.get_finished_spans())
-
-    yield finished
-    tracerail.shutdown()
+    with recorded_spans("t") as finished:
+        yield finished
     tracerail.uninstrument_all()
     reset_prices()
 
 
-@pytest.fixture
-def oai(model_server: LocalModelServer) -> openai.OpenAI:
-    return tracerail.instrument(
-        openai.OpenAI(base_url=model_server.openai_base_url, api_key="test", max_retries=0)
-    )
+def _instrumented(name: str, client_class: type[Any]) -> Any:
+    """Fixture ``name``: a real ``client_class`` client on the local model server, instrumented."""
+
+    @pytest.fixture(name=name)
+    def client(model_server: LocalModelServer) -> Any:
+        return tracerail.instrument(local_client(client_class, model_server))
+
+    return client
 
 
-@pytest.fixture
-def async_oai(model_server: LocalModelServer) -> openai.AsyncOpenAI:
-    return tracerail.instrument(
-        openai.AsyncOpenAI(base_url=model_server.openai_base_url, api_key="test", max_retries=0)
-    )
-
-
-@pytest.fixture
-def claude(model_server: LocalModelServer) -> anthropic.Anthropic:
-    return tracerail.instrument(
-        anthropic.Anthropic(base_url=model_server.url, api_key="test", max_retries=0)
-    )
-
-
-@pytest.fixture
-def async_claude(model_server: LocalModelServer) -> anthropic.AsyncAnthropic:
-    return tracerail.instrument(
-        anthropic.AsyncAnthropic(base_url=model_server.url, api_key="test", max_retries=0)
-    )
+oai = _instrumented("oai", openai.OpenAI)
+async_oai = _instrumented("async_oai", openai.AsyncOpenAI)
+claude = _instrumented("claude", anthropic.Anthropic)
+async_claude = _instrumented("async_claude", anthropic.AsyncAnthropic)
 
 
 def only(spans: Spans) -> ReadableSpan:

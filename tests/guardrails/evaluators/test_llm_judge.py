@@ -4,16 +4,15 @@ tracerail's local wire-format server, which answers with scripted verdicts (some
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import openai
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import tracerail
+from tests.support.models import Spans, local_client, recorded_spans
 from tracerail import semconv
 from tracerail.guardrails.evaluators import (
     LABEL_GROUNDED,
@@ -60,26 +59,15 @@ def server() -> Iterator[LocalModelServer]:
 
 
 @pytest.fixture
-def spans(server: LocalModelServer) -> Iterator[Callable[[], list[ReadableSpan]]]:
+def spans(server: LocalModelServer) -> Iterator[Spans]:
     server.reset()
-    exporter = InMemorySpanExporter()
-    tracerail.init(
-        tracer_provider=TracerProvider(), span_exporter=exporter, service_name="judge-tests"
-    )
-
-    def finished() -> list[ReadableSpan]:
-        assert tracerail.flush()
-        return list(exporter.get_finished_spans())
-
-    yield finished
-    tracerail.shutdown()
+    with recorded_spans("judge-tests") as finished:
+        yield finished
     server.reset()
 
 
 def make_client(provider: str, server: LocalModelServer) -> Any:
-    if provider == "openai":
-        return openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
-    return anthropic.Anthropic(base_url=server.url, api_key="test", max_retries=0)
+    return local_client(openai.OpenAI if provider == "openai" else anthropic.Anthropic, server)
 
 
 def judge(provider: str, server: LocalModelServer, **options: Any) -> LlmJudgeEvaluator:
@@ -95,7 +83,7 @@ PROVIDERS = pytest.mark.parametrize("provider", ["openai", "anthropic"])
 
 @PROVIDERS
 def test_verdict_per_claim_with_sources_hash_and_traced_cost(
-    provider: str, server: LocalModelServer, spans: Callable[[], list[ReadableSpan]]
+    provider: str, server: LocalModelServer, spans: Spans
 ) -> None:
     server.script_replies(verdicts(("supported", 1), ("contradicted", 2)))
     result = judge(provider, server).evaluate(ANSWER, SOURCES, question="Refund and hours?")
@@ -137,9 +125,7 @@ def test_verdict_per_claim_with_sources_hash_and_traced_cost(
 
 
 @PROVIDERS
-def test_all_supported_is_grounded(
-    provider: str, server: LocalModelServer, spans: Callable[[], list[ReadableSpan]]
-) -> None:
+def test_all_supported_is_grounded(provider: str, server: LocalModelServer, spans: Spans) -> None:
     server.script_replies("```json\n" + verdicts(("supported", 1), ("supported", "2")) + "\n```")
     result = judge(provider, server).evaluate(ANSWER, SOURCES)
     assert (result.label, result.score) == (LABEL_GROUNDED, 0.0)
@@ -148,7 +134,7 @@ def test_all_supported_is_grounded(
 
 @PROVIDERS
 def test_malformed_answer_is_retried_then_parsed(
-    provider: str, server: LocalModelServer, spans: Callable[[], list[ReadableSpan]]
+    provider: str, server: LocalModelServer, spans: Spans
 ) -> None:
     server.script_replies(
         "Sure! Both claims look fine to me.", verdicts(("supported", 1), ("unsupported", None))
@@ -161,7 +147,7 @@ def test_malformed_answer_is_retried_then_parsed(
 
 @PROVIDERS
 def test_answer_still_malformed_after_retries_is_unparseable_not_raised(
-    provider: str, server: LocalModelServer, spans: Callable[[], list[ReadableSpan]]
+    provider: str, server: LocalModelServer, spans: Spans
 ) -> None:
     server.script_replies(
         "not json at all",
@@ -179,7 +165,7 @@ def test_answer_still_malformed_after_retries_is_unparseable_not_raised(
 
 @PROVIDERS
 def test_failing_requests_end_in_an_error_evaluation(
-    provider: str, server: LocalModelServer, spans: Callable[[], list[ReadableSpan]]
+    provider: str, server: LocalModelServer, spans: Spans
 ) -> None:
     for _ in range(2):
         server.fail_next(500, "judge down")
@@ -194,7 +180,7 @@ def test_failing_requests_end_in_an_error_evaluation(
 
 @PROVIDERS
 def test_timeout_is_applied_per_request(
-    provider: str, server: LocalModelServer, spans: Callable[[], list[ReadableSpan]]
+    provider: str, server: LocalModelServer, spans: Spans
 ) -> None:
     server.reply_delay = 2.0
     result = judge(provider, server, timeout=0.3, retries=1).evaluate(ANSWER, SOURCES)
@@ -228,9 +214,7 @@ def test_client_and_model_are_checked(server: LocalModelServer) -> None:
         get_evaluator("llm-judge", client=make_client("openai", server))
 
 
-def test_an_instrumented_client_is_used_as_it_is(
-    server: LocalModelServer, spans: Callable[[], list[ReadableSpan]]
-) -> None:
+def test_an_instrumented_client_is_used_as_it_is(server: LocalModelServer, spans: Spans) -> None:
     client = tracerail.instrument(make_client("openai", server), guardrails=False)
     server.script_replies(verdicts(("supported", 1), ("supported", 2)))
     evaluator = get_evaluator("llm-judge", client=client, model="gpt-4o-mini")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -176,6 +176,51 @@ def as_int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def int_param(kwargs: Mapping[str, Any], name: str) -> int | None:
+    """The request parameter ``name`` when it is an integer (not a bool), else None."""
+    value = kwargs.get(name)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def float_params(
+    kwargs: Mapping[str, Any], params: Iterable[tuple[str, str]]
+) -> dict[str, AttributeValue]:
+    """``{attribute: float}`` for the ``(attribute, parameter)`` pairs given as numbers."""
+    attributes: dict[str, AttributeValue] = {}
+    for key, name in params:
+        value = kwargs.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            attributes[key] = float(value)
+    return attributes
+
+
+def as_dict(item: Any) -> Any:
+    """An SDK model (pydantic) as the dict of the fields it was given; anything else as is."""
+    dump = getattr(item, "model_dump", None)
+    return dump(exclude_unset=True) if callable(dump) else item
+
+
+def map_text_parts(parts: Iterable[Any], kind: str, fn: TextMap) -> None:
+    """Apply ``fn`` in place to the ``text`` of every part of type ``kind`` (set if changed)."""
+    for part in parts:
+        text = attr(part, "text")
+        if attr(part, "type") == kind and isinstance(text, str):
+            new = fn(text)
+            if new != text:
+                part.text = new
+
+
+def map_contents(items: Iterable[Any], fn: Callable[[Any], Any]) -> list[Any]:
+    """``items`` (messages) as dicts, ``fn`` applied to the ``content`` of each that has one."""
+    mapped = []
+    for item in items:
+        item = as_dict(item)
+        if isinstance(item, dict) and "content" in item:
+            item = {**item, "content": fn(item["content"])}
+        mapped.append(item)
+    return mapped
+
+
 class GuardedCall:
     """The span and guardrail decisions of one provider call."""
 
@@ -219,6 +264,17 @@ class GuardedCall:
             self.span, end_on_exit=False, record_exception=False, set_status_on_exception=False
         ):
             yield
+
+    @contextmanager
+    def sending(self) -> Iterator[None]:
+        """:meth:`active` around the provider call; an exception from it ends the span with
+        the error (:meth:`fail`) and propagates unchanged."""
+        try:
+            with self.active():
+                yield
+        except BaseException as exc:
+            self.fail(exc)
+            raise
 
     def guard(self, texts: list[str], target: Literal["input", "output"]) -> list[str]:
         """Run the policy over ``texts``; GuardrailBlocked propagates, other failures fail open."""
@@ -335,6 +391,13 @@ class GuardedCall:
         self.end()
         return response
 
+    def deliver(self, result: Any, wrap_stream: Callable[[Any, GuardedCall], Any]) -> Any:
+        """What the caller gets: a raw stream wrapped by ``wrap_stream``, else the response
+        finished (:meth:`finish`)."""
+        if self.adapter.is_stream(result):
+            return wrap_stream(result, self)
+        return self.finish(result)
+
     def fail(self, exc: BaseException) -> None:
         """Record ``exc`` (status ERROR, ``error.type``) and end the span."""
         if self._ended:
@@ -361,56 +424,36 @@ class GuardedCall:
         return self._ended
 
 
+def marked(wrapper: Callable[..., Any], original: Callable[..., Any]) -> Callable[..., Any]:
+    """``wrapper`` marked as tracerail's wrapping of ``original`` (how uninstrument finds it)."""
+    setattr(wrapper, WRAPPED_MARK, original)
+    return wrapper
+
+
 def wrap_method(
     original: Callable[..., Any],
     adapter_for: Callable[[Mapping[str, Any]], Adapter],
     options: Options,
     wrap_stream: Callable[[Any, GuardedCall], Any],
+    is_async: bool = False,
 ) -> Callable[..., Any]:
-    """A sync provider method traced and guarded (class or instance level alike)."""
+    """A provider method (a coroutine function when ``is_async``) traced and guarded, class
+    or instance level alike."""
 
-    @functools.wraps(original)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def sync_wrapper(*args: Any, **kwargs: Any) -> Any:
         call = GuardedCall(adapter_for(kwargs), options, kwargs)
-        try:
-            with call.active():
-                sent = call.guard_input(kwargs)
-                result = original(*args, **sent)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        if call.adapter.is_stream(result):
-            return wrap_stream(result, call)
-        return call.finish(result)
+        with call.sending():
+            result = original(*args, **call.guard_input(kwargs))
+        return call.deliver(result, wrap_stream)
 
-    setattr(wrapper, WRAPPED_MARK, original)
-    return wrapper
-
-
-def wrap_async_method(
-    original: Callable[..., Any],
-    adapter_for: Callable[[Mapping[str, Any]], Adapter],
-    options: Options,
-    wrap_stream: Callable[[Any, GuardedCall], Any],
-) -> Callable[..., Any]:
-    """The async twin of :func:`wrap_method`."""
-
-    @functools.wraps(original)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+    async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
         call = GuardedCall(adapter_for(kwargs), options, kwargs)
-        try:
-            with call.active():
-                sent = call.guard_input(kwargs)
-                result = await original(*args, **sent)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        if call.adapter.is_stream(result):
-            return wrap_stream(result, call)
-        return call.finish(result)
+        with call.sending():
+            result = await original(*args, **call.guard_input(kwargs))
+        return call.deliver(result, wrap_stream)
 
-    setattr(wrapper, WRAPPED_MARK, original)
-    return wrapper
+    wrapper = async_wrapper if is_async else sync_wrapper
+    return marked(functools.wraps(original)(wrapper), original)
 
 
 Wrap = Callable[[Callable[..., Any], Options], Callable[..., Any]]
@@ -436,9 +479,8 @@ def call_target(
     method: str = "create",
 ) -> Target:
     """A :class:`Target` for a request method that returns a response or a raw stream."""
-    wrapper = wrap_async_method if is_async else wrap_method
 
     def make(original: Callable[..., Any], options: Options) -> Callable[..., Any]:
-        return wrapper(original, lambda kwargs: adapter, options, wrap_stream)
+        return wrap_method(original, lambda kwargs: adapter, options, wrap_stream, is_async)
 
     return Target(owner, method, path, make)

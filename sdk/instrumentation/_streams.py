@@ -107,6 +107,10 @@ class StreamState:
         else:
             self.call.end()
 
+    def inner_failed(self, exc: BaseException) -> None:
+        """The provider stream raised ``exc``: record what arrived, end the span with the error."""
+        self.finish_span(self.partial_output(), error=exc)
+
     def partial_output(self) -> list[str] | None:
         """The answer so far, checked; None when the policy blocks it (nothing is recorded)."""
         texts = self.acc.texts()
@@ -133,13 +137,22 @@ class _Proxy:
         return getattr(self._inner, name)
 
 
-class GuardedStream(_Proxy):
-    """A sync provider stream traced and guarded."""
+class _StreamProxy(_Proxy):
+    """What the sync and the async stream share: the wrapped stream, its state, the buffer."""
 
     def __init__(self, inner: Any, call: GuardedCall, accumulator: Accumulator) -> None:
         self._inner = inner
         self._state = StreamState(call, accumulator)
         self._buffer: Iterator[Any] | None = None
+
+    def __del__(self) -> None:
+        state = getattr(self, "_state", None)
+        if state is not None and not state.call.ended:
+            state.closed_early()
+
+
+class GuardedStream(_StreamProxy):
+    """A sync provider stream traced and guarded."""
 
     def __iter__(self) -> Iterator[Any]:
         return self
@@ -159,7 +172,7 @@ class GuardedStream(_Proxy):
             state.complete()
             raise
         except BaseException as exc:
-            state.finish_span(state.partial_output(), error=exc)
+            state.inner_failed(exc)
             raise
         try:
             state.on_event(event)
@@ -176,7 +189,7 @@ class GuardedStream(_Proxy):
                 state.on_event(event)
                 events.append(event)
         except BaseException as exc:
-            state.finish_span(state.partial_output(), error=exc)
+            state.inner_failed(exc)
             raise
         try:
             state.complete(events)
@@ -206,19 +219,9 @@ class GuardedStream(_Proxy):
     ) -> None:
         self.close()
 
-    def __del__(self) -> None:
-        state = getattr(self, "_state", None)
-        if state is not None and not state.call.ended:
-            state.closed_early()
 
-
-class AsyncGuardedStream(_Proxy):
+class AsyncGuardedStream(_StreamProxy):
     """An async provider stream traced and guarded."""
-
-    def __init__(self, inner: Any, call: GuardedCall, accumulator: Accumulator) -> None:
-        self._inner = inner
-        self._state = StreamState(call, accumulator)
-        self._buffer: Iterator[Any] | None = None
 
     def __aiter__(self) -> AsyncIterator[Any]:
         return self
@@ -241,7 +244,7 @@ class AsyncGuardedStream(_Proxy):
             state.complete()
             raise
         except BaseException as exc:
-            state.finish_span(state.partial_output(), error=exc)
+            state.inner_failed(exc)
             raise
         try:
             state.on_event(event)
@@ -258,7 +261,7 @@ class AsyncGuardedStream(_Proxy):
                 state.on_event(event)
                 events.append(event)
         except BaseException as exc:
-            state.finish_span(state.partial_output(), error=exc)
+            state.inner_failed(exc)
             raise
         try:
             state.complete(events)
@@ -288,11 +291,6 @@ class AsyncGuardedStream(_Proxy):
     ) -> None:
         await self.close()
 
-    def __del__(self) -> None:
-        state = getattr(self, "_state", None)
-        if state is not None and not state.call.ended:
-            state.closed_early()
-
 
 class GuardedStreamManager(_Proxy):
     """Wraps a ``with client.messages.stream(...)`` helper so its raw stream is guarded.
@@ -316,12 +314,8 @@ class GuardedStreamManager(_Proxy):
         helper._raw_stream = wrapper(raw, self._call, self._accumulator)
 
     def __enter__(self) -> Any:
-        try:
-            with self._call.active():
-                helper = self._inner.__enter__()
-        except BaseException as exc:
-            self._call.fail(exc)
-            raise
+        with self._call.sending():
+            helper = self._inner.__enter__()
         self._guard_helper(helper)
         return helper
 
@@ -334,12 +328,8 @@ class GuardedStreamManager(_Proxy):
         return self._inner.__exit__(exc_type, exc, tb)
 
     async def __aenter__(self) -> Any:
-        try:
-            with self._call.active():
-                helper = await self._inner.__aenter__()
-        except BaseException as exc:
-            self._call.fail(exc)
-            raise
+        with self._call.sending():
+            helper = await self._inner.__aenter__()
         self._guard_helper(helper)
         return helper
 

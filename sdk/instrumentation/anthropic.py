@@ -17,7 +17,6 @@ from opentelemetry.util.types import AttributeValue
 
 from tracerail import semconv
 from tracerail.instrumentation._pipeline import (
-    WRAPPED_MARK,
     Accumulator,
     Adapter,
     GuardedCall,
@@ -25,9 +24,15 @@ from tracerail.instrumentation._pipeline import (
     ResponseInfo,
     Target,
     TextMap,
+    as_dict,
     as_int,
     attr,
     call_target,
+    float_params,
+    int_param,
+    map_contents,
+    map_text_parts,
+    marked,
     message,
     text_part,
     tool_call_part,
@@ -35,11 +40,6 @@ from tracerail.instrumentation._pipeline import (
 )
 from tracerail.instrumentation._streams import GuardedStreamManager, stream_wrapper
 from tracerail.pricing import TokenUsage
-
-
-def _as_dict(block: Any) -> Any:
-    dump = getattr(block, "model_dump", None)
-    return dump(exclude_unset=True) if callable(dump) else block
 
 
 def _map_blocks(content: Any, fn: TextMap) -> Any:
@@ -50,7 +50,7 @@ def _map_blocks(content: Any, fn: TextMap) -> Any:
         return content
     blocks = []
     for block in content:
-        block = _as_dict(block)
+        block = as_dict(block)
         if isinstance(block, dict):
             kind = block.get("type")
             if kind == "text" and isinstance(block.get("text"), str):
@@ -66,7 +66,7 @@ def _parts(content: Any) -> list[dict[str, Any]]:
         return [text_part(content)]
     parts: list[dict[str, Any]] = []
     for block in content if isinstance(content, list) else ():
-        block = _as_dict(block)
+        block = as_dict(block)
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
@@ -107,20 +107,19 @@ class MessagesAdapter(Adapter):
     operation = semconv.OPERATION_CHAT
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {}
-        for key, name in (
-            (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
-            (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
-        ):
-            value = kwargs.get(name)
-            if isinstance(value, int | float) and not isinstance(value, bool):
-                attributes[key] = float(value)
+        attributes = float_params(
+            kwargs,
+            (
+                (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+                (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+            ),
+        )
         for key, name in (
             (semconv.GEN_AI_REQUEST_MAX_TOKENS, "max_tokens"),
             (semconv.GEN_AI_REQUEST_TOP_K, "top_k"),
         ):
-            value = kwargs.get(name)
-            if isinstance(value, int) and not isinstance(value, bool):
+            value = int_param(kwargs, name)
+            if value is not None:
                 attributes[key] = value
         stop = kwargs.get("stop_sequences")
         if isinstance(stop, list) and all(isinstance(s, str) for s in stop):
@@ -133,13 +132,7 @@ class MessagesAdapter(Adapter):
             mapped["system"] = _map_blocks(kwargs["system"], fn)
         messages = kwargs.get("messages")
         if messages is not None and not isinstance(messages, str | bytes):
-            new_messages = []
-            for msg in list(messages):
-                msg = _as_dict(msg)
-                if isinstance(msg, dict) and "content" in msg:
-                    msg = {**msg, "content": _map_blocks(msg["content"], fn)}
-                new_messages.append(msg)
-            mapped["messages"] = new_messages
+            mapped["messages"] = map_contents(messages, lambda c: _map_blocks(c, fn))
         return mapped
 
     def system_instructions(self, kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -148,7 +141,7 @@ class MessagesAdapter(Adapter):
     def input_messages(self, kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
         result = []
         for msg in kwargs.get("messages") or ():
-            msg = _as_dict(msg)
+            msg = as_dict(msg)
             if isinstance(msg, dict):
                 result.append(message(str(msg.get("role", "user")), _parts(msg.get("content"))))
         return result
@@ -164,15 +157,10 @@ class MessagesAdapter(Adapter):
         )
 
     def map_output(self, response: Any, fn: TextMap) -> None:
-        for block in attr(response, "content") or ():
-            text = attr(block, "text")
-            if attr(block, "type") == "text" and isinstance(text, str):
-                new = fn(text)
-                if new != text:
-                    block.text = new
+        map_text_parts(attr(response, "content") or (), "text", fn)
 
     def output_messages(self, response: Any) -> list[dict[str, Any]]:
-        blocks = [_as_dict(b) for b in attr(response, "content") or ()]
+        blocks = [as_dict(b) for b in attr(response, "content") or ()]
         return [message("assistant", _parts(blocks), finish_reason=attr(response, "stop_reason"))]
 
     def is_stream(self, result: Any) -> bool:
@@ -269,16 +257,11 @@ def _wrap_stream_helper(original: Callable[..., Any], options: Options) -> Calla
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = GuardedCall(_MESSAGES, options, kwargs)
-        try:
-            with call.active():
-                manager = original(*args, **call.guard_input(kwargs))
-        except BaseException as exc:
-            call.fail(exc)
-            raise
+        with call.sending():
+            manager = original(*args, **call.guard_input(kwargs))
         return GuardedStreamManager(manager, call, _MESSAGES.accumulator())
 
-    setattr(wrapper, WRAPPED_MARK, original)
-    return wrapper
+    return marked(wrapper, original)
 
 
 _PATH = ("messages",)

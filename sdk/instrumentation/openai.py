@@ -24,9 +24,14 @@ from tracerail.instrumentation._pipeline import (
     ResponseInfo,
     Target,
     TextMap,
+    as_dict,
     as_int,
     attr,
     call_target,
+    float_params,
+    int_param,
+    map_contents,
+    map_text_parts,
     message,
     text_part,
     tool_call_part,
@@ -39,23 +44,22 @@ _TEXT_PART_TYPES = frozenset({"text", "input_text", "output_text"})
 
 
 def _common_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
-    attributes: dict[str, AttributeValue] = {}
-    for key, name in (
-        (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
-        (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
-        (semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY, "frequency_penalty"),
-        (semconv.GEN_AI_REQUEST_PRESENCE_PENALTY, "presence_penalty"),
-    ):
-        value = kwargs.get(name)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            attributes[key] = float(value)
+    attributes = float_params(
+        kwargs,
+        (
+            (semconv.GEN_AI_REQUEST_TEMPERATURE, "temperature"),
+            (semconv.GEN_AI_REQUEST_TOP_P, "top_p"),
+            (semconv.GEN_AI_REQUEST_FREQUENCY_PENALTY, "frequency_penalty"),
+            (semconv.GEN_AI_REQUEST_PRESENCE_PENALTY, "presence_penalty"),
+        ),
+    )
     for name in ("max_completion_tokens", "max_tokens", "max_output_tokens"):
-        value = kwargs.get(name)
-        if isinstance(value, int) and not isinstance(value, bool):
+        value = int_param(kwargs, name)
+        if value is not None:
             attributes[semconv.GEN_AI_REQUEST_MAX_TOKENS] = value
             break
-    seed = kwargs.get("seed")
-    if isinstance(seed, int) and not isinstance(seed, bool):
+    seed = int_param(kwargs, "seed")
+    if seed is not None:
         attributes[semconv.GEN_AI_REQUEST_SEED] = seed
     stop = kwargs.get("stop")
     if isinstance(stop, str):
@@ -65,11 +69,6 @@ def _common_attributes(kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
     return attributes
 
 
-def _as_dict(item: Any) -> Any:
-    dump = getattr(item, "model_dump", None)
-    return dump(exclude_unset=True) if callable(dump) else item
-
-
 def _map_content(content: Any, fn: TextMap) -> Any:
     """A message's content (a string or a list of parts) with ``fn`` applied to its texts."""
     if isinstance(content, str):
@@ -77,7 +76,7 @@ def _map_content(content: Any, fn: TextMap) -> Any:
     if isinstance(content, list):
         parts = []
         for part in content:
-            part = _as_dict(part)
+            part = as_dict(part)
             if (
                 isinstance(part, dict)
                 and part.get("type") in _TEXT_PART_TYPES
@@ -95,7 +94,7 @@ def _content_parts(content: Any) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     if isinstance(content, list):
         for part in content:
-            part = _as_dict(part)
+            part = as_dict(part)
             if isinstance(part, dict) and isinstance(part.get("text"), str):
                 parts.append(text_part(part["text"]))
             elif isinstance(part, dict):
@@ -132,36 +131,33 @@ def _responses_usage(usage: Any) -> TokenUsage | None:
     )
 
 
-def _is_stream(result: Any) -> bool:
-    return isinstance(result, openai.Stream | openai.AsyncStream)
+class _GenerationAdapter(Adapter):
+    """What chat completions and the Responses API share: provider, parameters, streams."""
 
-
-# --- chat completions ----------------------------------------------------------------------------
-
-
-class ChatAdapter(Adapter):
     provider = semconv.PROVIDER_OPENAI
     operation = semconv.OPERATION_CHAT
 
     def request_attributes(self, kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
         return _common_attributes(kwargs)
 
+    def is_stream(self, result: Any) -> bool:
+        return isinstance(result, openai.Stream | openai.AsyncStream)
+
+
+# --- chat completions ----------------------------------------------------------------------------
+
+
+class ChatAdapter(_GenerationAdapter):
     def map_input(self, kwargs: dict[str, Any], fn: TextMap) -> dict[str, Any]:
         messages = kwargs.get("messages")
         if messages is None or isinstance(messages, str | bytes):
             return kwargs
-        mapped = []
-        for msg in list(messages):
-            msg = _as_dict(msg)
-            if isinstance(msg, dict) and "content" in msg:
-                msg = {**msg, "content": _map_content(msg["content"], fn)}
-            mapped.append(msg)
-        return {**kwargs, "messages": mapped}
+        return {**kwargs, "messages": map_contents(messages, lambda c: _map_content(c, fn))}
 
     def input_messages(self, kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
         result = []
         for msg in kwargs.get("messages") or ():
-            msg = _as_dict(msg)
+            msg = as_dict(msg)
             if not isinstance(msg, dict):
                 continue
             role = str(msg.get("role", "user"))
@@ -209,9 +205,6 @@ class ChatAdapter(Adapter):
                 )
             result.append(message("assistant", parts, finish_reason=choice.finish_reason))
         return result
-
-    def is_stream(self, result: Any) -> bool:
-        return _is_stream(result)
 
     def accumulator(self) -> Accumulator:
         return ChatAccumulator()
@@ -285,13 +278,7 @@ class ChatAccumulator(Accumulator):
 # --- Responses API -------------------------------------------------------------------------------
 
 
-class ResponsesAdapter(Adapter):
-    provider = semconv.PROVIDER_OPENAI
-    operation = semconv.OPERATION_CHAT
-
-    def request_attributes(self, kwargs: Mapping[str, Any]) -> dict[str, AttributeValue]:
-        return _common_attributes(kwargs)
-
+class ResponsesAdapter(_GenerationAdapter):
     def map_input(self, kwargs: dict[str, Any], fn: TextMap) -> dict[str, Any]:
         mapped = dict(kwargs)
         if isinstance(kwargs.get("instructions"), str):
@@ -300,13 +287,7 @@ class ResponsesAdapter(Adapter):
         if isinstance(items, str):
             mapped["input"] = fn(items)
         elif isinstance(items, list):
-            new_items = []
-            for item in items:
-                item = _as_dict(item)
-                if isinstance(item, dict) and "content" in item:
-                    item = {**item, "content": _map_content(item["content"], fn)}
-                new_items.append(item)
-            mapped["input"] = new_items
+            mapped["input"] = map_contents(items, lambda c: _map_content(c, fn))
         return mapped
 
     def system_instructions(self, kwargs: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -319,7 +300,7 @@ class ResponsesAdapter(Adapter):
             return [message("user", [text_part(items)])]
         result = []
         for item in items or ():
-            item = _as_dict(item)
+            item = as_dict(item)
             if not isinstance(item, dict):
                 continue
             kind = item.get("type", "message")
@@ -348,14 +329,8 @@ class ResponsesAdapter(Adapter):
 
     def map_output(self, response: Any, fn: TextMap) -> None:
         for item in attr(response, "output") or ():
-            if attr(item, "type") != "message":
-                continue
-            for part in attr(item, "content") or ():
-                text = attr(part, "text")
-                if attr(part, "type") == "output_text" and isinstance(text, str):
-                    new = fn(text)
-                    if new != text:
-                        part.text = new
+            if attr(item, "type") == "message":
+                map_text_parts(attr(item, "content") or (), "output_text", fn)
 
     def output_messages(self, response: Any) -> list[dict[str, Any]]:
         parts: list[dict[str, Any]] = []
@@ -375,9 +350,6 @@ class ResponsesAdapter(Adapter):
         if not parts:
             return []
         return [message("assistant", parts, finish_reason=attr(response, "status"))]
-
-    def is_stream(self, result: Any) -> bool:
-        return _is_stream(result)
 
     def accumulator(self) -> Accumulator:
         return ResponsesAccumulator(self)

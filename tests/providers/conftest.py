@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 import tracerail
 from tests.support.models import Spans, local_client, recorded_spans
+from tracerail import semconv as sc
 from tracerail.pricing import reset_prices
 from tracerail.testing import LocalModelServer
 
@@ -57,4 +58,17 @@ async_claude = _instrumented("async_claude", anthropic.AsyncAnthropic)
 def only(spans: Spans) -> ReadableSpan:
     """The single span of the test."""
     (span,) = spans()
+    return span
+
+
+# HTTP status → the exception class both SDKs raise for it (openai and anthropic use the same
+# class names, each in its own module).
+STATUS_ERRORS = {400: "BadRequestError", 429: "RateLimitError", 500: "InternalServerError"}
+
+
+def failed_call_span(spans: Spans, error: str) -> ReadableSpan:
+    """The single span of a call that raised ``error``: status ERROR, ``error.type`` the class."""
+    span = only(spans)
+    assert span.status.status_code.name == "ERROR"
+    assert (span.attributes or {})[sc.ERROR_TYPE] == error
     return span

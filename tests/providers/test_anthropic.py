@@ -7,7 +7,7 @@ import json
 import anthropic
 import pytest
 
-from tests.providers.conftest import Spans, only
+from tests.providers.conftest import STATUS_ERRORS, Spans, failed_call_span, only
 from tracerail import semconv as sc
 from tracerail.testing import LocalModelServer, count_tokens
 
@@ -156,32 +156,23 @@ async def test_async_create_and_stream_helper(
     assert (second.attributes or {})[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == count_tokens(ANSWER)
 
 
-@pytest.mark.parametrize(
-    ("status", "error"),
-    [
-        (400, anthropic.BadRequestError),
-        (429, anthropic.RateLimitError),
-        (500, anthropic.InternalServerError),
-    ],
-)
+@pytest.mark.parametrize(("status", "error"), STATUS_ERRORS.items())
 def test_errors_are_recorded_and_reraised(
     claude: anthropic.Anthropic,
     model_server: LocalModelServer,
     spans: Spans,
     status: int,
-    error: type[anthropic.APIStatusError],
+    error: str,
 ) -> None:
     model_server.fail_next(status, "overloaded")
-    with pytest.raises(error) as caught:
+    with pytest.raises(getattr(anthropic, error)) as caught:
         claude.messages.create(
             model="claude-haiku-4-5",
             max_tokens=10,
             messages=MESSAGES,  # type: ignore[arg-type]
         )
     assert caught.value.status_code == status
-    span = only(spans)
-    assert span.status.status_code.name == "ERROR"
-    assert (span.attributes or {})[sc.ERROR_TYPE] == error.__qualname__
+    failed_call_span(spans, error)
 
 
 def test_stream_helper_error_is_recorded(

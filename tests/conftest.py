@@ -49,13 +49,10 @@ def chdb_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture
 def store(chdb_dsn: str) -> Iterator[object]:
-    from tracerail.collector.store.clickhouse import ClickHouseStore
+    from tests.support.stores import scratch_store
 
-    db = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
-    db.migrate()
-    yield db
-    db.client.command(f"DROP DATABASE IF EXISTS `{db.database}`")
-    db.close()
+    with scratch_store(chdb_dsn) as db:
+        yield db
 
 
 @pytest.fixture

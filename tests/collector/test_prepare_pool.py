@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import os
 import signal
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from opentelemetry.trace import Tracer
 
 from tests.support.otlp import protobuf_body, record_spans
 from tests.support.server import RunningServer, free_port, serve_in_thread
+from tests.support.stores import scratch_store
 from tests.support.workload import make_bodies, record_template
 from tracerail import semconv
 from tracerail.collector import create_app
@@ -77,11 +77,8 @@ def _contents(store: ClickHouseStore) -> dict[str, list[tuple[object, ...]]]:
 @pytest.fixture
 def second_store(chdb_dsn: str) -> Iterator[ClickHouseStore]:
     """Another database on the process's one chDB path."""
-    other = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
-    other.migrate()
-    yield other
-    other.client.command(f"DROP DATABASE IF EXISTS `{other.database}`")
-    other.close()
+    with scratch_store(chdb_dsn) as other:
+        yield other
 
 
 def _serve(settings: Settings, store: ClickHouseStore, workers: int) -> RunningServer:

@@ -17,6 +17,7 @@ from tests.support.corrected_rate_data import (
     PROJECT,
     ValidationWorkload,
     populate,
+    rates_by_model,
 )
 from tests.support.server import RunningServer
 from tracerail.collector.rates import MIN_LABELS, wilson_interval
@@ -115,10 +116,7 @@ def test_scorecard_carries_raw_and_corrected(
 def test_api_returns_the_corrected_rate(
     collector: RunningServer, workload: ValidationWorkload, store: ClickHouseStore
 ) -> None:
-    body = httpx.get(
-        f"{collector.base_url}/api/v1/metrics/hallucination-rate", params={"group_by": "model"}
-    ).json()
-    groups = {g["group"]: g for g in body["groups"]}
+    body, groups = rates_by_model(collector)
     heuristic = groups["model-a"]["corrected"]
     assert heuristic["corrected_rate"] == pytest.approx(CORRECTED_A)
     # the same seeded interval as the store function gives

@@ -164,3 +164,12 @@ def populate(
     else:
         _write(store, workload, _human_labels())
     return workload
+
+
+def rates_by_model(collector: RunningServer) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``GET /api/v1/metrics/hallucination-rate?group_by=model`` (the API's default range):
+    the body, and its groups by model name."""
+    body: dict[str, Any] = httpx.get(
+        f"{collector.base_url}/api/v1/metrics/hallucination-rate", params={"group_by": "model"}
+    ).json()
+    return body, {group["group"]: group for group in body["groups"]}

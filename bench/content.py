@@ -16,12 +16,17 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tracerail.guardrails.keywords import Category, KeywordMatcher, Library, Term
 from tracerail.guardrails.wordlists import WordMatcher
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.timing import samples_ms
 
 HAN = (
     "的一是在不了有和人这中大为上个国我以要他时来用们生到作地于出就分对成会可主发年动"
@@ -69,14 +74,7 @@ def text(size: int) -> str:
 
 
 def p50_ms(fn: Callable[[str], Any], sample: str, rounds: int) -> float:
-    for _ in range(3):
-        fn(sample)
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn(sample)
-        times.append((time.perf_counter() - started) * 1e3)
-    return statistics.median(times)
+    return statistics.median(samples_ms(fn, sample, rounds))
 
 
 def main() -> None:

@@ -15,25 +15,22 @@ import argparse
 import json
 import statistics
 import sys
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tracerail.guardrails.labelled import percentile
+from tracerail.guardrails.pii_eval import STRUCTURED as OURS_STRUCTURED
+
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.timing import samples_ms  # noqa: E402
+
 EVAL = ROOT / "tests" / "data" / "pii_eval.jsonl"
 HARD_TEST = ROOT / "tests" / "data" / "pii" / "test.jsonl"
-STRUCTURED = {
-    "EMAIL_ADDRESS",
-    "PHONE_NUMBER",
-    "CREDIT_CARD",
-    "IBAN_CODE",
-    "US_SSN",
-    "IP_ADDRESS",
-    "URL",
-    "CRYPTO",
-}
+# Our structured types that presidio's regex-only defaults also know.
+STRUCTURED = OURS_STRUCTURED - {"CN_RESIDENT_ID"}
 
 PROSE = (
     "Hi team, I'm following up on the billing issue we discussed last week. The invoice for "
@@ -55,15 +52,8 @@ def prompt(size: int) -> str:
 
 
 def timings(fn: Callable[[str], Any], text: str, rounds: int) -> tuple[float, float]:
-    for _ in range(5):
-        fn(text)
-    samples = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        fn(text)
-        samples.append((time.perf_counter() - started) * 1e3)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95) - 1]
+    samples = samples_ms(fn, text, rounds, warmup=5)
+    return statistics.median(samples), percentile(samples, 95)
 
 
 def recall(find: Callable[[str], list[tuple[str, int, int]]]) -> float:
@@ -163,7 +153,6 @@ def main() -> None:
     print(f"  tracerail regex tier        {ours_recall:.3f}")
     print(f"  presidio regex-only default {presidio_recall:.3f}")
 
-    from tracerail.guardrails.pii_eval import STRUCTURED as OURS_STRUCTURED
     from tracerail.guardrails.pii_eval import evaluate, load_examples
     from tracerail.guardrails.types import Finding
 

@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.workload import Body, make_bodies, record_template  # noqa: E402
+from tests.support.subprocess_collector import CollectorProcess  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -262,33 +263,16 @@ def run_tracerail(
     workdir = Path(tempfile.mkdtemp(prefix="tracerail-bench-"))
     dsn = storage or f"chdb://{workdir / 'chdb'}"
     database = f"bench_{int(time.time())}"
-    env = {
-        **os.environ,
-        "TRACERAIL_DATABASE": database,
-        "TRACERAIL_WAL_DIR": str(workdir / "wal"),
-        "TRACERAIL_GRPC_PORT": "0",  # OTLP/HTTP only; 4317 may be taken on a shared machine
-    }
+    env = {"TRACERAIL_DATABASE": database}
     if workers is not None:
         env["TRACERAIL_INGEST_WORKERS"] = str(workers)
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tracerail",
-            "collector",
-            "serve",
-            "--port",
-            str(port),
-            "--storage",
-            dsn,
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
+    # OTLP/HTTP only (gRPC port 0: 4317 may be taken on a shared machine), no auth.
+    collector = CollectorProcess(workdir, port=port, storage=dsn, env=env)
     result = Result(name, window)
     try:
-        wait_http(f"http://127.0.0.1:{port}/readyz", process=process)
+        collector.start(timeout=120)
+        process = collector.process
+        assert process is not None
         sampler = ProcessSampler(process.pid)
         sampler.start()
         cpu_before, threads_before = sampler.cpu_seconds(), sampler.thread_cpu()
@@ -304,8 +288,10 @@ def run_tracerail(
         result.peak_rss_mb = sampler.peak_kb / 1024
     finally:
         stopping = time.monotonic()
-        process.send_signal(signal.SIGTERM)  # a graceful stop inserts everything acknowledged
-        process.wait(timeout=120)
+        if collector.process is not None and collector.process.poll() is None:
+            # a graceful stop inserts everything acknowledged: give it as long as it needs
+            collector.process.send_signal(signal.SIGTERM)
+            collector.process.wait(timeout=120)
         result.drain_s = time.monotonic() - stopping
     # Count in a child process: an embedded chDB opened here would keep running background
     # merges in the directory that is deleted next (and chDB allows one path per process).

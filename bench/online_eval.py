@@ -25,12 +25,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,47 +39,22 @@ import requests
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from bench.ingest import Result, send_load, wait_http  # noqa: E402
+from bench.ingest import Result, send_load  # noqa: E402
 from bench.workload import Body, make_bodies, record_template  # noqa: E402
+from tests.support.subprocess_collector import CollectorProcess  # noqa: E402
 
 
-def start(port: int, workdir: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tracerail",
-            "collector",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--grpc-port",
-            "0",
-            "--storage",
-            f"chdb://{workdir / 'chdb'}",
-            "--log-level",
-            "warning",
-        ],
-        env={
-            **os.environ,
-            "TRACERAIL_WAL_DIR": str(workdir / "wal"),
-            "TRACERAIL_AUTH": "off",
-            **env,
-        },
-    )
-    wait_http(f"http://127.0.0.1:{port}/readyz", process=process)
-    return process
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
+@contextmanager
+def collector(port: int, env: dict[str, str]) -> Iterator[None]:
+    """A collector on ``port`` with fresh data; stopped (SIGTERM) and its data removed after."""
+    workdir = Path(tempfile.mkdtemp(prefix="tracerail-bench-eval-"))
+    process = CollectorProcess(workdir, port=port, env=env)
     try:
-        process.wait(timeout=120)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=30)
+        process.start(timeout=120)
+        yield
+    finally:
+        process.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def online(port: int) -> dict[str, Any]:
@@ -99,28 +74,14 @@ def run_once(
     args: argparse.Namespace, bodies: list[list[Body]], evaluator_env: dict[str, str], port: int
 ) -> dict[str, float]:
     """One round: ingest alone, then ingest + evaluator, then the evaluator alone."""
-    workdir = Path(tempfile.mkdtemp(prefix="tracerail-bench-eval-"))
-    try:
-        process = start(port, workdir, {"TRACERAIL_ONLINE_EVAL_ENABLED": "false"})
-        try:
-            alone = ingest(port, bodies[0], args.senders, args.window)
-        finally:
-            stop(process)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    workdir = Path(tempfile.mkdtemp(prefix="tracerail-bench-eval-"))
-    try:
-        process = start(port + 1, workdir, evaluator_env)
-        try:
-            before, t0 = online(port + 1), time.monotonic()
-            with_eval = ingest(port + 1, bodies[1], args.senders, args.window)
-            during, t1 = online(port + 1), time.monotonic()
-            time.sleep(args.window)  # no more requests: the evaluator works on the backlog
-            after, t2 = online(port + 1), time.monotonic()
-        finally:
-            stop(process)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with collector(port, {"TRACERAIL_ONLINE_EVAL_ENABLED": "false"}):
+        alone = ingest(port, bodies[0], args.senders, args.window)
+    with collector(port + 1, evaluator_env):
+        before, t0 = online(port + 1), time.monotonic()
+        with_eval = ingest(port + 1, bodies[1], args.senders, args.window)
+        during, t1 = online(port + 1), time.monotonic()
+        time.sleep(args.window)  # no more requests: the evaluator works on the backlog
+        after, t2 = online(port + 1), time.monotonic()
     return {
         "ingest_alone": alone.rate,
         "ingest_with_eval": with_eval.rate,

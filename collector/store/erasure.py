@@ -8,7 +8,9 @@ from disk once it returns — not just hidden.
 
 Each erasure is recorded in ``erasures`` (SHA-256 of the subject id only), and, when a ledger
 writer is given, as one ``erasure`` ledger row per erased span: the ledger keeps its hashes
-and chain, so verification still passes after the spans it covered are gone.
+and chain, so verification still passes after the spans it covered are gone. The hourly
+generation aggregates of the erased spans' hours are recounted from the remaining spans
+(:func:`recount_generation_hours`), so every figure of the report drops with them.
 """
 
 from __future__ import annotations
@@ -19,10 +21,14 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from tracerail import semconv
 from tracerail.collector.ledger import erasure_row
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import forget_spans
 from tracerail.collector.store.ledger import LedgerWriter
+from tracerail.collector.store.migrations.m004_scores_ledger_generation_stats import (
+    GENERATION_STATS_MV,
+)
 
 # (table, column holding the user id). Add tables of other features here.
 ERASABLE: list[tuple[str, str]] = [("spans", "user_id")]
@@ -74,6 +80,38 @@ def _delete(store: ClickHouseStore, table: str, where: str, params: dict[str, An
     return count
 
 
+def recount_generation_hours(store: ClickHouseStore, project: str, hours: list[int]) -> None:
+    """Recompute ``project``'s hourly generation aggregates (``generation_stats``: calls,
+    latency, tokens, cost) for ``hours`` (epoch seconds) from the spans that remain, the way
+    its view computes them, so the report's daily and scorecard totals drop with the erased
+    spans as its span counts do.
+
+    A span of one of those hours stored between the two statements is counted twice (the
+    view adds it, and so does the recount); erasures are rare and mostly of past hours.
+    """
+    params: dict[str, Any] = {"project": project, "hours": hours}
+    _delete(
+        store,
+        "generation_stats",
+        "project = {project:String} AND has({hours:Array(UInt32)}, toUInt32(hour))",
+        params,
+    )
+    select = GENERATION_STATS_MV.select.format(db=f"`{store.database}`")
+    scoped = select.replace(
+        "WHERE observation_kind",
+        "WHERE project = {project:String} "
+        "AND has({hours:Array(UInt32)}, toUInt32(toStartOfHour(timestamp))) AND observation_kind",
+    )
+    if scoped == select:
+        raise RuntimeError("generation_stats' view no longer has the expected WHERE clause")
+    # An identical block inserted before (by the view) must not be taken for a replay.
+    store.command(
+        f"INSERT INTO {store.table('generation_stats')} {scoped}",
+        params,
+        settings={"insert_deduplicate": 0},
+    )
+
+
 def erase_subject(
     store: ClickHouseStore,
     project: str,
@@ -88,7 +126,9 @@ def erase_subject(
     """
     params: dict[str, Any] = {"project": project, "user_id": user_id}
     spans = store.query(
-        f"SELECT DISTINCT trace_id, span_id FROM {store.table('spans')} "
+        "SELECT DISTINCT trace_id, span_id, toUInt32(toStartOfHour(timestamp)) AS hour, "
+        f"observation_kind = '{semconv.KIND_GENERATION}' AS generation "
+        f"FROM {store.table('spans')} "
         "WHERE project = {project:String} AND user_id = {user_id:String}",
         params,
     )
@@ -102,6 +142,9 @@ def erase_subject(
     for table, column in ERASABLE:
         where = f"project = {{project:String}} AND `{column}` = {{user_id:String}}"
         deleted[table] = _delete(store, table, where, params)
+    hours = sorted({int(row["hour"]) for row in spans if row["generation"]})
+    if hours:
+        recount_generation_hours(store, project, hours)
     erasure = Erasure(uuid.uuid4().hex, project, subject_hash(user_id), deleted)
     if spans:
         (ledger or LedgerWriter(store)).append(

@@ -148,9 +148,10 @@ def _jsonl(handle: IO[bytes]) -> Iterator[dict[str, Any]]:
 
 class _Figures:
     """Counts recomputed from the rows for the report's volume section: generations whose
-    provenance row falls in the report's period (one per span), errors, models, services.
-    Spans an ``erasure`` row records as erased are left out of the totals read from spans, as
-    the report leaves them out, and kept in the counts it reads from hourly aggregates."""
+    provenance row falls in the report's period (one per span), errors, models, services,
+    calls per day and in the model scorecard. Spans an ``erasure`` row records as erased are
+    left out of every figure, as the report leaves them out (erasure recounts the hourly
+    aggregates its daily and scorecard figures read)."""
 
     def __init__(self, start_ns: int, end_ns: int) -> None:
         self.start_ns, self.end_ns = start_ns, end_ns
@@ -180,10 +181,7 @@ class _Figures:
         volume = report.get("volume", {})
         kept = [v for k, v in self.spans.items() if k not in self.erased]
         calls = len(kept)
-        # The report's daily and scorecard counts come from hourly aggregates, which keep
-        # counting calls whose spans were erased; its volume totals read the spans themselves.
-        every = list(self.spans.values())
-        by_day = Counter(day for day, _, _, _ in every)
+        by_day = Counter(day for day, _, _, _ in kept)
         expected: list[tuple[str, Any, Any]] = [
             ("volume.calls", volume.get("calls"), calls),
             ("volume.errors", volume.get("errors"), sum(error for _, error, _, _ in kept)),
@@ -200,7 +198,7 @@ class _Figures:
             (
                 "model_scorecard.total_calls",
                 report.get("model_scorecard", {}).get("total_calls"),
-                len(every),
+                calls,
             ),
         ]
         days = {d.get("day"): d.get("calls") for d in volume.get("by_day", [])}

@@ -103,8 +103,11 @@ def test_erasure_after_a_checkpoint_keeps_chain_and_pack_verifying(
     _wait_for_ledger(store, workload.generations)
     sink, key = tmp_path / "sink", tmp_path / "k.pem"
     _sign(store, sink, key)
+    assert _totals(collector) == (workload.generations,) * 3
     erased = httpx.delete(f"{collector.base_url}/api/v1/subjects/bob", timeout=60)
     assert erased.status_code == 200, erased.text
+    # Every figure drops by bob's two calls: the span counts and the hourly aggregates.
+    assert _totals(collector) == (workload.generations - 2,) * 3
     verified = _cli(store, sink, "verify")
     assert verified.exit_code == 0, verified.output  # the chain still extends the checkpoint
     _sign(store, sink, key)
@@ -112,11 +115,26 @@ def test_erasure_after_a_checkpoint_keeps_chain_and_pack_verifying(
     report = verify_pack(tmp_path / "pack.zip")
     assert report.ok, report.findings
     assert report.recomputed["volume.calls"] == workload.generations - 2  # bob's two calls
+    assert report.recomputed["model_scorecard.total_calls"] == workload.generations - 2
+    days = [v for k, v in report.recomputed.items() if k.startswith("volume.by_day")]
+    assert sum(days) == workload.generations - 2
     with zipfile.ZipFile(tmp_path / "pack.zip") as archive:
         rows = [json.loads(line) for line in archive.read(fmt.ROWS).decode().splitlines()]
     erasures = [r for r in rows if r["kind"] == "erasure"]
     assert len(erasures) == 2
     assert all("bob" not in r["payload"] for r in erasures)  # the subject is not in the ledger
+
+
+def _totals(collector: RunningServer) -> tuple[int, int, int]:
+    """The compliance report's calls: volume, the sum of its days, the model scorecard."""
+    now = datetime.now(UTC)
+    period = {"from": (now - timedelta(days=2)).isoformat(), "to": now.isoformat()}
+    answer = httpx.get(f"{collector.base_url}/api/v1/reports/compliance", params=period, timeout=60)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    volume = report["volume"]
+    by_day = sum(day["calls"] for day in volume["by_day"])
+    return volume["calls"], by_day, report["model_scorecard"]["total_calls"]
 
 
 def _edit(pack: Path, name: str, change: Callable[[bytes], bytes]) -> Path:

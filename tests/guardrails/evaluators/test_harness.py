@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tracerail.guardrails.evaluators import Evaluation
+from tests.support.evaluators import KeywordEvaluator
 from tracerail.guardrails.evaluators.harness import (
     ConfusionMatrix,
     DatasetError,
@@ -114,20 +114,11 @@ def test_load_errors_for_missing_and_empty_files(tmp_path: Path) -> None:
         load_items(_write(tmp_path / "empty.jsonl", [""]))
 
 
-class _ByWord:
+def _by_word() -> KeywordEvaluator:
     """Scores 0.9 when the answer contains 'wrong', 0.6 with 'maybe', else 0.1; 'boom' raises."""
-
-    name = "by-word"
-    version = "1"
-
-    def evaluate(
-        self, answer: str, sources: Sequence[str], *, question: str | None = None
-    ) -> Evaluation:
-        if "boom" in answer:
-            raise RuntimeError("exploded")
-        score = 0.9 if "wrong" in answer else 0.6 if "maybe" in answer else 0.1
-        label = "hallucinated" if score >= 0.5 else "grounded"
-        return Evaluation(score, label, "", self.name, self.version)
+    return KeywordEvaluator(
+        "by-word", "1", {"wrong": 0.9, "maybe": 0.6}, default=0.1, failure="exploded"
+    )
 
 
 def _items() -> list[Item]:
@@ -142,7 +133,7 @@ def _items() -> list[Item]:
 
 def test_run_counts_per_kind_and_turns_errors_into_flags() -> None:
     done: list[int] = []
-    report = run(_ByWord(), _items(), progress=done.append)
+    report = run(_by_word(), _items(), progress=done.append)
     assert done == [1, 2, 3, 4, 5]
     cm = report.confusion
     assert (cm.tp, cm.fn, cm.fp, cm.tn) == (1, 1, 2, 1)
@@ -165,7 +156,7 @@ def test_run_counts_per_kind_and_turns_errors_into_flags() -> None:
 
 
 def test_an_explicit_threshold_overrides_the_evaluators_label() -> None:
-    report = run(_ByWord(), _items()[:4], threshold=0.7)
+    report = run(_by_word(), _items()[:4], threshold=0.7)
     cm = report.confusion
     assert (cm.tp, cm.fn, cm.fp, cm.tn) == (1, 1, 0, 2)
     assert report.to_dict()["threshold"] == 0.7

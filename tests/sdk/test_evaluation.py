@@ -57,12 +57,9 @@ class ScoresApi:
                 self.wfile.write(data)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     def close(self) -> None:
         self.httpd.shutdown()
@@ -146,6 +143,13 @@ def generate(question: str) -> str:
     return "Refunds are issued within 30 days."
 
 
+def generate_once(api: ScoresApi, memory: InMemorySpanExporter, evaluator: Any) -> None:
+    """tracerail started with ``evaluator``, one generation, then flushed (its evaluation done)."""
+    start(api, memory, evaluator)
+    generate("refunds?")
+    assert tracerail.flush()
+
+
 def spans_by_name(memory: InMemorySpanExporter) -> dict[str, ReadableSpan]:
     return {s.name: s for s in memory.get_finished_spans()}
 
@@ -214,9 +218,7 @@ def test_answer_returns_before_a_slow_evaluator_and_the_score_follows(
 def test_prompted_evaluator_is_a_judge_score_with_its_prompt_hash(
     api: ScoresApi, memory: InMemorySpanExporter
 ) -> None:
-    start(api, memory, Fixed(score=0.0, label="grounded", prompt="ab" * 32))
-    generate("refunds?")
-    assert tracerail.flush()
+    generate_once(api, memory, Fixed(score=0.0, label="grounded", prompt="ab" * 32))
     (body,) = api.bodies
     assert (body["source"], body["prompt_sha256"], body["label"]) == (
         "judge",
@@ -229,9 +231,7 @@ def test_a_span_the_collector_does_not_know_yet_is_retried(
     api: ScoresApi, memory: InMemorySpanExporter
 ) -> None:
     api.unknown = 2  # two 404s: the span has not reached the store yet
-    start(api, memory, Fixed())
-    generate("refunds?")
-    assert tracerail.flush()
+    generate_once(api, memory, Fixed())
     assert api.attempts == 3
     assert len(api.bodies) == 1
     assert evaluation.stats()["sent"] == 1
@@ -289,9 +289,7 @@ def test_undecided_evaluation_sends_no_score_only_its_event(
     provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
     monkeypatch.setattr(_logs, "get_logger", provider.get_logger)
 
-    start(api, memory, Fixed(score=0.5, label="unparseable", prompt="cd" * 32))
-    generate("refunds?")
-    assert tracerail.flush()
+    generate_once(api, memory, Fixed(score=0.5, label="unparseable", prompt="cd" * 32))
     assert api.bodies == []
     (record,) = [r.log_record for r in logs.get_finished_logs()]
     assert record.event_name == "gen_ai.evaluation.result"
@@ -309,9 +307,7 @@ def test_undecided_evaluation_sends_no_score_only_its_event(
 def test_calls_made_while_evaluating_are_not_evaluated(
     api: ScoresApi, memory: InMemorySpanExporter
 ) -> None:
-    start(api, memory, Fixed(before=lambda: generate("an evaluator's own generation")))
-    generate("refunds?")
-    assert tracerail.flush()
+    generate_once(api, memory, Fixed(before=lambda: generate("an evaluator's own generation")))
     assert evaluation.stats()["submitted"] == 1
     assert len(api.bodies) == 1
 
@@ -319,9 +315,7 @@ def test_calls_made_while_evaluating_are_not_evaluated(
 def test_off_by_argument_or_environment(
     api: ScoresApi, memory: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    start(api, memory, "off")
-    generate("refunds?")
-    assert tracerail.flush()
+    generate_once(api, memory, "off")
     assert evaluation.stats()["evaluator"] is None
     tracerail.shutdown()
 

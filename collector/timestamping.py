@@ -16,9 +16,9 @@ from __future__ import annotations
 import logging
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from tracerail.errors import ConfigError
 from tracerail.evidence import Checkpoint, CheckpointProblem, CheckpointReport
@@ -80,6 +80,28 @@ class Stamped:
     checkpoint: Checkpoint
     info: TimestampInfo | None = None
     error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The checkpoint it is about (project, seq), and the token's attestation or the error."""
+        cp = self.checkpoint
+        return {
+            "project": cp.project,
+            "seq": cp.seq,
+            "signed_at_ns": cp.signed_at_ns,
+            "ok": self.info is not None,
+            **(self.info.as_dict() if self.info is not None else {"error": self.error}),
+        }
+
+
+def stamp_lines(stamps: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What ``audit checkpoint`` prints for each outcome (:meth:`Stamped.as_dict`)."""
+    return [
+        f"time-stamped {s['project']} batch {s['seq']} at {s['gen_time']} by {s['tsa_subject']}"
+        if s["ok"]
+        else f"TIME-STAMP FAILED for {s['project']} batch {s['seq']} (the checkpoint is signed "
+        f"and stored): {s['error']}"
+        for s in stamps
+    ]
 
 
 def timestamp_checkpoints(

@@ -30,7 +30,12 @@ from tracerail.collector.api.deps import AdminProjectDep, ProjectDep, SettingsDe
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.timerange import invalid, time_range
 from tracerail.collector.api.traces import TRACE_ID
-from tracerail.collector.checkpoints import DirectorySink, checkpoint_now, load_signer
+from tracerail.collector.checkpoints import (
+    DirectorySink,
+    checkpoint_and_stamp,
+    load_signer,
+    tsa_client,
+)
 from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.store.audit import (
     COLUMNS,
@@ -224,8 +229,14 @@ async def sign_checkpoint(
             "or TRACERAIL_CHECKPOINT_KEY)",
         )
     sink = DirectorySink(settings.checkpoint_path())
-    done = await asyncio.to_thread(checkpoint_now, store, signer, sink, [project])
-    return {"project": project, "checkpoints": [cp.as_dict() for cp in done]}
+    done, stamped = await asyncio.to_thread(
+        checkpoint_and_stamp, store, signer, sink, [project], tsa=tsa_client(settings)
+    )
+    return {
+        "project": project,
+        "checkpoints": [cp.as_dict() for cp in done],
+        "timestamps": [stamp.as_dict() for stamp in stamped],
+    }
 
 
 @router.get("/completeness", summary="Per service: spans emitted, received, known missing")

@@ -5,13 +5,11 @@ The counting is :func:`tracerail.guardrails.keywords.coverage`; this module only
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
+
+from tracerail.collector.cli.common import JsonReportOpt, exit_on, write_json_report
 
 content_app = typer.Typer(help="Keyword libraries of the content check.", no_args_is_help=True)
 
@@ -26,11 +24,12 @@ def coverage_command(
             help="A library file or builtin:NAME (repeatable); default: builtin:starter.",
         ),
     ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the coverage report here.")
-    ] = None,
+    json_out: JsonReportOpt = None,
 ) -> None:
     """Terms per category and per Appendix A risk, against the standard's minimums."""
+    from rich.console import Console
+    from rich.table import Table
+
     from tracerail.guardrails.keywords import (
         DEFAULT_LIBRARIES,
         LibraryError,
@@ -38,27 +37,24 @@ def coverage_command(
         load_libraries,
     )
 
-    try:
+    with exit_on(LibraryError):
         libraries = load_libraries(library or DEFAULT_LIBRARIES)
-    except LibraryError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from exc
     report = coverage(libraries)
     console = Console()
     for lib in report["libraries"]:
         console.print(f"library {lib['name']}  sha256 {lib['sha256'][:16]}")
-    table = Table(title="TC260-003 Appendix A risks (§8.1 minimums)")
+    risks = Table(title="TC260-003 Appendix A risks (§8.1 minimums)")
     for column in ("risk", "description", "terms", "minimum", "meets"):
-        table.add_column(column, justify="right" if column in ("terms", "minimum") else "left")
+        risks.add_column(column, justify="right" if column in ("terms", "minimum") else "left")
     for risk in report["risks"]:
-        table.add_row(
+        risks.add_row(
             risk["risk"],
             risk["description"],
             str(risk["terms"]),
             str(risk["minimum"]),
             "yes" if risk["meets"] else "NO",
         )
-    console.print(table)
+    console.print(risks)
     categories = Table(title="terms per category")
     categories.add_column("category")
     categories.add_column("terms", justify="right")
@@ -69,5 +65,4 @@ def coverage_command(
     console.print(
         f"total {report['total']} terms (minimum {report['total_minimum']}): {verdict} §8.1"
     )
-    if json_out is not None:
-        json_out.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_json_report(json_out, report)

@@ -1,9 +1,9 @@
 """``tracerail review sample | export | import``: the human review queue from the command line.
 
-Like ``tracerail audit search`` these talk to a running collector over its HTTP API (the
-client in :mod:`tracerail.collector.report_cli`), never to storage directly. ``export`` writes
-one JSON object per line with empty ``label`` and ``note`` fields for offline labelling;
-``import`` checks every line first and writes nothing unless the whole file is valid.
+Like ``tracerail audit search`` these talk to a running collector over its HTTP API, never to
+storage directly. ``sample`` and ``export`` take the same options (they pick the same sample);
+``export`` writes one JSON object per line with empty ``label`` and ``note`` fields for offline
+labelling; ``import`` checks every line first and writes nothing unless the whole file is valid.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,15 +20,15 @@ from typing import IO, Annotated, Any, Final
 import typer
 
 from tracerail.collector import review
-from tracerail.collector.report_cli import (
+from tracerail.collector.cli.common import (
     ApiFailure,
     ApiKeyOpt,
     EndpointOpt,
     FromOpt,
     OutputOpt,
     ToOpt,
-    _fail,
-    _open,
+    call_api,
+    exit_on,
     parse_when,
 )
 from tracerail.config import DEFAULT_ENDPOINT
@@ -68,6 +68,9 @@ PopulationOpt = Annotated[
     typer.Option(help="sources (generations with sources), scored (with an auto score) or all."),
 ]
 
+#: What a sample command does with the pages of the sample: show or write them.
+Writer = Callable[[Iterator[dict[str, Any]], Path | None], None]
+
 
 def _window(from_: str | None, to: str | None) -> dict[str, str]:
     """``--from``/``--to`` as ISO 8601 UTC. By default whole UTC days, the 30 ending today: the
@@ -83,36 +86,9 @@ def _window(from_: str | None, to: str | None) -> dict[str, str]:
     return {"from": start, "to": end}
 
 
-def _params(
-    *,
-    seed: int,
-    margin: float,
-    confidence: float,
-    per_stratum: int | None,
-    model: str | None,
-    from_: str | None,
-    to: str | None,
-    period: str,
-    population: str,
-) -> dict[str, Any]:
-    if period not in review.PERIODS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(review.PERIODS)}", param_hint="--period"
-        )
-    if population not in review.POPULATIONS:
-        raise typer.BadParameter(
-            f"expected one of {', '.join(review.POPULATIONS)}", param_hint="--population"
-        )
-    return {
-        "seed": seed,
-        "margin": margin,
-        "confidence": confidence,
-        "per_stratum": per_stratum,
-        "model": model,
-        **_window(from_, to),
-        "period": period,
-        "population": population,
-    }
+def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
+    if value not in choices:
+        raise typer.BadParameter(f"expected one of {', '.join(choices)}", param_hint=option)
 
 
 def _pages(endpoint: str, params: dict[str, Any], api_key: str | None) -> Iterator[dict[str, Any]]:
@@ -120,51 +96,58 @@ def _pages(endpoint: str, params: dict[str, Any], api_key: str | None) -> Iterat
     offset: int | None = 0
     while offset is not None:
         page_params = {**params, "offset": offset, "limit": PAGE}
-        with _open(endpoint, "/api/v1/review/sample", page_params, api_key) as response:
+        with call_api(endpoint, "/api/v1/review/sample", page_params, api_key) as response:
             page: dict[str, Any] = json.load(response)
         yield page
         offset = page["next_offset"]
+
+
+def _sample_command(write: Writer) -> Callable[..., None]:
+    """A command taking the options that pick a sample, handing its pages to ``write``."""
+
+    def command(
+        seed: SeedOpt = 1,
+        margin: MarginOpt = 0.05,
+        confidence: ConfidenceOpt = 0.95,
+        per_stratum: PerStratumOpt = None,
+        model: ModelOpt = None,
+        from_: FromOpt = None,
+        to: ToOpt = None,
+        period: PeriodOpt = "week",
+        population: PopulationOpt = "sources",
+        output: OutputOpt = None,
+        endpoint: EndpointOpt = DEFAULT_ENDPOINT,
+        api_key: ApiKeyOpt = None,
+    ) -> None:
+        _check_choice(period, review.PERIODS, "--period")
+        _check_choice(population, review.POPULATIONS, "--population")
+        params = {
+            "seed": seed,
+            "margin": margin,
+            "confidence": confidence,
+            "per_stratum": per_stratum,
+            "model": model,
+            **_window(from_, to),
+            "period": period,
+            "population": population,
+        }
+        with exit_on(ApiFailure, prefix="tracerail"):
+            write(_pages(endpoint, params, api_key), output)
+
+    return command
 
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"±{value * 100:.1f} pts"
 
 
-@review_app.command("sample")
-def sample(
-    seed: SeedOpt = 1,
-    margin: MarginOpt = 0.05,
-    confidence: ConfidenceOpt = 0.95,
-    per_stratum: PerStratumOpt = None,
-    model: ModelOpt = None,
-    from_: FromOpt = None,
-    to: ToOpt = None,
-    period: PeriodOpt = "week",
-    population: PopulationOpt = "sources",
-    output: OutputOpt = None,
-    endpoint: EndpointOpt = DEFAULT_ENDPOINT,
-    api_key: ApiKeyOpt = None,
-) -> None:
+def show_sample(pages: Iterator[dict[str, Any]], output: Path | None) -> None:
     """Show the sample: strata, sizes, what labelling them buys, and the items.
 
     With --output, the whole sample (design, strata and items) is saved as JSON."""
-    params = _params(
-        seed=seed,
-        margin=margin,
-        confidence=confidence,
-        per_stratum=per_stratum,
-        model=model,
-        from_=from_,
-        to=to,
-        period=period,
-        population=population,
-    )
-    try:
-        pages = list(_pages(endpoint, params, api_key))
-    except ApiFailure as exc:
-        raise _fail(exc) from None
-    first = pages[0]
-    items = [item for page in pages for item in page["items"]]
+    everything = list(pages)
+    first = everything[0]
+    items = [item for page in everything for item in page["items"]]
     if output is not None:
         output.write_text(json.dumps({**first, "items": items, "next_offset": None}, indent=2))
         typer.echo(f"wrote {len(items)} items to {output}", err=True)
@@ -194,59 +177,35 @@ def sample(
         )
 
 
-@review_app.command("export")
-def export(
-    seed: SeedOpt = 1,
-    margin: MarginOpt = 0.05,
-    confidence: ConfidenceOpt = 0.95,
-    per_stratum: PerStratumOpt = None,
-    model: ModelOpt = None,
-    from_: FromOpt = None,
-    to: ToOpt = None,
-    period: PeriodOpt = "week",
-    population: PopulationOpt = "sources",
-    output: OutputOpt = None,
-    endpoint: EndpointOpt = DEFAULT_ENDPOINT,
-    api_key: ApiKeyOpt = None,
-) -> None:
+def export_sample(pages: Iterator[dict[str, Any]], output: Path | None) -> None:
     """Write the sample as JSON Lines for offline labelling.
 
     Fill in "label" (grounded, hallucinated or unsure) and "note" on each line, then run
     tracerail review import FILE --reviewer ID."""
-    params = _params(
-        seed=seed,
-        margin=margin,
-        confidence=confidence,
-        per_stratum=per_stratum,
-        model=model,
-        from_=from_,
-        to=to,
-        period=period,
-        population=population,
-    )
     written = 0
     design: dict[str, Any] = {}
-    try:
-        with ExitStack() as stack:
-            out: IO[str] = (
-                stack.enter_context(output.open("w", encoding="utf-8"))
-                if output is not None
-                else sys.stdout
-            )
-            for page in _pages(endpoint, params, api_key):
-                design = page["design"]
-                for item in page["items"]:
-                    line = {key: item[key] for key in EXPORT_FIELDS} | {"label": "", "note": ""}
-                    out.write(json.dumps(line, ensure_ascii=False) + "\n")
-                    written += 1
-    except ApiFailure as exc:
-        raise _fail(exc) from None
+    with ExitStack() as stack:
+        out: IO[str] = (
+            stack.enter_context(output.open("w", encoding="utf-8"))
+            if output is not None
+            else sys.stdout
+        )
+        for page in pages:
+            design = page["design"]
+            for item in page["items"]:
+                line = {key: item[key] for key in EXPORT_FIELDS} | {"label": "", "note": ""}
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                written += 1
     # What reproduces this sample: record it with the labels.
     typer.echo(
         f"wrote {written} items to {output or 'stdout'}: seed {design.get('seed')}, "
         f"from {design.get('from')} to {design.get('to')}, period {design.get('period')}",
         err=True,
     )
+
+
+review_app.command("sample", help=show_sample.__doc__)(_sample_command(show_sample))
+review_app.command("export", help=export_sample.__doc__)(_sample_command(export_sample))
 
 
 def read_labels(path: Path) -> tuple[list[tuple[int, review.ReviewLabel]], list[str]]:
@@ -315,7 +274,7 @@ def import_labels(
         ],
     }
     try:
-        with _open(endpoint, "/api/v1/review/labels", {}, api_key, body=body) as response:
+        with call_api(endpoint, "/api/v1/review/labels", {}, api_key, body=body) as response:
             result = json.load(response)
     except ApiFailure as exc:
         # The collector names labels by index: name the file's line instead.

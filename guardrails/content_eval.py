@@ -24,6 +24,7 @@ least one finding of that type (the category upper-cased), wherever it is and ho
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -173,9 +174,7 @@ class CategoryScore:
         return {
             "support": self.support,
             "predicted": self.predicted,
-            "tp": self.tp,
-            "fp": self.fp,
-            "fn": self.fn,
+            **dataclasses.asdict(self),  # tp, fp, fn
             "precision": _round(self.precision),
             "recall": _round(self.recall),
             "f1": _round(self.f1),

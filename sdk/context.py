@@ -19,10 +19,10 @@ from __future__ import annotations
 import contextvars
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from tracerail import semconv
 
@@ -45,23 +45,22 @@ def _checked(kind: str, value: object) -> str | None:
 
 
 @contextmanager
-def user(user_id: str) -> Iterator[None]:
+def _bound(var: contextvars.ContextVar[str | None], kind: str, value: str) -> Iterator[None]:
+    token = var.set(_checked(kind, value))
+    try:
+        yield
+    finally:
+        var.reset(token)
+
+
+def user(user_id: str) -> AbstractContextManager[None]:
     """Spans started inside carry ``user.id = user_id``."""
-    token = _user.set(_checked("user", user_id))
-    try:
-        yield
-    finally:
-        _user.reset(token)
+    return _bound(_user, "user", user_id)
 
 
-@contextmanager
-def session(session_id: str) -> Iterator[None]:
+def session(session_id: str) -> AbstractContextManager[None]:
     """Spans started inside carry ``gen_ai.conversation.id = session_id``."""
-    token = _session.set(_checked("session", session_id))
-    try:
-        yield
-    finally:
-        _session.reset(token)
+    return _bound(_session, "session", session_id)
 
 
 def current_user() -> str | None:
@@ -83,12 +82,3 @@ class ContextAttributes(SpanProcessor):
         found = _session.get()
         if found is not None and semconv.GEN_AI_CONVERSATION_ID not in attributes:
             span.set_attribute(semconv.GEN_AI_CONVERSATION_ID, found)
-
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True

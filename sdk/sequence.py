@@ -12,7 +12,7 @@ import itertools
 import uuid
 
 from opentelemetry.context import Context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import Span, SpanProcessor
 
 from tracerail import semconv
 
@@ -32,12 +32,3 @@ class SequenceStamper(SpanProcessor):
                 semconv.TRACERAIL_EXPORTER_SEQ: next(self._counter),
             }
         )
-
-    def on_end(self, span: ReadableSpan) -> None:
-        return None
-
-    def shutdown(self) -> None:
-        return None
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True

@@ -211,12 +211,7 @@ class GuardedStream(_StreamProxy):
     def __enter__(self) -> GuardedStream:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -283,12 +278,7 @@ class AsyncGuardedStream(_StreamProxy):
     async def __aenter__(self) -> AsyncGuardedStream:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
 

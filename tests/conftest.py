@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import settings as hypothesis_settings
@@ -76,3 +77,19 @@ def collector(settings: object, store: object) -> Iterator[RunningServer]:
     server = serve_in_thread(create_app(settings, store=store))  # type: ignore[arg-type]
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def _model_server() -> Iterator[object]:
+    from tracerail.testing import LocalModelServer
+
+    with LocalModelServer() as server:
+        yield server
+
+
+@pytest.fixture
+def model_server(_model_server: Any) -> Iterator[Any]:
+    """tracerail's local wire-format model server (one per session), reset around each test."""
+    _model_server.reset()
+    yield _model_server
+    _model_server.reset()

@@ -17,19 +17,6 @@ from tracerail.pricing import reset_prices
 from tracerail.testing import LocalModelServer
 
 
-@pytest.fixture(scope="session")
-def _server() -> Iterator[LocalModelServer]:
-    with LocalModelServer() as server:
-        yield server
-
-
-@pytest.fixture
-def model_server(_server: LocalModelServer) -> Iterator[LocalModelServer]:
-    _server.reset()
-    yield _server
-    _server.reset()
-
-
 @pytest.fixture
 def spans() -> Iterator[Spans]:
     """``spans()`` flushes and returns the finished spans of this test."""

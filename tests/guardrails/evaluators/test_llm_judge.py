@@ -52,18 +52,16 @@ def verdicts(*items: tuple[str, int | None]) -> str:
     )
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalModelServer]:
-    with LocalModelServer() as running:
-        yield running
+@pytest.fixture
+def server(model_server: LocalModelServer) -> LocalModelServer:
+    """The session's local model server (tests/conftest.py), reset around each test."""
+    return model_server
 
 
 @pytest.fixture
 def spans(server: LocalModelServer) -> Iterator[Spans]:
-    server.reset()
     with recorded_spans("judge-tests") as finished:
         yield finished
-    server.reset()
 
 
 def make_client(provider: str, server: LocalModelServer) -> Any:

@@ -228,7 +228,7 @@ _PARAM: Final = {
 
 
 def _generation_kinds(f: AuditFilter) -> list[str]:
-    kinds = [k for k in (KIND_GENERATION, KIND_BLOCKED) if k in f.kinds]
+    kinds: list[str] = [k for k in (KIND_GENERATION, KIND_BLOCKED) if k in f.kinds]
     if f.action is not None:  # only a blocked request has an action (block)
         kinds = [k for k in kinds if k == KIND_BLOCKED and f.action == "block"]
     if f.check is not None or f.entity_type is not None:  # only decisions have these

@@ -7,6 +7,11 @@ from ``scores`` directly (latest score per span and source; the "any source" fig
 human over judge over auto). Windows are whole UTC
 hours: ``from`` is rounded down, ``to`` up. Generations without a hallucination score are
 counted as ``unscored``, never as passes.
+
+Every figure takes an :class:`~.filters.OverviewFilter`. Service and model narrow the hourly
+tables; a user or session (columns only spans have) switches generation figures to the spans
+table (:mod:`.generations`) and hallucination counts to the exact path over ``scores``,
+restricted to the spans of that user or session.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from tracerail.collector.rates import (
     wilson_interval,
 )
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.filters import NO_FILTER, OverviewFilter, and_all
+from tracerail.collector.store.generations import GenerationSource, generation_source
 from tracerail.collector.store.hallucination_sql import (
     LATEST_COLUMNS,
     LATEST_SQL,
@@ -32,14 +39,15 @@ from tracerail.collector.store.hallucination_sql import (
 from tracerail.collector.store.hallucination_stats import grid_threshold
 from tracerail.collector.store.validation import evaluator_counts
 
-# group_by → (column in generation_stats, column in scores). Fixed identifiers only.
-GROUPS: Final[dict[str, tuple[str, str]]] = {
-    "model": ("model", "model"),
-    "provider": ("provider", "provider"),
-    "service": ("service_name", "service_name"),
-    "prompt_template": ("prompt_template", "prompt_template"),
-    "day": ("toString(toDate(hour))", "toString(toDate(span_hour))"),
-    "hour": ("toString(hour)", "toString(span_hour)"),
+# group_by → its column in scores (GenerationSource.group gives the generation table's).
+# Fixed identifiers only.
+GROUPS: Final[dict[str, str]] = {
+    "model": "model",
+    "provider": "provider",
+    "service": "service_name",
+    "prompt_template": "prompt_template",
+    "day": "toString(toDate(span_hour))",
+    "hour": "toString(span_hour)",
 }
 
 
@@ -58,8 +66,9 @@ class Window:
             ceil += timedelta(hours=1)
         return cls(floor, ceil)
 
-    def params(self, project: str) -> dict[str, Any]:
-        return {"project": project, "lo": self.start, "hi": self.end}
+    def params(self, project: str, filters: OverviewFilter = NO_FILTER) -> dict[str, Any]:
+        """``project``, ``lo``, ``hi`` and the filter's values."""
+        return {"project": project, "lo": self.start, "hi": self.end, **filters.params()}
 
 
 _IN_WINDOW = (
@@ -79,14 +88,23 @@ def _rate(evaluated: int, hallucinated: int) -> dict[str, Any]:
 
 
 def _exact_score_counts(
-    store: ClickHouseStore, window: Window, project: str, group_col: str, threshold: float
+    store: ClickHouseStore,
+    window: Window,
+    project: str,
+    group_col: str,
+    threshold: float,
+    filters: OverviewFilter,
 ) -> list[dict[str, Any]]:
     """Per group and source (and ``any``): spans scored and spans scored as hallucinated.
 
     Straight from ``scores``: one pass groups them by span (latest value per source, and
     the preferred source's value); the outer query counts per group.
     """
-    where = _IN_WINDOW.format(col="span_hour") + " AND name = {name:String}"
+    where = (
+        _IN_WINDOW.format(col="span_hour")
+        + " AND name = {name:String}"
+        + and_all(filters.scores_conditions(store.table("spans")))
+    )
     per_source = []
     counts = []
     for source in semconv.SCORE_SOURCES:
@@ -105,7 +123,11 @@ def _exact_score_counts(
         f"  argMax(value, ({SOURCE_PRIORITY_SQL}, {LATEST_COLUMNS})) AS v_any "
         f"  FROM {store.table('scores')} WHERE {where} GROUP BY span_id"
         ") GROUP BY grp",
-        {**window.params(project), "name": semconv.SCORE_HALLUCINATION, "threshold": threshold},
+        {
+            **window.params(project, filters),
+            "name": semconv.SCORE_HALLUCINATION,
+            "threshold": threshold,
+        },
     )
     out = []
     for row in rows:
@@ -123,15 +145,21 @@ def _exact_score_counts(
 
 
 def _stats_score_counts(
-    store: ClickHouseStore, window: Window, project: str, group_col: str, k: int
+    store: ClickHouseStore,
+    window: Window,
+    project: str,
+    group_col: str,
+    k: int,
+    filters: OverviewFilter,
 ) -> list[dict[str, Any]]:
-    """The same counts from ``hallucination_stats`` for a threshold of ``k / 100``."""
+    """The same counts from ``hallucination_stats`` for a threshold of ``k / 100``
+    (service and model filters only: the table has no user or session)."""
     rows = store.query(
         f"SELECT {group_col} AS grp, source, sum(evaluated) AS n, "
         "sumIf(evaluated, bucket >= {k:UInt8}) AS hallucinated "
-        f"FROM {store.table('hallucination_stats')} WHERE {_IN_WINDOW.format(col='hour')} "
-        "GROUP BY grp, source HAVING n > 0",
-        {**window.params(project), "k": k},
+        f"FROM {store.table('hallucination_stats')} WHERE {_IN_WINDOW.format(col='hour')}"
+        f"{and_all(filters.aggregate_conditions())} GROUP BY grp, source HAVING n > 0",
+        {**window.params(project, filters), "k": k},
     )
     return [{**row, "evaluated": row.pop("n")} for row in rows]
 
@@ -139,14 +167,18 @@ def _stats_score_counts(
 GROUP_SEPARATOR: Final = " | "
 
 
-def group_columns(group_by: Sequence[str]) -> tuple[str, str]:
-    """SQL expressions of the group key over generation_stats and over scores."""
+def group_columns(
+    group_by: Sequence[str], source: GenerationSource | None = None
+) -> tuple[str, str]:
+    """SQL expressions of the group key over the generation table (``source``, default the
+    hourly aggregate; it also reads ``hallucination_stats``) and over scores."""
     if not group_by or any(g not in GROUPS for g in group_by):
         raise ValueError(f"group_by: expected some of {', '.join(GROUPS)}")
+    table = source or generation_source(NO_FILTER)
     if len(group_by) == 1:
-        return GROUPS[group_by[0]]
-    stats = ", ".join(GROUPS[g][0] for g in group_by)
-    scores = ", ".join(GROUPS[g][1] for g in group_by)
+        return table.group(group_by[0]), GROUPS[group_by[0]]
+    stats = ", ".join(table.group(g) for g in group_by)
+    scores = ", ".join(GROUPS[g] for g in group_by)
     sep = f"'{GROUP_SEPARATOR}'"
     return f"concatWithSeparator({sep}, {stats})", f"concatWithSeparator({sep}, {scores})"
 
@@ -160,6 +192,7 @@ def hallucination_rate(
     *,
     exact: bool = False,
     validation: bool = False,
+    filters: OverviewFilter = NO_FILTER,
 ) -> list[dict[str, Any]]:
     """Per group: generations, evaluated, unscored, hallucinated, rate, Wilson 95% interval.
 
@@ -170,13 +203,15 @@ def hallucination_rate(
     With ``validation``, each group also has ``evaluators`` (every evaluator that scored it,
     with its raw rate, sensitivity and specificity against human labels and its corrected
     rate: collector/rates.py), ``corrected`` (the first of them, or None) and ``validated``.
+    ``filters`` narrows every count (a user or session: from spans and the exact path).
     """
     keys = [group_by] if isinstance(group_by, str) else list(group_by)
-    stats_col, scores_col = group_columns(keys)
+    source = generation_source(filters)
+    stats_col, scores_col = group_columns(keys, source)
+    params = window.params(project, filters)
     calls = store.query(
-        f"SELECT {stats_col} AS grp, sum(calls) AS calls FROM {store.table('generation_stats')} "
-        f"WHERE {_IN_WINDOW.format(col='hour')} GROUP BY grp",
-        window.params(project),
+        f"SELECT {stats_col} AS grp, {source.figures} {source.where(store, filters)} GROUP BY grp",
+        params,
     )
 
     def entry_for(name: str, generations: int = 0) -> dict[str, Any]:
@@ -189,11 +224,11 @@ def hallucination_rate(
         }
 
     groups = {str(row["grp"]): entry_for(str(row["grp"]), int(row["calls"])) for row in calls}
-    k = None if exact else grid_threshold(threshold)
+    k = None if exact or filters.by_span else grid_threshold(threshold)
     score_counts = (
-        _exact_score_counts(store, window, project, scores_col, threshold)
+        _exact_score_counts(store, window, project, scores_col, threshold, filters)
         if k is None
-        else _stats_score_counts(store, window, project, stats_col, k)
+        else _stats_score_counts(store, window, project, stats_col, k, filters)
     )
     for row in score_counts:
         name = str(row["grp"])
@@ -206,7 +241,13 @@ def hallucination_rate(
     if validation:
         _attach_validation(
             groups,
-            evaluator_counts(store, window.params(project), scores_col, threshold),
+            evaluator_counts(
+                store,
+                params,
+                scores_col,
+                threshold,
+                and_all(filters.scores_conditions(store.table("spans"))),
+            ),
             entry_for,
         )
     result = []
@@ -251,31 +292,35 @@ def _scorecard_validation(
 
 
 def model_scorecard(
-    store: ClickHouseStore, project: str, window: Window, threshold: float = 0.5
+    store: ClickHouseStore,
+    project: str,
+    window: Window,
+    threshold: float = 0.5,
+    *,
+    filters: OverviewFilter = NO_FILTER,
 ) -> list[dict[str, Any]]:
     """model | calls | avg/p50/p95 latency ms | tokens | cost | hallucination rate, and the
     headline evaluator's raw and corrected rate with its validation (``hallucination_rate``
-    with ``validation``)."""
+    with ``validation``), narrowed by ``filters``."""
+    source = generation_source(filters)
     rows = store.query(
-        "SELECT model, groupUniqArray(provider) AS providers, sum(calls) AS calls, "
-        "sum(latency_ms_sum) AS latency_sum, "
-        "quantilesTDigestMerge(0.5, 0.95)(latency_ms_q) AS latency_q, "
-        "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
-        f"sum(cost_usd) AS cost_usd FROM {store.table('generation_stats')} "
-        f"WHERE {_IN_WINDOW.format(col='hour')} GROUP BY model ORDER BY calls DESC, model",
-        window.params(project),
+        f"SELECT {source.group('model')} AS model_name, {source.figures} "
+        f"{source.where(store, filters)} GROUP BY model_name ORDER BY calls DESC, model_name",
+        window.params(project, filters),
     )
     rates = {
         r["group"]: r
-        for r in hallucination_rate(store, project, "model", window, threshold, validation=True)
+        for r in hallucination_rate(
+            store, project, "model", window, threshold, validation=True, filters=filters
+        )
     }
     card = []
     for row in rows:
         calls = int(row["calls"])
-        rate = rates.get(row["model"], {})
+        rate = rates.get(row["model_name"], {})
         card.append(
             {
-                "model": row["model"],
+                "model": row["model_name"],
                 "providers": sorted(p for p in row["providers"] if p),
                 "calls": calls,
                 "avg_latency_ms": row["latency_sum"] / calls if calls else None,

@@ -7,7 +7,9 @@ raising our exception); each span counts once, in the bucket of its first sign o
 
 Calls, latency and cost come from ``generation_stats`` (hourly, so buckets are whole hours or
 days); decisions from ``guardrail_events``; blocked requests from both (above); hallucination
-counts from :func:`~.metrics.hallucination_rate`.
+counts from :func:`~.metrics.hallucination_rate`. An :class:`~.filters.OverviewFilter`
+narrows every figure: with a user or session, calls, latency and cost are computed from the
+generation spans (:mod:`.generations`); decisions match through the span they were made on.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from typing import Any, Final
 from tracerail import semconv
 from tracerail.collector.rates import wilson_interval
 from tracerail.collector.store.clickhouse import ClickHouseStore
+from tracerail.collector.store.filters import NO_FILTER, OverviewFilter, and_all
+from tracerail.collector.store.generations import BUCKET_SQL, generation_source
 from tracerail.collector.store.metrics import Window, hallucination_rate
 from tracerail.errors import GuardrailBlocked
 
 BUCKETS: Final = ("hour", "day")
 BLOCKED_ERROR: Final = GuardrailBlocked.__qualname__
-# bucket → (SQL expression over an hour/DateTime column named {col}, Python step).
-_BUCKET_SQL: Final = {"hour": "toStartOfHour({col})", "day": "toStartOfDay({col})"}
 _STEP: Final = {"hour": timedelta(hours=1), "day": timedelta(days=1)}
 
 
@@ -45,12 +47,21 @@ def _bucket_starts(window: Window, bucket: str) -> list[datetime]:
 
 
 def timeseries(
-    store: ClickHouseStore, project: str, window: Window, bucket: str, threshold: float = 0.5
+    store: ClickHouseStore,
+    project: str,
+    window: Window,
+    bucket: str,
+    threshold: float = 0.5,
+    *,
+    filters: OverviewFilter = NO_FILTER,
 ) -> list[dict[str, Any]]:
     """One entry per bucket in the window (empty buckets included, with zeros)."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket: expected one of {', '.join(BUCKETS)}")
-    params = window.params(project)
+    params = window.params(project, filters)
+    source = generation_source(filters)
+    spans_table = store.table("spans")
+    on_decisions = and_all(filters.decision_conditions(spans_table))
     in_window = (
         "project = {{project:String}} "
         "AND {col} >= {{lo:DateTime('UTC')}} AND {col} < {{hi:DateTime('UTC')}}"
@@ -71,11 +82,8 @@ def timeseries(
         }
         for start in _bucket_starts(window, bucket)
     }
-    b_hour = _BUCKET_SQL[bucket].format(col="hour")
     for row in store.query(
-        f"SELECT {b_hour} AS b, sum(calls) AS calls, sum(cost_usd) AS cost, "
-        "quantilesTDigestMerge(0.5, 0.95)(latency_ms_q) AS q "
-        f"FROM {store.table('generation_stats')} WHERE {in_window.format(col='hour')} "
+        f"SELECT {source.bucket(bucket)} AS b, {source.figures} {source.where(store, filters)} "
         "GROUP BY b",
         params,
     ):
@@ -83,14 +91,14 @@ def timeseries(
         if entry is not None:
             entry.update(
                 calls=int(row["calls"]),
-                cost_usd=float(row["cost"]),
-                p50_latency_ms=float(row["q"][0]),
-                p95_latency_ms=float(row["q"][1]),
+                cost_usd=float(row["cost_usd"]),
+                p50_latency_ms=float(row["latency_q"][0]),
+                p95_latency_ms=float(row["latency_q"][1]),
             )
-    b_ts = _BUCKET_SQL[bucket].format(col="timestamp")
+    b_ts = BUCKET_SQL[bucket].format(col="timestamp")
     for row in store.query(
         f"SELECT {b_ts} AS b, action, count() AS n FROM {store.table('guardrail_events')} "
-        f"WHERE {in_window.format(col='timestamp')} GROUP BY b, action",
+        f"WHERE {in_window.format(col='timestamp')}{on_decisions} GROUP BY b, action",
         params,
     ):
         entry = series.get(_key(row["b"].replace(tzinfo=UTC)))
@@ -98,14 +106,15 @@ def timeseries(
             entry["actions"][row["action"]] = int(row["n"])
     spans_in = events_in = in_window.format(col="timestamp")
     for row in store.query(
-        f"SELECT {_BUCKET_SQL[bucket].format(col='t')} AS b, count() AS n FROM ("
+        f"SELECT {BUCKET_SQL[bucket].format(col='t')} AS b, count() AS n FROM ("
         "  SELECT span_id, min(t) AS t FROM ("
-        f"    SELECT span_id, timestamp AS t FROM {store.table('spans')} WHERE {spans_in} "
-        f"    AND observation_kind = '{semconv.KIND_GENERATION}' "
+        f"    SELECT span_id, timestamp AS t FROM {spans_table} WHERE {spans_in} "
+        f"    AND observation_kind = '{semconv.KIND_GENERATION}'"
+        f"    {and_all(filters.span_conditions())} "
         "    AND error_type = {blocked:String}"
         "    UNION ALL"
         f"    SELECT span_id, timestamp AS t FROM {store.table('guardrail_events')} "
-        f"    WHERE {events_in} AND action = 'block'"
+        f"    WHERE {events_in} AND action = 'block'{on_decisions}"
         "  ) GROUP BY span_id"
         ") GROUP BY b",
         {**params, "blocked": BLOCKED_ERROR},
@@ -113,7 +122,7 @@ def timeseries(
         entry = series.get(_key(row["b"].replace(tzinfo=UTC)))
         if entry is not None:
             entry["blocked"] = int(row["n"])
-    for group in hallucination_rate(store, project, bucket, window, threshold):
+    for group in hallucination_rate(store, project, bucket, window, threshold, filters=filters):
         start = datetime.fromisoformat(group["group"]).replace(tzinfo=UTC)
         entry = series.get(_key(start))
         if entry is not None:
@@ -127,10 +136,15 @@ def timeseries(
 
 
 def overview(
-    store: ClickHouseStore, project: str, window: Window, threshold: float = 0.5
+    store: ClickHouseStore,
+    project: str,
+    window: Window,
+    threshold: float = 0.5,
+    *,
+    filters: OverviewFilter = NO_FILTER,
 ) -> dict[str, Any]:
     """The dashboard's cards: calls, cost, blocked requests, hallucination rate (with CI)."""
-    days = timeseries(store, project, window, "day", threshold)
+    days = timeseries(store, project, window, "day", threshold, filters=filters)
     calls = sum(d["calls"] for d in days)
     evaluated = sum(d["evaluated"] for d in days)
     hallucinated = sum(d["hallucinated"] for d in days)

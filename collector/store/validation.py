@@ -33,16 +33,22 @@ _LABELLED = "labelled = 1"
 
 
 def evaluator_counts(
-    store: ClickHouseStore, params: dict[str, Any], group_col: str, threshold: float
+    store: ClickHouseStore,
+    params: dict[str, Any],
+    group_col: str,
+    threshold: float,
+    narrow: str = "",
 ) -> dict[str, list[EvaluatorCounts]]:
     """Group name → the counts of every evaluator that scored spans of that group.
 
     ``params`` binds ``project``, ``lo`` and ``hi`` (``Window.params``); ``group_col`` is the
-    group's SQL over ``scores`` (a fixed expression from ``metrics.group_columns``).
+    group's SQL over ``scores`` (a fixed expression from ``metrics.group_columns``);
+    ``narrow`` is `` AND …`` conditions over ``scores`` (the overview filter's, bound in
+    ``params``).
     """
     in_window = (
         "project = {project:String} AND name = {name:String} "
-        "AND span_hour >= {lo:DateTime('UTC')} AND span_hour < {hi:DateTime('UTC')}"
+        "AND span_hour >= {lo:DateTime('UTC')} AND span_hour < {hi:DateTime('UTC')}" + narrow
     )
     rows = store.query(
         "SELECT grp, source, evaluator, evaluator_version, prompt_sha256, count() AS scored, "

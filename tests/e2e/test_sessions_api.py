@@ -3,33 +3,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import httpx
 import pytest
 
-from tests.support.demo import run_support_bot
+from tests.support.demo import all_spans, run_support_bot
 from tests.support.server import RunningServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def _all_spans(api: httpx.Client) -> list[dict[str, Any]]:
-    spans: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
-        page = api.get("/api/v1/spans", params=params).json()
-        spans += page["spans"]
-        cursor = page["next_cursor"]
-        if not cursor:
-            return spans
-
-
 def test_sessions_and_users(collector: RunningServer) -> None:
     found = run_support_bot(collector.base_url)
     api = httpx.Client(base_url=collector.base_url, timeout=30)
-    spans = _all_spans(api)
+    spans = all_spans(api)
     # every span of a turn carries the user and the conversation
     assert spans and all(s["user_id"] and s["session_id"] for s in spans)
 

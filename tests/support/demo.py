@@ -16,6 +16,19 @@ from tracerail import semconv
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def all_spans(api: httpx.Client) -> list[dict[str, Any]]:
+    """Every stored span as ``GET /api/v1/spans`` lists them, all pages."""
+    spans: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        page = api.get("/api/v1/spans", params=params).json()
+        spans += page["spans"]
+        cursor = page["next_cursor"]
+        if not cursor:
+            return spans
+
+
 def run_support_bot(base_url: str) -> dict[str, Any]:
     """Send the bot's traffic; the newest redact and block decisions once both are stored."""
     env = {**os.environ, semconv.ENV_ENDPOINT: base_url}

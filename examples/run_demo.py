@@ -158,7 +158,9 @@ def tell_story(base: str) -> dict[str, object]:
                 f"==> guardrail {action}: {len(found)} decision(s) by {', '.join(checks)}"
                 + (f" (entities {', '.join(entities)})" if entities else "")
             )
-    return {"decisions": decisions, "rates": rates}
+    tools = get_json(f"{base}/api/v1/spans?kind=tool&limit=1")["spans"]
+    assert isinstance(tools, list)
+    return {"decisions": decisions, "rates": rates, "tool_trace": _first_trace(tools)}
 
 
 def _first_trace(events: object) -> str | None:
@@ -173,15 +175,17 @@ def print_pages(base: str, story: dict[str, object]) -> None:
     assert isinstance(decisions, dict)
     redacted = _first_trace(decisions.get("redact"))
     blocked = _first_trace(decisions.get("block"))
+    tool = story.get("tool_trace")
     print(
         f"""
 ==> open the dashboard: {base}/
   1. Overview: calls, tokens and cost per model; the hallucination rate raw and corrected for
      the evaluator's measured error, with intervals, from the human labels.
-  2. Traces: every support turn (agent -> retrieval -> chat) as a waterfall; click a span for
-     its messages, tokens, cost, guardrail decisions, sources and scores. For example
+  2. Traces: every support turn (agent -> tool, retrieval, chat) as a waterfall; click a span
+     for its messages, tokens, cost, guardrail decisions, sources and scores. For example
        the customer whose name and e-mail were redacted: {base}/#trace/{redacted or "-"}
        the prompt injection that was blocked:            {base}/#trace/{blocked or "-"}
+       the model calling the lookup_order tool:          {base}/#trace/{tool or "-"}
   3. Sessions and Users: each conversation's turns in order (cost, tokens, latency, guardrail
      actions, hallucination flag), e.g. {base}/#session/conv-bob-1; per-user totals.
   4. Audit log: the redact and block decisions, with entity types and the policy version.

@@ -116,6 +116,9 @@ def _check_story(base: str, out: str) -> None:
     assert "maria.garcia@example.com" not in stored and "Maria Garcia" not in stored
     assert redacted[0]["trace_id"] in out
 
+    (tool,) = get("/api/v1/spans", kind="tool", limit=1)["spans"]  # the agent's order lookup
+    assert tool["trace_id"] in out
+
     blocked = get("/api/v1/guardrails/events", action="block")["events"]
     assert [e["check_name"] for e in blocked] == ["injection"]
     assert blocked[0]["trace_id"] in out

@@ -30,14 +30,12 @@ class CollectorProcess:
     new_session: bool = False  # its own process group, to signal the group without the tests
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    base_url: str = field(init=False)
+    chdb_dsn: str = field(init=False)  # its embedded ClickHouse, in the data directory
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def chdb_dsn(self) -> str:
-        return f"chdb://{self.data_dir / 'chdb'}"
+    def __post_init__(self) -> None:
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.chdb_dsn = f"chdb://{self.data_dir / 'chdb'}"
 
     def start(self, *, ready_path: str = "/readyz", timeout: float = 90.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

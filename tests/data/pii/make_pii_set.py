@@ -21,15 +21,19 @@ LOCATION (cities, regions, countries, and street addresses as one span).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import string
+import sys
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).parent
+# tests/data holds b58.py, the Base58Check helper shared with make_pii_eval.py.
+sys.path.insert(0, str(HERE.parent))
+from b58 import b58encode, checksum  # noqa: E402
+
 rng = random.Random(19)
 
 # --- own lists (split in halves: even index → dev, odd index → test) -------------------------
@@ -95,6 +99,35 @@ def luhn_digit(body: str) -> str:
 
 def digits(n: int) -> str:
     return "".join(rng.choice(string.digits) for _ in range(n))
+
+
+def masked(mask: str) -> str:
+    """A value of the shape ``mask``: ``#`` a digit, ``@`` an upper-case letter or digit,
+    ``[abc]`` one of a, b, c; ``\\#`` a literal ``#``; anything else as it stands."""
+    out: list[str] = []
+    i = 0
+    while i < len(mask):
+        char = mask[i]
+        if char == "#":
+            out.append(rng.choice(string.digits))
+        elif char == "@":
+            out.append(rng.choice(string.ascii_uppercase + string.digits))
+        elif char == "[":
+            end = mask.index("]", i)
+            out.append(rng.choice(mask[i + 1 : end]))
+            i = end
+        elif char == "\\":
+            i += 1
+            out.append(mask[i])
+        else:
+            out.append(char)
+        i += 1
+    return "".join(out)
+
+
+def one_of(*masks: str) -> str:
+    """Every mask filled in turn (so the random stream does not depend on the pick), then one."""
+    return rng.choice([masked(m) for m in masks])
 
 
 def card(valid: bool = True) -> str:
@@ -182,20 +215,12 @@ def url() -> str:
     return f"{scheme}{host}.{dom}.{tld}{path}"
 
 
-B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-
-
 def btc(valid: bool = True) -> str:
     payload = bytes([rng.choice([0, 5])]) + bytes(rng.randrange(256) for _ in range(20))
-    check = hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
+    check = checksum(payload)
     if not valid:
         check = bytes((check[0] ^ 0x5A,)) + check[1:]
-    number = int.from_bytes(payload + check, "big")
-    out = ""
-    while number:
-        number, rem = divmod(number, 58)
-        out = B58[rem] + out
-    return "1" * (len(payload) - len(payload.lstrip(b"\0"))) + out
+    return b58encode(payload + check)
 
 
 def eth() -> str:
@@ -208,28 +233,21 @@ def us_phone() -> str:
     if ex[1:] == "11" or ex == "555":
         ex = "734"
     line = digits(4)
-    return rng.choice(
-        [
-            f"({area}) {ex}-{line}",
-            f"{area}-{ex}-{line}",
-            f"+1 {area} {ex} {line}",
-            f"{area}.{ex}.{line}",
-            f"+1-{area}-{ex}-{line}",
-        ]
-    )
+    # a: area code, e: exchange, l: line number
+    layout = rng.choice(["(a) e-l", "a-e-l", "+1 a e l", "a.e.l", "+1-a-e-l"])
+    return "".join({"a": area, "e": ex, "l": line}.get(c, c) for c in layout)
 
 
 def intl_phone() -> str:
-    return rng.choice(
-        [
-            f"+44 7{rng.choice('45789')}{digits(2)} {digits(6)}",
-            f"+44 20 {rng.randint(7, 8)}{digits(3)} {digits(4)}",
-            f"+49 30 {rng.randint(2, 9)}{digits(7)}",
-            f"+49 15{rng.randint(1, 2)} {digits(8)}",
-            f"+33 6 {digits(2)} {digits(2)} {digits(2)} {digits(2)}",
-            f"+91 9{digits(4)} {digits(5)}",
-            f"+61 4{digits(2)} {digits(3)} {digits(3)}",
-        ]
+    # UK mobile and London, Berlin and German mobile, France, India, Australia.
+    return one_of(
+        "+44 7[45789]## ######",
+        "+44 20 [78]### ####",
+        "+49 30 [23456789]#######",
+        "+49 15[12] ########",
+        "+33 6 ## ## ## ##",
+        "+91 9#### #####",
+        "+61 4## ### ###",
     )
 
 
@@ -237,15 +255,9 @@ def cn_mobile() -> str:
     number = "1" + rng.choice("3456789") + rng.choice("0123456789") + digits(8)
     if number[1] == "4":
         number = "147" + digits(8)
-    return rng.choice(
-        [
-            number,
-            f"{number[:3]} {number[3:7]} {number[7:]}",
-            f"{number[:3]}-{number[3:7]}-{number[7:]}",
-            f"+86 {number}",
-            f"+86-{number[:3]}-{number[3:7]}-{number[7:]}",
-        ]
-    )
+    head, middle, tail = number[:3], number[3:7], number[7:]
+    separator, prefix = rng.choice([("", ""), (" ", ""), ("-", ""), ("", "+86 "), ("-", "+86-")])
+    return prefix + separator.join((head, middle, tail))
 
 
 ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
@@ -295,69 +307,47 @@ def isbn() -> str:
 def timestamp() -> str:
     y, mo, d = rng.randint(2019, 2026), rng.randint(1, 12), rng.randint(1, 28)
     h, mi, s = rng.randint(0, 23), rng.randint(0, 59), rng.randint(0, 59)
+    date, time = f"{y}-{mo:02d}-{d:02d}", f"{h:02d}:{mi:02d}:{s:02d}"
     return rng.choice(
         [
-            f"{y}-{mo:02d}-{d:02d} {h:02d}:{mi:02d}:{s:02d}",
-            f"{y}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}.{digits(3)}Z",
-            f"{y}{mo:02d}{d:02d}{h:02d}{mi:02d}{s:02d}",
-            f"17{digits(8)}",
-            f"17{digits(11)}",
-            f"{d:02d}/{mo:02d}/{y} {h:02d}:{mi:02d}",
+            f"{date} {time}",
+            f"{date}T{time}.{masked('###')}Z",
+            (date + time).replace("-", "").replace(":", ""),
+            masked("17########"),  # Unix seconds
+            masked("17###########"),  # Unix milliseconds
+            f"{d:02d}/{mo:02d}/{y} {time[:5]}",
         ]
     )
 
 
 def order_no() -> str:
-    return rng.choice(
-        [
-            f"{digits(3)}-{digits(7)}-{digits(7)}",
-            f"#{digits(9)}",
-            f"ORD-{digits(10)}",
-            f"{digits(12)}",
-            f"SO{digits(8)}",
-        ]
-    )
+    return one_of("###-#######-#######", "\\#" + "#" * 9, "ORD-" + "#" * 10, "#" * 12, "SO########")
 
 
 def tracking() -> str:
-    return rng.choice(
-        [
-            "1Z" + "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(16)),
-            f"9400 1{digits(3)} {digits(4)} {digits(4)} {digits(4)} {digits(2)}",
-            f"{digits(12)}",
-            f"SF{digits(12)}",
-            f"YT{digits(16)}",
-        ]
+    # UPS, USPS, a bare number, SF Express, YunExpress.
+    return one_of(
+        "1Z" + "@" * 16, "9400 1### #### #### #### ##", "#" * 12, "SF" + "#" * 12, "YT" + "#" * 16
     )
 
 
 def invoice() -> str:
-    return rng.choice(
-        [f"INV-{digits(4)}-{digits(5)}", f"{digits(4)}-{digits(6)}", f"2024{digits(8)}"]
-    )
+    return one_of("INV-####-#####", "####-######", "2024########")
 
 
 def product_code() -> str:
-    return rng.choice(
-        [
-            f"SKU {digits(3)}-{digits(3)}-{digits(4)}",
-            f"{digits(3)}-{digits(3)}-{digits(4)}",
-            f"{digits(4)} {digits(3)} {digits(3)}",
-            f"P/N {digits(2)}.{digits(3)}.{digits(3)}.{digits(2)}",
-            f"EAN {digits(13)}",
-            f"MPN {digits(5)}-{digits(5)}",
-        ]
+    return one_of(
+        "SKU ###-###-####",
+        "###-###-####",
+        "#### ### ###",
+        "P/N ##.###.###.##",
+        "EAN " + "#" * 13,
+        "MPN #####-#####",
     )
 
 
 def long_digits() -> str:
-    return rng.choice(
-        [
-            digits(rng.randint(10, 14)),
-            f"{digits(5)} {digits(5)}",
-            f"{digits(4)} {digits(4)} {digits(3)}",
-        ]
-    )
+    return rng.choice([digits(rng.randint(10, 14)), masked("##### #####"), masked("#### #### ###")])
 
 
 def hashes() -> str:

@@ -4,7 +4,6 @@ the API, ``tracerail.score`` events, and ``gen_ai.evaluation.result`` events fro
 from __future__ import annotations
 
 import hashlib
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,11 +13,11 @@ from opentelemetry.trace import Tracer
 
 from tests.support.otlp import protobuf_body, record_spans
 from tests.support.server import RunningServer
+from tests.support.stores import store_at_version
 from tracerail import semconv
 from tracerail.collector.score_events import scores_from_columns
 from tracerail.collector.scores import Score, SpanInfo, append_score, empty_score_columns
 from tracerail.collector.store import migrations
-from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.hallucination_stats import write_scores
 from tracerail.collector.store.metrics import Window, hallucination_rate
 from tracerail.collector.store.scores import list_scores
@@ -28,15 +27,9 @@ PROMPT = hashlib.sha256(b"judge prompt v3").hexdigest()
 TRACE = "ab" * 16
 
 
-def test_upgrade_to_v6_keeps_old_scores_and_stores_producers(
-    chdb_dsn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_upgrade_to_v6_keeps_old_scores_and_stores_producers(chdb_dsn: str) -> None:
     """A database at version 5 with scores migrates; old rows read '' for the new columns."""
-    old = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
-    try:
-        with monkeypatch.context() as patch:
-            patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
-            assert old.migrate() == [1, 2, 3, 4, 5]
+    with store_at_version(chdb_dsn, 5) as old:
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
         info = SpanInfo(int(start.timestamp() * 1e9), semconv.KIND_GENERATION, "", "", "m", "")
         before = empty_score_columns()
@@ -78,9 +71,6 @@ def test_upgrade_to_v6_keeps_old_scores_and_stores_producers(
         fast = hallucination_rate(old, "p", "model", window)
         assert fast == hallucination_rate(old, "p", "model", window, exact=True)
         assert fast[0]["evaluated"] == 2
-    finally:
-        old.client.command(f"DROP DATABASE IF EXISTS `{old.database}`")
-        old.close()
 
 
 def _generation(tracer: Tracer, events: list[tuple[str, dict[str, Any]]]) -> tuple[str, str]:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.support.stores import scratch_store, store_at_version
 from tracerail import semconv
 from tracerail.collector.store import migrations
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -52,18 +52,12 @@ def test_invalid_database_name_is_rejected() -> None:
         ClickHouseStore("chdb:///tmp/x", database="x; DROP")
 
 
-def test_upgrade_to_v5_backfills_trace_lookup_and_hallucination_stats(
-    chdb_dsn: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_upgrade_to_v5_backfills_trace_lookup_and_hallucination_stats(chdb_dsn: str) -> None:
     """A database at version 4 with spans and scores keeps answering after migration 5."""
     from tracerail.collector.scores import Score, SpanInfo, append_score, empty_score_columns
     from tracerail.collector.store.metrics import Window, hallucination_rate
 
-    old = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
-    try:
-        with monkeypatch.context() as patch:
-            patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
-            assert old.migrate() == [1, 2, 3, 4]
+    with store_at_version(chdb_dsn, 4) as old:
         start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
         old.insert_columns(
             "spans",
@@ -91,9 +85,6 @@ def test_upgrade_to_v5_backfills_trace_lookup_and_hallucination_stats(
         fast = hallucination_rate(old, "p", "model", window)
         assert fast == hallucination_rate(old, "p", "model", window, exact=True)
         assert fast[0]["evaluated"] == 2
-    finally:
-        old.client.command(f"DROP DATABASE IF EXISTS `{old.database}`")
-        old.close()
 
 
 def test_embedded_arrow_inserts_take_chdbs_fast_path(
@@ -126,9 +117,7 @@ def test_a_failed_probe_falls_back_to_clickhouse_connect(
         raise RuntimeError("no Python() here")
 
     monkeypatch.setattr(chdb_arrow, "_probe", broken)
-    other = ClickHouseStore(chdb_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
-    try:
-        other.migrate()
+    with scratch_store(chdb_dsn) as other:
         with caplog.at_level("WARNING", logger="tracerail.collector"):
             assert other.arrow_fast_path() is None
         assert "no Python() here" in caplog.text
@@ -136,6 +125,3 @@ def test_a_failed_probe_falls_back_to_clickhouse_connect(
 
         other.insert_arrow("projects", pa.table({"name": ["p"], "retention_days": [3]}))
         assert other.query(f"SELECT count() AS n FROM {other.table('projects')}") == [{"n": 1}]
-    finally:
-        other.client.command(f"DROP DATABASE IF EXISTS `{other.database}`")
-        other.close()

@@ -9,6 +9,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import pytest
+
+from tracerail.collector.store import migrations
 from tracerail.collector.store.clickhouse import ClickHouseStore
 
 
@@ -24,3 +27,14 @@ def scratch_store(dsn: str, *, migrate: bool = True) -> Iterator[ClickHouseStore
     finally:
         store.client.command(f"DROP DATABASE IF EXISTS `{store.database}`")
         store.close()
+
+
+@contextmanager
+def store_at_version(dsn: str, version: int) -> Iterator[ClickHouseStore]:
+    """A scratch store migrated only up to ``version``, as an older release left its database;
+    the test then writes rows the old way and runs the remaining migrations itself."""
+    with scratch_store(dsn, migrate=False) as store:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:version])
+            assert store.migrate() == list(range(1, version + 1))
+        yield store

@@ -4,11 +4,10 @@ from the OTLP and ClickHouse specifications, not from flatten's code.
 Where flatten walks the protobuf objects column by column, this turns the whole request into
 protobuf's JSON mapping once (``MessageToDict``, the OTLP/JSON form: base64 ids, decimal
 strings for 64-bit times, enum names for kinds and status codes) and builds one row per span
-from those dicts. Integer columns are bounded by their ClickHouse type in the DDL; the
-columns themselves come from the table's DDL. So a bug in
-flatten's encoding, parsing or validation is not repeated here. The limits (``MAX_*``), the
-attribute → column preferences (``promote``) and the price table are configuration, imported
-as they are.
+from those dicts. The columns, and the bound of each integer column, come from the table's
+DDL. So a bug in flatten's encoding, parsing or validation is not repeated here. The limits
+(``MAX_*``), the attribute → column preferences (``promote``, ``agents``) and the price table
+are configuration, imported as they are.
 """
 
 from __future__ import annotations

@@ -53,6 +53,17 @@ def page_config() -> dict[str, object]:
             "policyVersion": semconv.TRACERAIL_GUARDRAIL_POLICY_VERSION,
             "ttft": semconv.TRACERAIL_STREAM_TTFT_MS,
             "requestPrefix": semconv.GEN_AI_REQUEST_MODEL.rsplit(".", 1)[0] + ".",
+            # agent → tool → generation roles (trace view)
+            "agentName": semconv.GEN_AI_AGENT_NAME,
+            "toolName": semconv.GEN_AI_TOOL_NAME,
+            "agentPrefix": semconv.GEN_AI_AGENT_NAME.rsplit(".", 1)[0] + ".",
+            "toolPrefix": semconv.GEN_AI_TOOL_NAME.rsplit(".", 1)[0] + ".",
+        },
+        # gen_ai.operation.name values of each role, for spans without observation_kind
+        "roleOperations": {
+            semconv.KIND_AGENT: [semconv.OPERATION_INVOKE_AGENT, semconv.OPERATION_INVOKE_WORKFLOW],
+            semconv.KIND_TOOL: [semconv.OPERATION_EXECUTE_TOOL],
+            semconv.KIND_GENERATION: [semconv.OPERATION_CHAT, semconv.OPERATION_EMBEDDINGS],
         },
         "guardrailPrefix": semconv.GUARDRAIL_SPAN_PREFIX,
         "kinds": list(KINDS),

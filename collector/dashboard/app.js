@@ -161,7 +161,9 @@ function render(target, root, series) {
 async function loadOverview() {
   const range = rangeParams();
   const bucket = range.days <= 2 ? "hour" : "day";
-  const data = await getJSON("/api/v1/metrics/timeseries", { from: range.from, to: range.to, bucket });
+  await fillOverviewChoices(range);
+  const data = await getJSON("/api/v1/metrics/timeseries", { from: range.from, to: range.to, bucket, ...overviewFilters() });
+  showOverviewNote(data.filters);
   const o = data.overview;
   $("#card-calls").textContent = o.calls.toLocaleString();
   $("#card-cost").textContent = "$" + o.cost_usd.toFixed(4);
@@ -229,7 +231,7 @@ function provenance(span) {
 
 function spanNode(span) {
   const box = el("div", { class: "span" + (span.status_code === "ERROR" ? " error" : ""), "data-span": span.span_id },
-    el("b", {}, span.name), " ",
+    roleBadge(span), el("b", {}, span.name), " ",
     el("span", { class: "meta" }, `${span.observation_kind || span.kind} · ${span.duration_ms.toFixed(1)} ms · ${span.status_code}${span.status_message ? " · " + span.status_message : ""}`),
     el("div", {}, ...decisionBadges(span)), provenance(span));
   const children = span.children.length ? el("ul", {}, ...span.children.map((c) => el("li", {}, spanNode(c)))) : null;
@@ -312,7 +314,7 @@ function init() {
   $("#audit-filters").addEventListener("submit", (e) => { e.preventDefault(); refresh(); });
   $("#audit-more").addEventListener("click", () => loadAudit(true).catch(showError));
   for (const fmt of ["csv", "jsonl"]) {
-    $("#audit-export-" + fmt).addEventListener("click", () => download("/api/v1/audit/export", { ...auditParams(), format: fmt }, "audit." + fmt).catch(showError));
+    $("#audit-export-" + fmt).addEventListener("click", () => download("/api/v1/audit/export", { ...auditParams(), include_allow: String($("#audit-filters [name=include_allow]").checked), format: fmt }, "audit." + fmt).catch(showError));
   }
   const today = new Date();
   const monthAgo = new Date(today.getTime() - 30 * 86400000);
@@ -384,7 +386,7 @@ async function loadCorrectedRates() {
   const rows = $("#corrected-rates-rows");
   if (!rows) return;
   const range = rangeParams();
-  const data = await getJSON("/api/v1/metrics/hallucination-rate", { from: range.from, to: range.to, group_by: "model" });
+  const data = await getJSON("/api/v1/metrics/hallucination-rate", { from: range.from, to: range.to, group_by: "model", ...overviewFilters() });
   const groups = data.groups.filter((g) => g.evaluated || (g.evaluators && g.evaluators.length));
   rows.replaceChildren(...groups.map(correctedRow));
   if (!groups.length) rows.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No scored calls in this range.")));
@@ -536,13 +538,13 @@ async function traceExplorer(data, spanId) {
       const width = Math.max(((span.duration_ms * 1e6) / total) * 100, 0.4);
       const worst = ["block", "redact", "flag"].find((a) => spanActions(span).includes(a)) || "";
       return el("div", {
-        class: "wf-row" + (span.status_code === "ERROR" ? " error" : ""), "data-span": span.span_id,
+        class: "wf-row" + (span.status_code === "ERROR" ? " error" : ""), "data-span": span.span_id, "data-role": spanRole(span), "data-depth": depth,
         "data-offset-ms": offset.toFixed(3), "data-duration-ms": span.duration_ms.toFixed(3),
         onclick: () => { location.hash = `#trace/${data.trace_id}/${span.span_id}`; },
       },
-      el("div", { class: "wf-label", style: `padding-left:${depth * 14 + 4}px` }, el("b", {}, span.name), " ",
-        el("span", { class: "meta" }, span.observation_kind || span.kind), worst ? el("span", { class: "decision " + worst }, worst) : null),
-      el("div", { class: "wf-track" }, el("div", { class: "wf-bar " + (span.observation_kind || "other"), style: `left:${left.toFixed(3)}%;width:${width.toFixed(3)}%`, title: `+${offset.toFixed(1)} ms, ${span.duration_ms.toFixed(1)} ms` })),
+      el("div", { class: "wf-label", style: `padding-left:${depth * 14 + 4}px` }, ...roleLabel(span), " ",
+        worst ? el("span", { class: "decision " + worst }, worst) : null),
+      el("div", { class: "wf-track" }, el("div", { class: "wf-bar " + (spanRole(span) || "other"), style: `left:${left.toFixed(3)}%;width:${width.toFixed(3)}%`, title: `+${offset.toFixed(1)} ms, ${span.duration_ms.toFixed(1)} ms` })),
       el("div", { class: "wf-ms" }, `+${offset.toFixed(1)} · ${span.duration_ms.toFixed(1)} ms`));
     }));
   $("#trace-waterfall").replaceChildren(waterfall);
@@ -624,11 +626,13 @@ function selectSpan(spanId) {
   const panel = $("#span-detail");
   panel.replaceChildren(
     el("h3", { id: "span-title" }, span.name, " ", el("a", { href: link, class: "span-link" }, "link")),
+    el("p", { class: "span-role" }, roleBadge(span), " ", el("b", {}, spanRole(span) ? roleName(span, spanRole(span)) : "")),
     kvTable("span-kv", [
-      ["kind", span.observation_kind || span.kind], ["service", span.service_name], ["status", span.status_code + (span.status_message ? " · " + span.status_message : "")],
+      ["kind", span.observation_kind || span.kind], ["operation", span.operation], ["service", span.service_name], ["status", span.status_code + (span.status_message ? " · " + span.status_message : "")],
       ["provider", span.provider], ["request model", span.request_model], ["response model", span.response_model],
       ["user", span.user_id], ["session", span.session_id], ["span id", span.span_id],
     ]),
+    agentToolSection(span),
     detailSection("detail-params", "Request parameters", kvTable("params-kv", params)),
     detailSection("detail-usage", "Usage", kvTable("usage-kv", [
       ["input tokens", num(span.input_tokens)], ["cached input tokens", num(span.cached_input_tokens)],
@@ -731,5 +735,116 @@ document.addEventListener("DOMContentLoaded", () => {
   routeSession();
 });
 // --- end sessions and users ------------------------------------------------------------------
+
+// --- overview filters: service, model, user, session; #overview?service=… (issue 20) ---------
+// Every overview figure (cards, charts, hallucination by model) is read with the same filter.
+const OVERVIEW_FILTERS = ["service", "model", "user", "session"];
+
+function overviewFilters() {
+  const form = new FormData($("#overview-filters"));
+  const out = {};
+  for (const name of OVERVIEW_FILTERS) {
+    const value = String(form.get(name) || "").trim();
+    if (value) out[name] = value;
+  }
+  return out;
+}
+
+function chooseOption(select, value) {
+  if (value && ![...select.options].some((o) => o.value === value)) select.append(el("option", { value }, value));
+  select.value = value;
+}
+
+async function fillOverviewChoices(range) {
+  // The services and models with generations in the range; a chosen one stays even if absent.
+  const dims = await getJSON("/api/v1/metrics/dimensions", { from: range.from, to: range.to });
+  for (const [name, values] of [["service", dims.services], ["model", dims.models]]) {
+    const select = $(`#overview-filters [name=${name}]`);
+    const chosen = select.value;
+    select.replaceChildren(select.options[0], ...values.map((v) => el("option", { value: v }, v)));
+    chooseOption(select, chosen);
+  }
+}
+
+function showOverviewNote(filters) {
+  const set = Object.entries(filters || {}).filter(([, v]) => v);
+  const note = $("#overview-filter-note");
+  note.hidden = !set.length;
+  note.textContent = set.length
+    ? "Filtered: " + set.map(([k, v]) => `${k} ${v}`).join(" · ")
+      + (filters.user || filters.session ? " (user and session figures are computed from the spans)" : "")
+    : "";
+}
+
+function overviewHash() {
+  const query = new URLSearchParams(overviewFilters()).toString();
+  return "#overview" + (query ? "?" + query : "");
+}
+
+function applyOverviewHash() {
+  // #overview?service=…&model=…&user=…&session=… → the form (true when the hash is an overview one).
+  if (!/^#overview(\?|$)/.test(location.hash)) return false;
+  const params = new URLSearchParams(location.hash.slice("#overview".length + 1));
+  const form = $("#overview-filters");
+  for (const name of OVERVIEW_FILTERS) {
+    const field = form.elements[name];
+    if (field.tagName === "SELECT") chooseOption(field, params.get(name) || ""); else field.value = params.get(name) || "";
+  }
+  return true;
+}
+
+function reloadOverview() {
+  showTab("overview");
+  refresh();
+  loadCorrectedRates().catch(showError);
+}
+
+applyOverviewHash(); // deferred script: the form exists; the first load reads it
+window.addEventListener("hashchange", () => { if (applyOverviewHash()) reloadOverview(); });
+document.addEventListener("DOMContentLoaded", () => {
+  const go = () => { if (location.hash === overviewHash()) reloadOverview(); else location.hash = overviewHash(); };
+  $("#overview-filters").addEventListener("submit", (e) => { e.preventDefault(); go(); });
+  $("#overview-clear").addEventListener("click", () => { $("#overview-filters").reset(); go(); });
+});
+// --- end overview filters ----------------------------------------------------------------------
+
+// --- agent → tool → generation: each span's role and name in the trace view (issue 20) --------
+// The role is the stored observation_kind, else the gen_ai.operation.name it implies; agents and
+// tools are named by gen_ai.agent.name / gen_ai.tool.name (else their span name's tail).
+const ROLE_ICONS = { agent: "◆", tool: "⚙", generation: "✦", retrieval: "⌕" };
+
+function spanRole(span) {
+  if (ROLE_ICONS[span.observation_kind]) return span.observation_kind;
+  for (const [role, operations] of Object.entries(CFG.roleOperations)) if (operations.includes(span.operation)) return role;
+  return "";
+}
+
+function roleName(span, role) {
+  const a = span.attributes || {};
+  const tail = span.name.includes(" ") ? span.name.slice(span.name.indexOf(" ") + 1) : span.name;
+  if (role === "agent") return a[CFG.attr.agentName] || tail;
+  if (role === "tool") return a[CFG.attr.toolName] || tail;
+  if (role === "generation") return span.response_model || span.request_model || span.name;
+  return span.name;
+}
+
+function roleBadge(span) {
+  const role = spanRole(span);
+  return role ? el("span", { class: "role role-" + role, "data-role": role, title: role }, `${ROLE_ICONS[role]} ${role}`) : null;
+}
+
+function roleLabel(span) {
+  const role = spanRole(span);
+  if (!role) return [el("b", {}, span.name), " ", el("span", { class: "meta" }, span.observation_kind || span.kind)];
+  return [roleBadge(span), " ", el("b", { class: "role-name" }, roleName(span, role)), " ", el("span", { class: "meta" }, span.name)];
+}
+
+function agentToolSection(span) {
+  const a = span.attributes || {};
+  const rows = Object.entries(a).filter(([k]) => k.startsWith(CFG.attr.agentPrefix) || k.startsWith(CFG.attr.toolPrefix)).sort();
+  if (!rows.length && !["agent", "tool"].includes(spanRole(span))) return document.createDocumentFragment();
+  return detailSection("detail-agent-tool", "Agent and tool", kvTable("agent-kv", rows));
+}
+// --- end agent → tool → generation ---------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", init);

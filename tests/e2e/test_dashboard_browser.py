@@ -3,7 +3,6 @@ the real collector, with data sent through the SDK. Screenshots go to a temp dir
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 import tracerail
 from tests.support.audit_data import Workload, populate
-from tests.support.browser import dashboard_page
+from tests.support.browser import dashboard_page, screenshot_dir
 from tests.support.keys import make_keys
 from tests.support.server import RunningServer
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -24,9 +23,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="tracerail-dashboard-"))
-    print(f"\ndashboard screenshots: {path}")
-    return path
+    return screenshot_dir("dashboard")
 
 
 @pytest.fixture
@@ -81,12 +78,20 @@ def test_dashboard_end_to_end(
     assert "qa v2" in (span_box.locator(".prov").text_content() or "")
     p.screenshot(path=str(shots / "2-trace.png"), full_page=True)
 
-    # Audit timeline: filters change the results.
+    # Audit timeline: allow decisions only when asked; filters change the results.
     p.click("nav button[data-tab=audit]")
     p.wait_for_function("document.querySelector('#audit-totals').textContent.includes('matching')")
-    everything = p.locator("#audit-results tbody tr").count()
-    assert everything == 50  # the first page of 51
-    assert not p.locator("#audit-more").is_hidden()
+    events = f"{collector.base_url}/api/v1/audit/events"
+    hidden = httpx.get(events, params={"limit": 1000}).json()
+    assert hidden["total"] < 50 and not [e for e in hidden["events"] if e["action"] == "allow"]
+    assert p.locator("#audit-results tbody tr").count() == hidden["total"]
+    actions = p.locator("#audit-results tbody tr td:nth-child(6)").all_text_contents()
+    assert "allow" not in actions
+    p.check("#audit-filters [name=include_allow]")
+    p.click("#audit-filters button[type=submit]")
+    p.wait_for_function("document.querySelectorAll('#audit-results tbody tr').length === 50")
+    assert not p.locator("#audit-more").is_hidden()  # the first page of 51
+    p.uncheck("#audit-filters [name=include_allow]")
     p.select_option("#audit-filters [name=action]", "block")
     p.click("#audit-filters button[type=submit]")
     p.wait_for_function("document.querySelectorAll('#audit-results tbody tr').length === 2")

@@ -6,15 +6,13 @@ Screenshots go to a temp dir (printed)."""
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.browser import dashboard_page
+from tests.support.browser import dashboard_page, screenshot_dir
 from tests.support.review_data import ReviewWorkload, populate
 from tests.support.server import RunningServer
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -33,8 +31,7 @@ def test_review_page_labels_an_item(
     collector: RunningServer, store: ClickHouseStore, page: tuple[Any, list[str]]
 ) -> None:
     workload: ReviewWorkload = populate(collector)
-    shots = Path(tempfile.mkdtemp(prefix="tracerail-review-"))
-    print(f"\nreview screenshots: {shots}")
+    shots = screenshot_dir("review")
     p, problems = page
     p.goto(collector.base_url + "/")
     p.click("nav button[data-tab=review]")

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.browser import dashboard_page
+from tests.support.browser import dashboard_page, screenshot_dir
 from tests.support.demo import run_support_bot
 from tests.support.server import RunningServer
 from tracerail import semconv
@@ -21,9 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="tracerail-sessions-"))
-    print(f"\nsessions screenshots: {path}")
-    return path
+    return screenshot_dir("sessions")
 
 
 @pytest.fixture

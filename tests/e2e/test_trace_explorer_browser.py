@@ -4,7 +4,6 @@ Chromium, against the real collector fed by the ``make run`` support bot (a subp
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.browser import dashboard_page
+from tests.support.browser import dashboard_page, screenshot_dir
 from tests.support.demo import run_support_bot
 from tests.support.server import RunningServer
 
@@ -23,9 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def shots() -> Path:
-    path = Path(tempfile.mkdtemp(prefix="tracerail-explorer-"))
-    print(f"\ntrace explorer screenshots: {path}")
-    return path
+    return screenshot_dir("explorer")
 
 
 @pytest.fixture

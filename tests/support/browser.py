@@ -8,8 +8,10 @@ requests are collected so a test can assert there were none.
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from playwright import sync_api as playwright_api
@@ -47,3 +49,11 @@ def dashboard_page(
             yield page, problems
         finally:
             browser.close()
+
+
+def screenshot_dir(name: str) -> Path:
+    """A new temporary folder for a test module's screenshots (the test artifacts), printed so
+    a run shows where they are."""
+    path = Path(tempfile.mkdtemp(prefix=f"tracerail-{name}-"))
+    print(f"\n{name} screenshots: {path}")
+    return path

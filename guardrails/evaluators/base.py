@@ -21,6 +21,11 @@ LABEL_GROUNDED: Final = "grounded"
 LABEL_HALLUCINATED: Final = "hallucinated"
 
 
+def label_for(score: float, threshold: float = DEFAULT_THRESHOLD) -> str:
+    """The label of a hallucination ``score``: hallucinated when it reaches ``threshold``."""
+    return LABEL_HALLUCINATED if score >= threshold else LABEL_GROUNDED
+
+
 class EvaluatorError(Exception):
     """An evaluator could not be found, loaded or configured (never raised from evaluate)."""
 

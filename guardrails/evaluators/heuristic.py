@@ -48,11 +48,10 @@ from typing import Final
 from tracerail.guardrails.evaluators import heuristic_model as _model
 from tracerail.guardrails.evaluators.base import (
     DEFAULT_THRESHOLD,
-    LABEL_GROUNDED,
-    LABEL_HALLUCINATED,
     ClaimVerdict,
     Evaluation,
     EvaluatorError,
+    label_for,
 )
 from tracerail.guardrails.evaluators.lexicon import Lexicon, get_lexicon
 from tracerail.guardrails.evaluators.numbers import QUANTITY_WORDS as _QUANTITY_WORDS
@@ -693,7 +692,7 @@ class HeuristicEvaluator:
             explanation = "no sources to ground in"
         else:
             explanation = f"weakest claim ({weakest.reason}): {weakest.text[:120]}"
-        label = LABEL_HALLUCINATED if score >= self.threshold else LABEL_GROUNDED
+        label = label_for(score, self.threshold)
         return Evaluation(
             score=score,
             label=label,

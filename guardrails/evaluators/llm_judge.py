@@ -41,6 +41,7 @@ from tracerail.guardrails.evaluators.base import (
     ClaimVerdict,
     Evaluation,
     EvaluatorError,
+    label_for,
 )
 from tracerail.guardrails.grounding import split_claims
 
@@ -363,7 +364,7 @@ class LlmJudgeEvaluator:
         # Any claim not supported makes the answer hallucinated (score >= 0.5); the share of
         # such claims ranks answers among themselves.
         score = 0.0 if not bad else 0.5 + 0.5 * len(bad) / len(verdicts)
-        label = LABEL_HALLUCINATED if score >= self.threshold and bad else LABEL_GROUNDED
+        label = label_for(score, self.threshold) if bad else LABEL_GROUNDED
         if bad:
             details = "; ".join(
                 f"C{i} {v.verdict}" + (f" ({v.reason})" if v.reason else "") for i, v in bad

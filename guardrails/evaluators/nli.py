@@ -33,11 +33,10 @@ from typing import Any, Final
 from tracerail import semconv
 from tracerail.guardrails.evaluators.base import (
     DEFAULT_THRESHOLD,
-    LABEL_GROUNDED,
-    LABEL_HALLUCINATED,
     ClaimVerdict,
     Evaluation,
     EvaluatorError,
+    label_for,
 )
 from tracerail.guardrails.grounding import split_claims
 
@@ -261,7 +260,7 @@ class NliEvaluator:
     ) -> Evaluation:
         return Evaluation(
             score=score,
-            label=LABEL_HALLUCINATED if score >= self.threshold else LABEL_GROUNDED,
+            label=label_for(score, self.threshold),
             explanation=explanation[:4000],
             evaluator=self.name,
             version=self.version,

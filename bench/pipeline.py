@@ -1,25 +1,24 @@
-"""CPU cost of the ingest pipeline per 1 000 spans: the original path vs the current one.
+"""CPU cost of the ingest pipeline per 1 000 spans, by stage, and against an earlier revision.
 
     .venv/bin/python bench/pipeline.py [--requests 40] [--batch 1000] [--group 10]
+        [--against REV] [--rounds 5]
 
-Both paths run in this process, alternately, on the same pre-encoded requests (the workload of
-``bench/ingest.py``), into two databases of one embedded chDB:
+On pre-encoded requests (the workload of ``bench/ingest.py``), into an embedded chDB:
 
-* original: protobuf decode → row-wise ``flatten`` (``tests/support/flatten_reference.py``) →
-  merged column lists → ledger/score rows → clickhouse-connect ``insert`` into a spans table
-  with wide parts;
-* current: decode → column-wise ``flatten`` → Arrow table → ledger/score rows →
-  ``concat_tables`` → ``ClickHouseStore.insert_arrow`` (chDB ``Python()`` table function) into
-  the spans table as migrated now (compact parts).
+* the stages of the current path: decode → column-wise ``flatten`` → Arrow table →
+  ledger/score/guardrail rows → ``prepare_body`` as a whole;
+* the whole pipeline including ``ClickHouseStore.insert_arrow`` (best of ``--rounds``);
+* the split the ingest workers make (``collector/prepare.py``): the worker's share
+  (``prepare_body``), what crossing the process boundary costs (pickling the ``Batch`` both
+  ways), and the writer's share: ``IngestBatcher.insert`` with one request per insert (what a
+  lone request costs) against ``--group`` requests merged into one insert (the group commit);
+* ``--against REV`` (default: ``BEFORE_REFACTOR``, the last commit before issue 21 reshaped
+  ingest): ``prepare_body`` + ``IngestBatcher.insert`` of that revision and of this tree's
+  HEAD in alternating fresh processes on the same requests (``bench/revisions.py``), medians
+  and the ratio head / base; ``--against none`` skips it.
 
 CPU is process time (all threads, chDB's included), so a busy shared machine changes it far
 less than wall time; the single-core ceiling is 1 000 / (CPU ms per 1 000 spans) x 1 000.
-
-Then the split the ingest workers make (``collector/prepare.py``): the worker's share
-(``prepare_body``), what crossing the process boundary costs (pickling the ``Batch`` both
-ways), and the writer's share: ``IngestBatcher.insert`` with one request per insert (what a
-lone request costs) against ``--group`` requests merged into one insert (the group commit of
-``collector/ingest.py`` when requests queue up).
 """
 
 from __future__ import annotations
@@ -38,12 +37,12 @@ sys.path.insert(0, str(HERE.parent))
 
 import pyarrow as pa  # noqa: E402
 
+from bench.revisions import compare, print_comparison  # noqa: E402
 from bench.workload import make_bodies, record_template  # noqa: E402
-from tests.support import flatten_reference  # noqa: E402
 from tracerail.collector.ingest import IngestBatcher  # noqa: E402
 from tracerail.collector.ledger import rows_from_columns  # noqa: E402
 from tracerail.collector.otlp.decode import decode_request  # noqa: E402
-from tracerail.collector.otlp.flatten import empty_columns, flatten  # noqa: E402
+from tracerail.collector.otlp.flatten import flatten  # noqa: E402
 from tracerail.collector.otlp.guardrails import guardrail_columns  # noqa: E402
 from tracerail.collector.prepare import Batch, Export, merge, prepare_body  # noqa: E402
 from tracerail.collector.score_events import scores_from_columns  # noqa: E402
@@ -55,19 +54,6 @@ PB = "application/x-protobuf"
 # Every round inserts the same requests again: keep the spans table's dedup window out of it
 # (run with ``--rounds 1`` where it is not honoured: chDB 4.4 deduplicated round 2 anyway).
 NO_DEDUP = {"insert_deduplicate": 0}
-
-
-def original(store: ClickHouseStore, bodies: list[bytes], group: int) -> None:
-    for start in range(0, len(bodies), group):
-        merged = empty_columns()
-        for body in bodies[start : start + group]:
-            request = decode_request(body, PB, "gzip")
-            columns = flatten_reference.flatten(request, project="p", retention_days=30)
-            for name, values in columns.items():
-                merged[name].extend(values)
-        rows_from_columns(merged)  # ledger and score rows, as ingest derives them
-        scores_from_columns(merged)
-        store.insert_columns("spans", merged, settings=NO_DEDUP)
 
 
 def current(store: ClickHouseStore, bodies: list[bytes], group: int) -> None:
@@ -131,12 +117,22 @@ def cpu_ms(run: Callable[[], object]) -> tuple[float, float]:
     return (time.process_time() - cpu) * 1000, (time.perf_counter() - wall) * 1000
 
 
+# The last commit before issue 21 reshaped ingest (one accept, columns defined once, the chDB
+# adapter, the module splits): what "no ingest slow-down" is measured against.
+BEFORE_REFACTOR = "66235c8"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--batch", type=int, default=1000, help="spans per request")
     parser.add_argument("--group", type=int, default=10, help="requests per insert")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (per side with --against)")
+    parser.add_argument(
+        "--against", default=BEFORE_REFACTOR, help="git revision to compare with, or 'none'"
+    )
     args = parser.parse_args()
 
     template = record_template(args.batch)
@@ -144,34 +140,22 @@ def main() -> None:
     spans = sum(len(ss.spans) for rs in template.resource_spans for ss in rs.scope_spans)
     total = spans * args.requests
     workdir = Path(tempfile.mkdtemp(prefix="tracerail-pipeline-"))
+    stores: dict[str, ClickHouseStore] = {}
     try:
-        stores = {}
-        for name in ("original", "current"):
-            stores[name] = ClickHouseStore(f"chdb://{workdir}", database=f"bench_{name}")
-            stores[name].migrate()
-        # The original table wrote wide parts (ClickHouse's default threshold, 10 MB).
-        stores["original"].client.command(
-            "ALTER TABLE bench_original.spans MODIFY SETTING min_bytes_for_wide_part = 10485760"
-        )
-        best: dict[str, tuple[float, float]] = {}
+        store = stores["current"] = ClickHouseStore(f"chdb://{workdir}", database="bench_current")
+        store.migrate()
+        best: tuple[float, float] | None = None
         for _ in range(args.rounds):
-            for name, path in (("original", original), ("current", current)):
-                store = stores[name]
-                cpu, wall = cpu_ms(lambda p=path, s=store: p(s, bodies, args.group))  # type: ignore[misc]
-                if name not in best or cpu < best[name][0]:
-                    best[name] = (cpu, wall)
+            cpu, wall = cpu_ms(lambda: current(store, bodies, args.group))
+            if best is None or cpu < best[0]:
+                best = (cpu, wall)
 
         # Where the current path's CPU goes, per 1 000 spans.
         request = decode_request(bodies[0], PB, "gzip")
         columns = flatten(request, project="p", retention_days=30)
         stages = {
             "decode (gunzip + protobuf)": lambda: decode_request(bodies[0], PB, "gzip"),
-            "flatten, original (row-wise)": lambda: flatten_reference.flatten(
-                request, project="p", retention_days=30
-            ),
-            "flatten, current (column-wise)": lambda: flatten(
-                request, project="p", retention_days=30
-            ),
+            "flatten (column-wise)": lambda: flatten(request, project="p", retention_days=30),
             "Arrow table": lambda: spans_table(columns),
             "ledger + score rows": lambda: (
                 rows_from_columns(columns),
@@ -192,23 +176,24 @@ def main() -> None:
         for label, stage in stages.items():
             samples = sorted(cpu_ms(stage)[0] for _ in range(9))
             print(f"  {label:<32} {samples[4] * 1000 / spans:7.1f}")
+        assert best is not None
+        per_k = best[0] * 1000 / total
         print("\nwhole pipeline incl. insert (best of rounds)")
-        for name, (cpu, wall) in best.items():
-            per_k = cpu * 1000 / total
-            print(
-                f"  {name:<9} CPU {per_k:6.1f} ms/1k spans  wall {wall * 1000 / total:6.1f} ms/1k"
-                f"  single-core ceiling {1_000_000 / per_k:8,.0f} spans/s"
-            )
-        ratio = best["original"][0] / best["current"][0]
-        print(f"\n  current / original throughput per CPU-second: {ratio:.2f}x")
-        for name, store in stores.items():
-            count = store.query(f"SELECT uniqExact(span_id) AS n FROM {store.table('spans')}")
-            assert count[0]["n"] == total, (name, count)
+        print(
+            f"  CPU {per_k:6.1f} ms/1k spans  wall {best[1] * 1000 / total:6.1f} ms/1k"
+            f"  single-core ceiling {1_000_000 / per_k:8,.0f} spans/s"
+        )
+        count = store.query(f"SELECT uniqExact(span_id) AS n FROM {store.table('spans')}")
+        assert count[0]["n"] == total, count
         writer_costs(stores, workdir, bodies, args.group, spans)
     finally:
-        for store in stores.values():
-            store.close()
+        for opened in stores.values():
+            opened.close()
         shutil.rmtree(workdir, ignore_errors=True)
+    if args.against != "none":
+        print(f"\nagainst {args.against} (alternating fresh processes, bench/revisions.py)")
+        samples = compare(args.against, "HEAD", bodies, args.group, args.rounds)
+        print_comparison(samples, total)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import statistics
 import subprocess
 import sys
@@ -102,9 +103,46 @@ def one_round(root: Path, bodies_file: Path, group: int) -> dict[str, float]:
     return result
 
 
+def compare(
+    base: str, head: str, bodies: list[bytes], group: int, rounds: int
+) -> dict[str, list[dict[str, float]]]:
+    """CPU ms of each round of each side: ``{"base": [...], "head": [...]}``, alternating."""
+    with tempfile.TemporaryDirectory(prefix="tracerail-revisions-") as tmp:
+        work = Path(tmp)
+        bodies_file = work / "bodies.pickle"
+        bodies_file.write_bytes(pickle.dumps(bodies))
+        roots = {
+            side: export_tree(HERE.parent, rev, work / side)
+            for side, rev in (("base", base), ("head", head))
+        }
+        samples: dict[str, list[dict[str, float]]] = {"base": [], "head": []}
+        for n in range(rounds):
+            for side in ("base", "head") if n % 2 == 0 else ("head", "base"):
+                samples[side].append(one_round(roots[side], bodies_file, group))
+                print(f"  round {n + 1}/{rounds} {side}: done", file=sys.stderr)
+    return samples
+
+
+def print_comparison(samples: dict[str, list[dict[str, float]]], spans: int) -> None:
+    """Median CPU ms per 1 000 spans of each side and part, and the ratio head / base."""
+    print(f"  CPU ms per 1 000 spans, median of {len(samples['head'])} rounds per side")
+    print(f"  {'':<10} {'base':>8} {'head':>8} {'head/base':>10}")
+    for part in ("prepare", "insert", "total"):
+        med = {
+            side: statistics.median(
+                (r["prepare"] + r["insert"]) if part == "total" else r[part] for r in rows
+            )
+            * 1000
+            / spans
+            for side, rows in samples.items()
+        }
+        ratio = med["head"] / med["base"]
+        print(f"  {part:<10} {med['base']:8.1f} {med['head']:8.1f} {ratio:10.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--base", required=True, help="the revision to compare against")
     parser.add_argument("--head", default="HEAD", help="the revision under test (default HEAD)")
@@ -114,41 +152,15 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=10, help="requests per insert")
     args = parser.parse_args()
 
-    import pickle
-
-    repo = HERE.parent
     template = record_template(args.batch)
     bodies = [b.data for b in make_bodies(template, args.requests)]
     spans = sum(len(ss.spans) for rs in template.resource_spans for ss in rs.scope_spans)
-    total = spans * args.requests
-    with tempfile.TemporaryDirectory(prefix="tracerail-revisions-") as tmp:
-        work = Path(tmp)
-        bodies_file = work / "bodies.pickle"
-        bodies_file.write_bytes(pickle.dumps(bodies))
-        roots = {
-            side: export_tree(repo, rev, work / side)
-            for side, rev in (("base", args.base), ("head", args.head))
-        }
-        samples: dict[str, list[dict[str, float]]] = {"base": [], "head": []}
-        for n in range(args.rounds):
-            for side in ("base", "head") if n % 2 == 0 else ("head", "base"):
-                samples[side].append(one_round(roots[side], bodies_file, args.group))
-                print(f"  round {n + 1}/{args.rounds} {side}: done", file=sys.stderr)
-
+    samples = compare(args.base, args.head, bodies, args.group, args.rounds)
     print(
-        f"{total} spans per round ({args.requests} requests of {spans}, "
-        f"{args.group} per insert), {args.rounds} rounds per side, alternating"
+        f"{spans * args.requests} spans per round ({args.requests} requests of {spans}, "
+        f"{args.group} per insert); base = {args.base}, head = {args.head}"
     )
-    print(f"base = {args.base}, head = {args.head}; CPU ms per 1 000 spans, median")
-    print(f"  {'':<10} {'base':>8} {'head':>8} {'head/base':>10}")
-    for part in ("prepare", "insert", "total"):
-        med = {}
-        for side, rows in samples.items():
-            values = [(r["prepare"] + r["insert"]) if part == "total" else r[part] for r in rows]
-            med[side] = statistics.median(values) * 1000 / total
-        print(
-            f"  {part:<10} {med['base']:8.1f} {med['head']:8.1f} {med['head'] / med['base']:10.2f}"
-        )
+    print_comparison(samples, spans * args.requests)
 
 
 if __name__ == "__main__":

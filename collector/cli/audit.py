@@ -17,27 +17,7 @@ from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tracerail.collector.cli import audit_output
-from tracerail.collector.cli.common import (
-    ApiFailure,
-    ApiKeyOpt,
-    CheckpointDirOpt,
-    DatabaseOpt,
-    EndpointOpt,
-    FromOpt,
-    KeyProjectOpt,
-    KeysOpt,
-    OutputOpt,
-    StorageOpt,
-    ToOpt,
-    call_api,
-    exit_on,
-    opened_store,
-    parse_moment,
-    parse_when,
-    settings_of,
-    utc,
-)
+from tracerail.collector.cli import audit_output, common
 from tracerail.config import DEFAULT_ENDPOINT
 
 if TYPE_CHECKING:
@@ -61,19 +41,19 @@ def audit_verify(
         typer.Option(help="Chain hash anchored earlier; must still be on the chain (one project)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    keys: KeysOpt = None,
-    checkpoint_dir: CheckpointDirOpt = None,
-    storage: StorageOpt = None,
-    database: DatabaseOpt = None,
+    keys: common.KeysOpt = None,
+    checkpoint_dir: common.CheckpointDirOpt = None,
+    storage: common.StorageOpt = None,
+    database: common.DatabaseOpt = None,
 ) -> None:
     """Recompute row hashes, Merkle roots and the hash chain, check every signed checkpoint
     (signature, and that the chain still extends it); exit 1 on any break."""
     from tracerail.collector.checkpoints import verify_checkpoints
     from tracerail.collector.store.ledger import verify
 
-    settings = settings_of(storage=storage, database=database, checkpoint_dir=checkpoint_dir)
-    with opened_store(settings, migrate=False) as store:
-        report = verify(store, project=project, start=utc(from_), end=utc(to))
+    settings = common.settings_of(storage=storage, database=database, checkpoint_dir=checkpoint_dir)
+    with common.opened_store(settings, migrate=False) as store:
+        report = verify(store, project=project, start=common.utc(from_), end=common.utc(to))
         anchored = expect_head is None or _anchored(store, project, expect_head)
         signed, notes = verify_checkpoints(store, settings, project=project, keys=keys)
     if as_json:
@@ -124,9 +104,9 @@ def _echo_checkpoints(report: CheckpointReport, notes: list[str]) -> None:
 
 @audit_app.command("search")
 def audit_search(
-    from_: FromOpt = None,
-    to: ToOpt = None,
-    project: KeyProjectOpt = None,
+    from_: common.FromOpt = None,
+    to: common.ToOpt = None,
+    project: common.KeyProjectOpt = None,
     kind: Annotated[
         str | None, typer.Option(help="generation, blocked, guardrail, score (comma-separated).")
     ] = None,
@@ -146,16 +126,15 @@ def audit_search(
         str, typer.Option("--format", help="table, csv or jsonl (csv/jsonl: every row).")
     ] = "table",
     limit: Annotated[int, typer.Option(min=1, help="Rows shown by the table format.")] = 50,
-    output: OutputOpt = None,
-    endpoint: EndpointOpt = DEFAULT_ENDPOINT,
-    api_key: ApiKeyOpt = None,
+    output: common.OutputOpt = None,
+    endpoint: common.EndpointOpt = DEFAULT_ENDPOINT,
+    api_key: common.ApiKeyOpt = None,
 ) -> None:
     """Search the audit log: generations, blocked requests, guardrail decisions and scores."""
-    if output_format not in ("table", "csv", "jsonl"):
-        raise typer.BadParameter("--format must be table, csv or jsonl")
+    common.check_choice(output_format, ("table", "csv", "jsonl"), "--format")
     params: dict[str, Any] = {
-        "from": parse_when(from_),
-        "to": parse_when(to, end=True),
+        "from": common.parse_when(from_),
+        "to": common.parse_when(to, end=True),
         "project": project,
         "kind": kind,
         "service": service,
@@ -169,7 +148,7 @@ def audit_search(
         "q": text,
         "order": order,
     }
-    with exit_on(ApiFailure, prefix="tracerail"), ExitStack() as stack:
+    with common.exit_on(common.ApiFailure, prefix="tracerail"), ExitStack() as stack:
         if output_format == "table":
             audit_output.table(endpoint, params, api_key, limit)
             return
@@ -190,7 +169,7 @@ def audit_checkpoint(
         Path | None,
         typer.Option("--key-file", help="Ed25519 PEM key (env TRACERAIL_CHECKPOINT_KEY_FILE)."),
     ] = None,
-    checkpoint_dir: CheckpointDirOpt = None,
+    checkpoint_dir: common.CheckpointDirOpt = None,
     endpoint: Annotated[
         str | None,
         typer.Option(
@@ -202,8 +181,8 @@ def audit_checkpoint(
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="TRACERAIL_API_KEY", help="An admin key.")
     ] = None,
-    storage: StorageOpt = None,
-    database: DatabaseOpt = None,
+    storage: common.StorageOpt = None,
+    database: common.DatabaseOpt = None,
 ) -> None:
     """Sign every project's chain head now; store it and append it to the checkpoint directory."""
     if endpoint is not None:
@@ -212,7 +191,7 @@ def audit_checkpoint(
     from tracerail.collector.checkpoints import DirectorySink, checkpoint_now, load_signer
     from tracerail.errors import ConfigError
 
-    settings = settings_of(
+    settings = common.settings_of(
         storage=storage,
         database=database,
         checkpoint_dir=checkpoint_dir,
@@ -227,7 +206,7 @@ def audit_checkpoint(
             "no signing key: give --key-file, or set TRACERAIL_CHECKPOINT_KEY_FILE or "
             "TRACERAIL_CHECKPOINT_KEY (`tracerail audit keygen` makes one)"
         )
-    with opened_store(settings) as store:
+    with common.opened_store(settings) as store:
         sink = DirectorySink(settings.checkpoint_path())
         done = checkpoint_now(store, signer, sink)
     for cp in done:
@@ -237,8 +216,10 @@ def audit_checkpoint(
 
 def _checkpoint_remote(endpoint: str, api_key: str | None) -> None:
     with (
-        exit_on(ApiFailure, prefix="cannot sign"),
-        call_api(endpoint, "/api/v1/audit/checkpoint", {}, api_key, body={}, timeout=30) as answer,
+        common.exit_on(common.ApiFailure, prefix="cannot sign"),
+        common.call_api(
+            endpoint, "/api/v1/audit/checkpoint", {}, api_key, body={}, timeout=30
+        ) as answer,
     ):
         body = json.load(answer)
     for cp in body["checkpoints"]:
@@ -286,10 +267,10 @@ def audit_export_pack(
     out: Annotated[Path, typer.Option("--out", "-o", help="The zip to write.")] = Path(
         "evidence-pack.zip"
     ),
-    keys: KeysOpt = None,
-    checkpoint_dir: CheckpointDirOpt = None,
-    storage: StorageOpt = None,
-    database: DatabaseOpt = None,
+    keys: common.KeysOpt = None,
+    checkpoint_dir: common.CheckpointDirOpt = None,
+    storage: common.StorageOpt = None,
+    database: common.DatabaseOpt = None,
 ) -> None:
     """Write an evidence pack: ledger rows, a Merkle proof per row, batch headers, the signed
     checkpoints and keys, and the compliance report of the period (verify it with verify-pack)."""
@@ -297,14 +278,14 @@ def audit_export_pack(
     from tracerail.errors import ConfigError
     from tracerail.evidence.cli import ProgressBar
 
-    settings = settings_of(storage=storage, database=database, checkpoint_dir=checkpoint_dir)
-    end = parse_moment(to, end=True) or datetime.now(UTC)
-    start = parse_moment(from_) or end - timedelta(days=30)
+    settings = common.settings_of(storage=storage, database=database, checkpoint_dir=checkpoint_dir)
+    end = common.parse_moment(to, end=True) or datetime.now(UTC)
+    start = common.parse_moment(from_) or end - timedelta(days=30)
     if start >= end:
         raise typer.BadParameter("--from must be before --to")
     with (
-        exit_on(PackError, ConfigError, prefix="cannot export"),
-        opened_store(settings, migrate=False) as store,
+        common.exit_on(PackError, ConfigError, prefix="cannot export"),
+        common.opened_store(settings, migrate=False) as store,
     ):
         manifest = export_pack(
             store, settings, project, start, end, out, keys=keys, progress=ProgressBar()

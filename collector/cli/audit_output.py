@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from typing import IO, Any, Final
 
-from tracerail.collector.cli.common import call_api, progress_bar
+from tracerail.collector.cli import common
 
 TABLE_COLUMNS: Final = ("time", "kind", "model", "user_id", "check", "action", "entity_types")
 DETAIL_WIDTH: Final = 60
@@ -29,7 +29,7 @@ def export(
     show_progress: bool,
 ) -> int:
     """Stream an export into ``out`` with a progress bar on stderr; returns rows written."""
-    response = call_api(endpoint, "/api/v1/audit/export", {**params, "format": fmt}, api_key)
+    response = common.call_api(endpoint, "/api/v1/audit/export", {**params, "format": fmt}, api_key)
     with response:
         lines = _lines(response)
         first = next(lines, "")
@@ -38,7 +38,9 @@ def export(
         if fmt == "csv":
             out.write(next(lines, ""))  # column names
         rows = 0
-        with progress_bar("exporting", header.get("total"), show_progress, min_items=0) as advance:
+        with common.progress_bar(
+            "exporting", header.get("total"), show_progress, min_items=0
+        ) as advance:
             for line in lines:
                 out.write(line)
                 rows += 1
@@ -57,7 +59,7 @@ def table(endpoint: str, params: dict[str, Any], api_key: str | None, limit: int
     body: dict[str, Any] = {}
     while len(events) < limit:
         page_params = {**params, "limit": min(limit - len(events), 500), "cursor": cursor}
-        with call_api(endpoint, "/api/v1/audit/events", page_params, api_key) as response:
+        with common.call_api(endpoint, "/api/v1/audit/events", page_params, api_key) as response:
             body = json.load(response)
         events.extend(body["events"])
         cursor = body["next_cursor"]

@@ -7,39 +7,28 @@ from typing import Annotated
 
 import typer
 
-from tracerail.collector.cli.common import (
-    ClusterOpt,
-    StorageOpt,
-    exit_on,
-    opened_store,
-    settings_of,
-)
+from tracerail.collector.cli import common
 from tracerail.version import __version__
 
 collector_app = typer.Typer(help="Run and manage the collector.", no_args_is_help=True)
 
-HostOpt = Annotated[
-    str | None, typer.Option("--host", help="Address to bind (env TRACERAIL_HOST).")
-]
-PortOpt = Annotated[int | None, typer.Option("--port", help="Port (env TRACERAIL_PORT).")]
-GrpcPortOpt = Annotated[
-    int | None,
-    typer.Option("--grpc-port", help="OTLP/gRPC port, 0 disables (env TRACERAIL_GRPC_PORT)."),
-]
-AuthOpt = Annotated[
-    str | None,
-    typer.Option("--auth", help="auto, required or off (env TRACERAIL_AUTH)."),
-]
-
 
 @collector_app.command("serve")
 def serve(
-    host: HostOpt = None,
-    port: PortOpt = None,
-    grpc_port: GrpcPortOpt = None,
-    storage: StorageOpt = None,
-    cluster: ClusterOpt = None,
-    auth: AuthOpt = None,
+    ctx: typer.Context,
+    host: Annotated[
+        str | None, typer.Option("--host", help="Address to bind (env TRACERAIL_HOST).")
+    ] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (env TRACERAIL_PORT).")] = None,
+    grpc_port: Annotated[
+        int | None,
+        typer.Option("--grpc-port", help="OTLP/gRPC port, 0 disables (env TRACERAIL_GRPC_PORT)."),
+    ] = None,
+    storage: common.StorageOpt = None,
+    cluster: common.ClusterOpt = None,
+    auth: Annotated[
+        str | None, typer.Option("--auth", help="auto, required or off (env TRACERAIL_AUTH).")
+    ] = None,
     allow_insecure_bind: Annotated[
         bool | None,
         typer.Option(
@@ -54,16 +43,9 @@ def serve(
     from tracerail.collector.api.app import create_app
     from tracerail.collector.auth import InsecureBind, check_bind
 
-    settings = settings_of(
-        host=host,
-        port=port,
-        grpc_port=grpc_port,
-        storage=storage,
-        cluster=cluster,
-        auth=auth,
-        allow_insecure_bind=allow_insecure_bind,
-    )
-    with exit_on(InsecureBind):
+    # Every option but --log-level is the collector setting of the same name.
+    settings = common.settings_of(**{k: v for k, v in ctx.params.items() if k != "log_level"})
+    with common.exit_on(InsecureBind):
         check_bind(settings)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -79,8 +61,8 @@ def serve(
 
 @collector_app.command("migrate")
 def migrate(
-    storage: StorageOpt = None,
-    cluster: ClusterOpt = None,
+    storage: common.StorageOpt = None,
+    cluster: common.ClusterOpt = None,
     print_sql: Annotated[
         bool, typer.Option("--print-sql", help="Print all DDL and exit without connecting.")
     ] = False,
@@ -89,7 +71,7 @@ def migrate(
     from tracerail.collector.store.clickhouse import ClickHouseStore
     from tracerail.collector.store.migrations import MIGRATIONS
 
-    settings = settings_of(storage=storage, cluster=cluster)
+    settings = common.settings_of(storage=storage, cluster=cluster)
     if print_sql:
         store = ClickHouseStore(settings.storage, settings.database, cluster=settings.cluster)
         for sql in store.bootstrap_statements():
@@ -99,7 +81,7 @@ def migrate(
             for sql in store.schema_statements(migration):
                 typer.echo(f"{sql};\n")
         return
-    with opened_store(settings, migrate=False) as store:
+    with common.opened_store(settings, migrate=False) as store:
         applied = store.migrate()
     if applied:
         typer.echo(f"applied migrations: {', '.join(map(str, applied))}")
@@ -108,10 +90,10 @@ def migrate(
 
 
 @collector_app.command("rebuild-stats")
-def rebuild_stats(storage: StorageOpt = None, cluster: ClusterOpt = None) -> None:
+def rebuild_stats(storage: common.StorageOpt = None, cluster: common.ClusterOpt = None) -> None:
     """Recompute the pre-aggregated hallucination counts from the stored scores."""
     from tracerail.collector.store.hallucination_stats import rebuild
 
-    with opened_store(settings_of(storage=storage, cluster=cluster)) as store:
+    with common.opened_store(common.settings_of(storage=storage, cluster=cluster)) as store:
         typer.echo("recomputing hallucination_stats from scores ...")
         typer.echo(f"hallucination_stats: {rebuild(store)} rows")

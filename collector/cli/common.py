@@ -85,6 +85,13 @@ class ApiFailure(CollectorError):
     """The collector answered with an error (its JSON detail is the message)."""
 
 
+def check_choice(value: str, choices: tuple[str, ...], option: str) -> str:
+    """``value`` when it is one of ``choices``; else a usage error naming ``option``."""
+    if value not in choices:
+        raise typer.BadParameter(f"expected one of {', '.join(choices)}", param_hint=option)
+    return value
+
+
 def settings_of(**overrides: Any) -> Settings:
     """The collector settings, with every option that was given (not ``None``) overriding its
     ``TRACERAIL_*`` variable and default."""

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tracerail.collector.cli.common import JsonReportOpt, exit_on, write_json_report
+from tracerail.collector.cli import common
 
 content_app = typer.Typer(help="Keyword libraries of the content check.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def coverage_command(
             help="A library file or builtin:NAME (repeatable); default: builtin:starter.",
         ),
     ] = None,
-    json_out: JsonReportOpt = None,
+    json_out: common.JsonReportOpt = None,
 ) -> None:
     """Terms per category and per Appendix A risk, against the standard's minimums."""
     from rich.console import Console
@@ -37,7 +37,7 @@ def coverage_command(
         load_libraries,
     )
 
-    with exit_on(LibraryError):
+    with common.exit_on(LibraryError):
         libraries = load_libraries(library or DEFAULT_LIBRARIES)
     report = coverage(libraries)
     console = Console()
@@ -65,4 +65,4 @@ def coverage_command(
     console.print(
         f"total {report['total']} terms (minimum {report['total_minimum']}): {verdict} §8.1"
     )
-    write_json_report(json_out, report)
+    common.write_json_report(json_out, report)

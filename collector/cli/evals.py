@@ -15,13 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tracerail.collector.cli.common import (
-    JsonReportOpt,
-    ProgressOpt,
-    exit_on,
-    progress_bar,
-    write_json_report,
-)
+from tracerail.collector.cli import common
 
 if TYPE_CHECKING:
     from tracerail.guardrails.types import Finding
@@ -46,20 +40,20 @@ def groundedness(
             help="Flag an item when its score reaches this; default: the evaluator's own label.",
         ),
     ] = None,
-    json_out: JsonReportOpt = None,
-    progress: ProgressOpt = True,
+    json_out: common.JsonReportOpt = None,
+    progress: common.ProgressOpt = True,
 ) -> None:
     """Balanced accuracy, AUROC, confusion matrix, accuracy per kind and latency per item."""
     from tracerail.guardrails.evaluators import EvaluatorError, get_evaluator
     from tracerail.guardrails.evaluators.harness import DatasetError, format_report, load_items, run
 
-    with exit_on(DatasetError, EvaluatorError):
+    with common.exit_on(DatasetError, EvaluatorError):
         items = load_items(data)
         scorer = get_evaluator(evaluator)
-    with progress_bar(f"evaluating ({evaluator})", len(items), progress) as advance:
+    with common.progress_bar(f"evaluating ({evaluator})", len(items), progress) as advance:
         report = run(scorer, items, threshold=threshold, progress=advance)
     typer.echo(format_report(report))
-    write_json_report(json_out, {"data": str(data), **report.to_dict()})
+    common.write_json_report(json_out, {"data": str(data), **report.to_dict()})
     sys.stdout.flush()
 
 
@@ -83,14 +77,14 @@ def pii(
         bool,
         typer.Option("--structured-only", help="Score only pattern types (not PERSON/LOCATION)."),
     ] = False,
-    json_out: JsonReportOpt = None,
+    json_out: common.JsonReportOpt = None,
 ) -> None:
     """Precision and recall per type (overlap and exact), look-alikes flagged, coverage, speed."""
     from tracerail.guardrails import Policy, PolicyError
     from tracerail.guardrails.checks.pii import PiiCheck
     from tracerail.guardrails.pii_eval import STRUCTURED, evaluate, format_report, load_examples
 
-    with exit_on(OSError, ValueError, PolicyError):
+    with common.exit_on(OSError, ValueError, PolicyError):
         examples = load_examples(data)
         chosen = Policy.from_toml(policy) if policy is not None else Policy.default()
     config = next((c for c in chosen.checks if c.name == check and c.type == "pii"), None)
@@ -108,7 +102,7 @@ def pii(
     report = evaluate(examples, find, types=STRUCTURED if structured_only else None)
     typer.echo(f"{data} ({len(examples)} texts), policy {chosen.name} v{chosen.version}")
     typer.echo(format_report(report))
-    write_json_report(json_out, report.as_dict())
+    common.write_json_report(json_out, report.as_dict())
 
 
 @eval_app.command("content")
@@ -133,8 +127,8 @@ def content(
         bool,
         typer.Option("--profanity/--no-profanity", help="Add the offline profanity model."),
     ] = False,
-    json_out: JsonReportOpt = None,
-    progress: ProgressOpt = True,
+    json_out: common.JsonReportOpt = None,
+    progress: common.ProgressOpt = True,
 ) -> None:
     """Precision and recall per category, false positives on hard negatives, evasion, speed."""
     from tracerail.guardrails import Action, CheckConfig
@@ -149,7 +143,7 @@ def content(
 
     specs = list(library) if library else list(DEFAULT_LIBRARIES)
     options: dict[str, Any] = {"libraries": specs, "pinyin": pinyin, "profanity": profanity}
-    with exit_on(DatasetError, OSError, ValueError):  # LibraryError is a ValueError
+    with common.exit_on(DatasetError, OSError, ValueError):  # LibraryError is a ValueError
         examples = load_examples(data)
         check = ContentCheck(CheckConfig("content", Action.FLAG, options=options))
         covered = {name.lower() for lib in load_libraries(specs) for name in lib.categories}
@@ -158,9 +152,9 @@ def content(
     def find(text: str) -> list[str]:
         return [f.type for f in check.check(text, target="input", context={}).findings]
 
-    with progress_bar("content check", len(examples), progress) as advance:
+    with common.progress_bar("content check", len(examples), progress) as advance:
         report = evaluate(examples, find, covered=covered, progress=advance)
     typer.echo(f"{data} ({len(examples)} texts), libraries: {', '.join(specs)}")
     typer.echo(format_report(report))
     body = {"data": str(data), "libraries": specs, "pinyin": pinyin, **report.as_dict()}
-    write_json_report(json_out, body)
+    common.write_json_report(json_out, body)

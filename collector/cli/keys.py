@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tracerail.collector.cli.common import StorageOpt, opened_store, settings_of
+from tracerail.collector.cli import common
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
@@ -16,17 +16,16 @@ def keys_create(
     project: Annotated[str, typer.Option("--project", help="Project name.")],
     scope: Annotated[str, typer.Option("--scope", help="ingest, read or admin.")] = "ingest",
     note: Annotated[str, typer.Option("--note", help="What the key is for.")] = "",
-    storage: StorageOpt = None,
+    storage: common.StorageOpt = None,
 ) -> None:
     """Create a key; it is printed once and stored only as a salted hash."""
     from tracerail.collector.store.keys import SCOPES, create_key
     from tracerail.collector.store.projects import InvalidProject, ensure_project
 
-    if scope not in SCOPES:
-        raise typer.BadParameter(f"expected one of {', '.join(SCOPES)}", param_hint="--scope")
-    settings = settings_of(storage=storage)
+    common.check_choice(scope, SCOPES, "--scope")
+    settings = common.settings_of(storage=storage)
     try:
-        with opened_store(settings) as store:
+        with common.opened_store(settings) as store:
             ensure_project(store, project, settings.retention_days)
             key, record = create_key(store, project, scope, note)  # type: ignore[arg-type]
     except InvalidProject as exc:
@@ -42,12 +41,12 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(
     project: Annotated[str | None, typer.Option("--project", help="Only this project.")] = None,
-    storage: StorageOpt = None,
+    storage: common.StorageOpt = None,
 ) -> None:
     """List keys (id, project, scope, created, revoked); never their secrets."""
     from tracerail.collector.store.keys import list_keys
 
-    with opened_store(settings_of(storage=storage)) as store:
+    with common.opened_store(common.settings_of(storage=storage)) as store:
         records = list_keys(store, project)
     for r in records:
         state = "revoked" if r.revoked else "active"
@@ -58,12 +57,12 @@ def keys_list(
 @keys_app.command("revoke")
 def keys_revoke(
     key_id: Annotated[str, typer.Argument(help="The key id (as listed).")],
-    storage: StorageOpt = None,
+    storage: common.StorageOpt = None,
 ) -> None:
     """Revoke a key: requests with it fail from now on."""
     from tracerail.collector.store.keys import revoke_key
 
-    with opened_store(settings_of(storage=storage)) as store:
+    with common.opened_store(common.settings_of(storage=storage)) as store:
         found = revoke_key(store, key_id)
     if not found:
         typer.echo(f"error: no key {key_id}", err=True)

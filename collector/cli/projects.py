@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tracerail.collector.cli.common import StorageOpt, opened_store, settings_of
+from tracerail.collector.cli import common
 
 projects_app = typer.Typer(help="Projects and their retention.", no_args_is_help=True)
 
@@ -17,13 +17,13 @@ projects_app = typer.Typer(help="Projects and their retention.", no_args_is_help
 def projects_set_retention(
     project: Annotated[str, typer.Option("--project", help="Project name.")],
     days: Annotated[int, typer.Option("--days", help="Days new spans are kept (1-3650).")],
-    storage: StorageOpt = None,
+    storage: common.StorageOpt = None,
 ) -> None:
     """Set a project's retention (applied through the spans table's TTL)."""
     from tracerail.collector.store.projects import InvalidProject, save_project
 
     try:
-        with opened_store(settings_of(storage=storage)) as store:
+        with common.opened_store(common.settings_of(storage=storage)) as store:
             saved = save_project(store, project, days)
     except InvalidProject as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -31,11 +31,11 @@ def projects_set_retention(
 
 
 @projects_app.command("list")
-def projects_list(storage: StorageOpt = None) -> None:
+def projects_list(storage: common.StorageOpt = None) -> None:
     """Projects and their retention."""
     from tracerail.collector.store.projects import list_projects
 
-    with opened_store(settings_of(storage=storage)) as store:
+    with common.opened_store(common.settings_of(storage=storage)) as store:
         for p in list_projects(store):
             typer.echo(f"{p.name}\t{p.retention_days}")
 
@@ -45,12 +45,12 @@ def erase(
     project: Annotated[
         str | None, typer.Option("--project", help="Project (default: TRACERAIL_PROJECT).")
     ] = None,
-    storage: StorageOpt = None,
+    storage: common.StorageOpt = None,
 ) -> None:
     """Erase every span of one user in a project, and record the erasure (hash only)."""
     from tracerail.collector.store.erasure import erase_subject
 
-    settings = settings_of(storage=storage)
-    with opened_store(settings) as store:
+    settings = common.settings_of(storage=storage)
+    with common.opened_store(settings) as store:
         erasure = erase_subject(store, project or settings.project, user, "cli")
     typer.echo(json.dumps(erasure.as_json()))

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from tracerail.collector.cli.common import ApiFailure, ApiKeyOpt, EndpointOpt, call_api, exit_on
+from tracerail.collector.cli import common
 from tracerail.config import DEFAULT_ENDPOINT
 
 provenance_app = typer.Typer(help="Check texts against provenance hashes.", no_args_is_help=True)
@@ -29,7 +29,9 @@ def _read_text(text: str | None, file: Path | None) -> str:
 def _stored_hashes(
     endpoint: str, trace_id: str, span_id: str, api_key: str | None
 ) -> dict[str, str]:
-    with call_api(endpoint, f"/api/v1/traces/{trace_id}", {}, api_key, timeout=30) as response:
+    with common.call_api(
+        endpoint, f"/api/v1/traces/{trace_id}", {}, api_key, timeout=30
+    ) as response:
         trace = json.load(response)
     from tracerail import semconv
 
@@ -53,8 +55,8 @@ def provenance_verify(
     trace_id: Annotated[str | None, typer.Option(help="Look the hash up on this trace...")] = None,
     span_id: Annotated[str | None, typer.Option(help="...and this generation span.")] = None,
     field: Annotated[str, typer.Option(help="prompt or answer (with --span-id).")] = "answer",
-    endpoint: EndpointOpt = DEFAULT_ENDPOINT,
-    api_key: ApiKeyOpt = None,
+    endpoint: common.EndpointOpt = DEFAULT_ENDPOINT,
+    api_key: common.ApiKeyOpt = None,
 ) -> None:
     """Check that a text is exactly the prompt or answer a provenance record hashed."""
     from tracerail.provenance import verify_text
@@ -63,9 +65,10 @@ def provenance_verify(
     if sha256 is None:
         if trace_id is None or span_id is None:
             raise typer.BadParameter("give --sha256, or --trace-id and --span-id")
-        if field not in ("prompt", "answer"):
-            raise typer.BadParameter("--field must be prompt or answer")
-        with exit_on(ApiFailure, ValueError, prefix=f"cannot read the record from {endpoint}"):
+        common.check_choice(field, ("prompt", "answer"), "--field")
+        with common.exit_on(
+            common.ApiFailure, ValueError, prefix=f"cannot read the record from {endpoint}"
+        ):
             sha256 = _stored_hashes(endpoint, trace_id.lower(), span_id.lower(), api_key)[field]
         if not sha256:
             typer.echo(f"span {span_id} has no {field} hash", err=True)

@@ -9,46 +9,33 @@ from typing import Annotated
 
 import typer
 
-from tracerail.collector.cli.common import (
-    ApiFailure,
-    ApiKeyOpt,
-    EndpointOpt,
-    FromOpt,
-    KeyProjectOpt,
-    OutputOpt,
-    ToOpt,
-    call_api,
-    exit_on,
-    parse_when,
-)
+from tracerail.collector.cli import common
 from tracerail.config import DEFAULT_ENDPOINT
 
 
 def report(
-    from_: FromOpt = None,
-    to: ToOpt = None,
-    project: KeyProjectOpt = None,
+    from_: common.FromOpt = None,
+    to: common.ToOpt = None,
+    project: common.KeyProjectOpt = None,
     report_format: Annotated[str, typer.Option("--format", help="html, pdf or json.")] = "html",
     threshold: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Hallucination score threshold.")
     ] = 0.5,
-    output: OutputOpt = None,
-    endpoint: EndpointOpt = DEFAULT_ENDPOINT,
-    api_key: ApiKeyOpt = None,
+    output: common.OutputOpt = None,
+    endpoint: common.EndpointOpt = DEFAULT_ENDPOINT,
+    api_key: common.ApiKeyOpt = None,
 ) -> None:
     """Write a compliance report for a period (default: the last 30 days)."""
-    if report_format not in ("html", "pdf", "json"):
-        raise typer.BadParameter("--format must be html, pdf or json")
     params = {
-        "from": parse_when(from_),
-        "to": parse_when(to, end=True),
+        "from": common.parse_when(from_),
+        "to": common.parse_when(to, end=True),
         "project": project,
-        "format": report_format,
+        "format": common.check_choice(report_format, ("html", "pdf", "json"), "--format"),
         "threshold": threshold,
     }
     with (
-        exit_on(ApiFailure, prefix="tracerail"),
-        call_api(endpoint, "/api/v1/reports/compliance", params, api_key) as response,
+        common.exit_on(common.ApiFailure, prefix="tracerail"),
+        common.call_api(endpoint, "/api/v1/reports/compliance", params, api_key) as response,
     ):
         body = response.read()
         disposition = response.headers.get("Content-Disposition", "")

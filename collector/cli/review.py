@@ -20,17 +20,7 @@ from typing import IO, Annotated, Any, Final
 import typer
 
 from tracerail.collector import review
-from tracerail.collector.cli.common import (
-    ApiFailure,
-    ApiKeyOpt,
-    EndpointOpt,
-    FromOpt,
-    OutputOpt,
-    ToOpt,
-    call_api,
-    exit_on,
-    parse_when,
-)
+from tracerail.collector.cli import common
 from tracerail.config import DEFAULT_ENDPOINT
 
 review_app = typer.Typer(
@@ -75,20 +65,15 @@ Writer = Callable[[Iterator[dict[str, Any]], Path | None], None]
 def _window(from_: str | None, to: str | None) -> dict[str, str]:
     """``--from``/``--to`` as ISO 8601 UTC. By default whole UTC days, the 30 ending today: the
     window, and so the sample, stays the same all day instead of moving with the clock."""
-    end = parse_when(to or datetime.now(UTC).date().isoformat(), end=True)
+    end = common.parse_when(to or datetime.now(UTC).date().isoformat(), end=True)
     assert end is not None
     if from_:
-        start = parse_when(from_)
+        start = common.parse_when(from_)
     else:
         moment = datetime.fromisoformat(end.replace("Z", "+00:00")) - timedelta(days=DEFAULT_DAYS)
-        start = parse_when(moment.date().isoformat())
+        start = common.parse_when(moment.date().isoformat())
     assert start is not None
     return {"from": start, "to": end}
-
-
-def _check_choice(value: str, choices: tuple[str, ...], option: str) -> None:
-    if value not in choices:
-        raise typer.BadParameter(f"expected one of {', '.join(choices)}", param_hint=option)
 
 
 def _pages(endpoint: str, params: dict[str, Any], api_key: str | None) -> Iterator[dict[str, Any]]:
@@ -96,7 +81,7 @@ def _pages(endpoint: str, params: dict[str, Any], api_key: str | None) -> Iterat
     offset: int | None = 0
     while offset is not None:
         page_params = {**params, "offset": offset, "limit": PAGE}
-        with call_api(endpoint, "/api/v1/review/sample", page_params, api_key) as response:
+        with common.call_api(endpoint, "/api/v1/review/sample", page_params, api_key) as response:
             page: dict[str, Any] = json.load(response)
         yield page
         offset = page["next_offset"]
@@ -111,16 +96,16 @@ def _sample_command(write: Writer) -> Callable[..., None]:
         confidence: ConfidenceOpt = 0.95,
         per_stratum: PerStratumOpt = None,
         model: ModelOpt = None,
-        from_: FromOpt = None,
-        to: ToOpt = None,
+        from_: common.FromOpt = None,
+        to: common.ToOpt = None,
         period: PeriodOpt = "week",
         population: PopulationOpt = "sources",
-        output: OutputOpt = None,
-        endpoint: EndpointOpt = DEFAULT_ENDPOINT,
-        api_key: ApiKeyOpt = None,
+        output: common.OutputOpt = None,
+        endpoint: common.EndpointOpt = DEFAULT_ENDPOINT,
+        api_key: common.ApiKeyOpt = None,
     ) -> None:
-        _check_choice(period, review.PERIODS, "--period")
-        _check_choice(population, review.POPULATIONS, "--population")
+        common.check_choice(period, review.PERIODS, "--period")
+        common.check_choice(population, review.POPULATIONS, "--population")
         params = {
             "seed": seed,
             "margin": margin,
@@ -131,7 +116,7 @@ def _sample_command(write: Writer) -> Callable[..., None]:
             "period": period,
             "population": population,
         }
-        with exit_on(ApiFailure, prefix="tracerail"):
+        with common.exit_on(common.ApiFailure, prefix="tracerail"):
             write(_pages(endpoint, params, api_key), output)
 
     return command
@@ -208,6 +193,17 @@ review_app.command("sample", help=show_sample.__doc__)(_sample_command(show_samp
 review_app.command("export", help=export_sample.__doc__)(_sample_command(export_sample))
 
 
+def _label_of(line: str) -> review.ReviewLabel | None:
+    """The label on one exported line; ``None`` when it was left empty."""
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise review.InvalidLabel(f"not JSON ({exc.msg})") from None
+    if not isinstance(item, dict):
+        raise review.InvalidLabel("expected a JSON object")
+    return review.parse_label(item)
+
+
 def read_labels(path: Path) -> tuple[list[tuple[int, review.ReviewLabel]], list[str]]:
     """The labelled lines of an exported file (line number, label) and every problem, by line.
 
@@ -220,15 +216,7 @@ def read_labels(path: Path) -> tuple[list[tuple[int, review.ReviewLabel]], list[
             if not raw.strip():
                 continue
             try:
-                item = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                problems.append(f"line {number}: not JSON ({exc.msg})")
-                continue
-            if not isinstance(item, dict):
-                problems.append(f"line {number}: expected a JSON object")
-                continue
-            try:
-                label = review.parse_label(item)
+                label = _label_of(raw)
             except review.InvalidLabel as exc:
                 problems.append(f"line {number}: {exc}")
                 continue
@@ -247,8 +235,8 @@ def read_labels(path: Path) -> tuple[list[tuple[int, review.ReviewLabel]], list[
 def import_labels(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Labelled JSONL.")],
     reviewer: Annotated[str, typer.Option("--reviewer", help="Your reviewer id.")],
-    endpoint: EndpointOpt = DEFAULT_ENDPOINT,
-    api_key: ApiKeyOpt = None,
+    endpoint: common.EndpointOpt = DEFAULT_ENDPOINT,
+    api_key: common.ApiKeyOpt = None,
 ) -> None:
     """Post the labels of an exported file: all of them, or none. Needs an ingest key."""
     try:
@@ -274,9 +262,9 @@ def import_labels(
         ],
     }
     try:
-        with call_api(endpoint, "/api/v1/review/labels", {}, api_key, body=body) as response:
+        with common.call_api(endpoint, "/api/v1/review/labels", {}, api_key, body=body) as response:
             result = json.load(response)
-    except ApiFailure as exc:
+    except common.ApiFailure as exc:
         # The collector names labels by index: name the file's line instead.
         message = re.sub(
             r"labels[\[.](\d+)\]?\.?", lambda m: f"line {labels[int(m[1])][0]}: ", str(exc)

@@ -17,6 +17,7 @@ Output guardrails, per :class:`~tracerail.instrumentation._pipeline.Options.stre
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -40,6 +41,8 @@ class StreamState:
         self.acc = accumulator
         self.buffered = call.options.stream_output == "buffered" and call.options.guardrails
         self.checks_output = call.options.guardrails and call.adapter.guards_output
+        self.events: list[Any] = []  # buffered: every event, passed on once all are checked
+        self.reading = _Reading(self)
         self._first_token = False
         self._checked_len = 0
         try:
@@ -49,6 +52,8 @@ class StreamState:
 
     def on_event(self, event: Any) -> None:
         """Take one event; raises GuardrailBlocked (after ending the span) on a block."""
+        if self.buffered:
+            self.events.append(event)
         try:
             has_text = self.acc.add(event)
         except Exception:
@@ -107,9 +112,14 @@ class StreamState:
         else:
             self.call.end()
 
-    def inner_failed(self, exc: BaseException) -> None:
-        """The provider stream raised ``exc``: record what arrived, end the span with the error."""
-        self.finish_span(self.partial_output(), error=exc)
+    def inner_raised(self, exc: BaseException) -> None:
+        """The provider stream raised ``exc``. Its end completes the call (the final check may
+        raise GuardrailBlocked); anything else ends the span with the error, keeping what
+        arrived."""
+        if isinstance(exc, StopIteration | StopAsyncIteration):
+            self.complete(self.events if self.buffered else None)
+        else:
+            self.finish_span(self.partial_output(), error=exc)
 
     def partial_output(self) -> list[str] | None:
         """The answer so far, checked; None when the policy blocks it (nothing is recorded)."""
@@ -126,6 +136,22 @@ class StreamState:
         if not self.call.ended:
             self.call.span.set_attribute(semconv.TRACERAIL_STREAM_STOPPED, True)
             self.finish_span(self.partial_output())
+
+
+class _Reading:
+    """``with state.reading:`` around one read of the provider stream (see inner_raised)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: StreamState) -> None:
+        self._state = state
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
+        if exc is not None:
+            self._state.inner_raised(exc)
 
 
 class _Proxy:
@@ -158,45 +184,24 @@ class GuardedStream(_StreamProxy):
         return self
 
     def __next__(self) -> Any:
-        if self._state.buffered:
-            if self._buffer is None:
-                self._buffer = iter(self._drain())
-            return next(self._buffer)
-        return self._step()
+        if not self._state.buffered:
+            return self._step()
+        if self._buffer is None:
+            with contextlib.suppress(StopIteration):
+                while True:
+                    self._step()
+            self._buffer = iter(self._state.events)
+        return next(self._buffer)
 
     def _step(self) -> Any:
-        state = self._state
         try:
-            event = next(self._inner)
-        except StopIteration:
-            state.complete()
-            raise
-        except BaseException as exc:
-            state.inner_failed(exc)
-            raise
-        try:
-            state.on_event(event)
+            with self._state.reading:
+                event = next(self._inner)
+            self._state.on_event(event)
         except GuardrailBlocked:
             self._close_inner()
             raise
         return event
-
-    def _drain(self) -> list[Any]:
-        events: list[Any] = []
-        state = self._state
-        try:
-            for event in self._inner:
-                state.on_event(event)
-                events.append(event)
-        except BaseException as exc:
-            state.inner_failed(exc)
-            raise
-        try:
-            state.complete(events)
-        except GuardrailBlocked:
-            self._close_inner()
-            raise
-        return events
 
     def _close_inner(self) -> None:
         try:
@@ -222,48 +227,27 @@ class AsyncGuardedStream(_StreamProxy):
         return self
 
     async def __anext__(self) -> Any:
-        if self._state.buffered:
-            if self._buffer is None:
-                self._buffer = iter(await self._drain())
-            try:
-                return next(self._buffer)
-            except StopIteration:
-                raise StopAsyncIteration from None
-        return await self._step()
+        if not self._state.buffered:
+            return await self._step()
+        if self._buffer is None:
+            with contextlib.suppress(StopAsyncIteration):
+                while True:
+                    await self._step()
+            self._buffer = iter(self._state.events)
+        try:
+            return next(self._buffer)
+        except StopIteration:
+            raise StopAsyncIteration from None
 
     async def _step(self) -> Any:
-        state = self._state
         try:
-            event = await self._inner.__anext__()
-        except StopAsyncIteration:
-            state.complete()
-            raise
-        except BaseException as exc:
-            state.inner_failed(exc)
-            raise
-        try:
-            state.on_event(event)
+            with self._state.reading:
+                event = await self._inner.__anext__()
+            self._state.on_event(event)
         except GuardrailBlocked:
             await self._close_inner()
             raise
         return event
-
-    async def _drain(self) -> list[Any]:
-        events: list[Any] = []
-        state = self._state
-        try:
-            async for event in self._inner:
-                state.on_event(event)
-                events.append(event)
-        except BaseException as exc:
-            state.inner_failed(exc)
-            raise
-        try:
-            state.complete(events)
-        except GuardrailBlocked:
-            await self._close_inner()
-            raise
-        return events
 
     async def _close_inner(self) -> None:
         try:

@@ -297,21 +297,16 @@ def audit_export_pack(
     )
 
 
-@audit_app.command("verify-pack")
-def audit_verify_pack(
-    pack: Annotated[Path, typer.Argument(help="The evidence pack (zip).")],
-    keys: Annotated[
-        Path | None,
-        typer.Option(
-            "--keys", help="Key ring got from the operator separately (default: the pack's)."
-        ),
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-) -> None:
+@audit_app.command(
+    "verify-pack",
+    # Its arguments, --help included, go to tracerail.evidence.cli, the one definition: the
+    # `tracerail` entry point runs that directly, so an auditor needs no collector install.
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def audit_verify_pack(ctx: typer.Context) -> None:
     """Check an evidence pack offline (needs only the tracerail package): every proof, link and
     signature, and the report's figures recomputed from the rows; exit 1 naming each edit."""
     from tracerail.evidence.cli import main
 
-    args = [str(pack), *(["--keys", str(keys)] if keys else []), *(["--json"] if as_json else [])]
-    raise typer.Exit(main([*args, *(["--quiet"] if quiet else [])]))
+    raise typer.Exit(main(ctx.args))

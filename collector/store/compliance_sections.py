@@ -6,6 +6,7 @@ protection (PII and secrets), content safety, provenance, top triggers and reten
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -93,50 +94,48 @@ def _column_totals(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {name: sum(r[name] for r in rows) for name in (*semconv.GUARDRAIL_ACTIONS, "total")}
 
 
+@dataclass(frozen=True)
+class _Grouping:
+    """A grouped read of guardrail decisions: ``SELECT columns ... GROUP BY group_by``."""
+
+    columns: str
+    group_by: str
+    array_join: str = ""
+
+
+# Entities found, summed per entity type and action.
+_FINDINGS: Final = _Grouping(
+    "entity AS entity_type, action, sum(cnt) AS n",
+    "entity_type, action",
+    "ARRAY JOIN mapKeys(entity_counts) AS entity, mapValues(entity_counts) AS cnt",
+)
+# Decisions per check and action: all of them, and those that found something.
+_DECISIONS_FOUND: Final = _Grouping(
+    "check_type, action, count() AS n, countIf(length(entity_types) > 0) AS found",
+    "check_type, action",
+)
+# Decisions per check / entity type ("category") and action.
+_CATEGORIES: Final = _Grouping(
+    "concat(check_type, ' / ', entity) AS category, action, count() AS n",
+    "category, action",
+    "ARRAY JOIN entity_types AS entity",
+)
+
+
 def _of_checks(
     store: ClickHouseStore,
     project: str,
     window: Window,
     checks: tuple[str, ...],
-    columns: str,
-    group_by: str,
-    array_join: str = "",
+    grouping: _Grouping,
 ) -> list[dict[str, Any]]:
-    """Guardrail decisions of ``checks`` in the window, grouped: ``SELECT columns ... GROUP BY
-    group_by`` (both written in this module, never from a request)."""
+    """Guardrail decisions of ``checks`` in the window, grouped as ``grouping`` says (its SQL
+    is written in this module, never taken from a request)."""
     return store.query(
-        f"SELECT {columns} FROM {store.table('guardrail_events')} {array_join} "
-        f"WHERE {_DECISIONS} AND check_type IN {{checks:Array(String)}} GROUP BY {group_by}",
+        f"SELECT {grouping.columns} FROM {store.table('guardrail_events')} "
+        f"{grouping.array_join} WHERE {_DECISIONS} AND check_type IN {{checks:Array(String)}} "
+        f"GROUP BY {grouping.group_by}",
         {**window.params(project), "checks": list(checks)},
-    )
-
-
-def _findings(
-    store: ClickHouseStore, project: str, window: Window, checks: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    """Entities found by ``checks``, summed per entity type and action."""
-    return _of_checks(
-        store,
-        project,
-        window,
-        checks,
-        "entity AS entity_type, action, sum(cnt) AS n",
-        "entity_type, action",
-        "ARRAY JOIN mapKeys(entity_counts) AS entity, mapValues(entity_counts) AS cnt",
-    )
-
-
-def _decisions(
-    store: ClickHouseStore, project: str, window: Window, checks: tuple[str, ...]
-) -> list[dict[str, Any]]:
-    """Decisions of ``checks`` per action: all of them, and those that found something."""
-    return _of_checks(
-        store,
-        project,
-        window,
-        checks,
-        "check_type, action, count() AS n, countIf(length(entity_types) > 0) AS found",
-        "check_type, action",
     )
 
 
@@ -144,16 +143,18 @@ def data_protection(
     store: ClickHouseStore, project: str, window: Window, blocked_requests: int
 ) -> dict[str, Any]:
     """PII findings by entity type and action, redaction coverage, blocks, secrets caught."""
-    pii = _by_action(_findings(store, project, window, (PII_CHECK,)), "entity_type")
-    decisions = _decisions(store, project, window, (PII_CHECK,))
+    pii = _by_action(_of_checks(store, project, window, (PII_CHECK,), _FINDINGS), "entity_type")
+    decisions = _of_checks(store, project, window, (PII_CHECK,), _DECISIONS_FOUND)
     with_findings = dict.fromkeys(semconv.GUARDRAIL_ACTIONS, 0)
     for row in decisions:
         if row["action"] in with_findings:
             with_findings[row["action"]] += int(row["found"])
     found_total = sum(with_findings.values())
     protected = with_findings["redact"] + with_findings["block"]
-    secrets = _by_action(_findings(store, project, window, (SECRETS_CHECK,)), "entity_type")
-    secret_decisions = _decisions(store, project, window, (SECRETS_CHECK,))
+    secrets = _by_action(
+        _of_checks(store, project, window, (SECRETS_CHECK,), _FINDINGS), "entity_type"
+    )
+    secret_decisions = _of_checks(store, project, window, (SECRETS_CHECK,), _DECISIONS_FOUND)
     blocks = store.query(
         "SELECT check_name, count() AS n, uniqExact(span_id) AS spans "
         f"FROM {store.table('guardrail_events')} WHERE {_DECISIONS} AND action = 'block' "
@@ -179,20 +180,12 @@ def data_protection(
 
 def content_safety(store: ClickHouseStore, project: str, window: Window) -> dict[str, Any]:
     """Sensitive-content, injection and topic decisions by check, category and action."""
-    rows = _of_checks(
-        store,
-        project,
-        window,
-        SAFETY_CHECKS,
-        "concat(check_type, ' / ', entity) AS category, action, count() AS n",
-        "category, action",
-        "ARRAY JOIN entity_types AS entity",
-    )
+    rows = _of_checks(store, project, window, SAFETY_CHECKS, _CATEGORIES)
     categories = _by_action(rows, "category")
     checks = _by_action(
         [
             {"check": r["check_type"], "action": r["action"], "n": r["n"]}
-            for r in _decisions(store, project, window, SAFETY_CHECKS)
+            for r in _of_checks(store, project, window, SAFETY_CHECKS, _DECISIONS_FOUND)
         ],
         "check",
     )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
@@ -21,35 +22,6 @@ router = APIRouter(prefix="/api/v1/guardrails", tags=["guardrails"])
 TARGETS = ("input", "output")
 
 
-def _filters(
-    from_: datetime | None,
-    to: datetime | None,
-    check: str | None,
-    action: str | None,
-    target: str | None,
-    entity_type: str | None,
-    model: str | None,
-    trace_id: str | None = None,
-) -> GuardrailFilter:
-    start_ns, end_ns = optional_window_ns(from_, to)
-    if action is not None and action.lower() not in ACTIONS:
-        raise ApiError(400, "invalid_parameter", f"action: expected one of {', '.join(ACTIONS)}")
-    if target is not None and target.lower() not in TARGETS:
-        raise ApiError(400, "invalid_parameter", "target: expected input or output")
-    if trace_id is not None and not TRACE_ID.match(trace_id.lower()):
-        raise ApiError(400, "invalid_parameter", "trace_id: expected 32 hex characters")
-    return GuardrailFilter(
-        start_ns=start_ns,
-        end_ns=end_ns,
-        check=check,
-        action=action.lower() if action else None,
-        target=target.lower() if target else None,
-        entity_type=entity_type,
-        model=model,
-        trace_id=trace_id.lower() if trace_id else None,
-    )
-
-
 FromQuery = Annotated[datetime | None, Query(alias="from", description="ISO 8601 start")]
 ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end (exclusive)")]
 CheckQuery = Annotated[str | None, Query(description="check name, e.g. pii")]
@@ -59,11 +31,7 @@ EntityQuery = Annotated[str | None, Query(description="entity type, e.g. EMAIL_A
 ModelQuery = Annotated[str | None, Query(description="request model of the guarded span")]
 
 
-@router.get("/events", summary="Guardrail decisions matching filters, newest first")
-async def read_events(
-    store: StoreDep,
-    project: ProjectDep,
-    settings: SettingsDep,
+def _filters(
     from_: FromQuery = None,
     to: ToQuery = None,
     check: CheckQuery = None,
@@ -71,13 +39,43 @@ async def read_events(
     target: TargetQuery = None,
     entity_type: EntityQuery = None,
     model: ModelQuery = None,
+) -> GuardrailFilter:
+    """The filters both endpoints take from the query string; 400 naming a bad one."""
+    start_ns, end_ns = optional_window_ns(from_, to)
+    if action is not None and action.lower() not in ACTIONS:
+        raise ApiError(400, "invalid_parameter", f"action: expected one of {', '.join(ACTIONS)}")
+    if target is not None and target.lower() not in TARGETS:
+        raise ApiError(400, "invalid_parameter", "target: expected input or output")
+    return GuardrailFilter(
+        start_ns=start_ns,
+        end_ns=end_ns,
+        check=check,
+        action=action.lower() if action else None,
+        target=target.lower() if target else None,
+        entity_type=entity_type,
+        model=model,
+    )
+
+
+FiltersDep = Annotated[GuardrailFilter, Depends(_filters)]
+
+
+@router.get("/events", summary="Guardrail decisions matching filters, newest first")
+async def read_events(
+    store: StoreDep,
+    project: ProjectDep,
+    settings: SettingsDep,
+    filters: FiltersDep,
     trace_id: str | None = None,
     limit: Annotated[int, Query(ge=1)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     if limit > settings.max_page_size:
         raise ApiError(400, "invalid_parameter", f"limit: at most {settings.max_page_size}")
-    filters = _filters(from_, to, check, action, target, entity_type, model, trace_id)
+    if trace_id is not None:
+        if not TRACE_ID.match(trace_id.lower()):
+            raise ApiError(400, "invalid_parameter", "trace_id: expected 32 hex characters")
+        filters = replace(filters, trace_id=trace_id.lower())
     try:
         events, next_cursor = await asyncio.to_thread(
             list_events, store, project, filters, limit=limit, cursor=cursor
@@ -88,17 +86,6 @@ async def read_events(
 
 
 @router.get("/summary", summary="Decision counts by day, check and action")
-async def read_summary(
-    store: StoreDep,
-    project: ProjectDep,
-    from_: FromQuery = None,
-    to: ToQuery = None,
-    check: CheckQuery = None,
-    action: ActionQuery = None,
-    target: TargetQuery = None,
-    entity_type: EntityQuery = None,
-    model: ModelQuery = None,
-) -> dict[str, Any]:
-    filters = _filters(from_, to, check, action, target, entity_type, model)
+async def read_summary(store: StoreDep, project: ProjectDep, filters: FiltersDep) -> dict[str, Any]:
     groups = await asyncio.to_thread(summary, store, project, filters)
     return {"groups": groups, "total": sum(g["count"] for g in groups)}

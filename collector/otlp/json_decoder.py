@@ -44,30 +44,25 @@ def _str(value: Any, where: str) -> str:
     return value
 
 
-def _uint(value: Any, where: str, bits: int = 64) -> int:
-    if value is None:
-        return 0
+def _integer(value: Any, where: str, low: int, high: int) -> int:
+    """An OTLP/JSON integer (a number, or a string for 64-bit values) in ``[low, high)``."""
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise DecodeError(f"{where}: expected an integer")
     try:
         number = int(value)
     except ValueError:
         raise DecodeError(f"{where}: expected an integer, got {value!r:.40}") from None
-    if not 0 <= number < 2**bits:
+    if not low <= number < high:
         raise DecodeError(f"{where}: out of range")
     return number
+
+
+def _uint(value: Any, where: str, bits: int = 64) -> int:
+    return 0 if value is None else _integer(value, where, 0, 2**bits)
 
 
 def _int64(value: Any, where: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise DecodeError(f"{where}: expected an integer")
-    try:
-        number = int(value)
-    except ValueError:
-        raise DecodeError(f"{where}: expected an integer, got {value!r:.40}") from None
-    if not -(2**63) <= number < 2**63:
-        raise DecodeError(f"{where}: out of range")
-    return number
+    return _integer(value, where, -(2**63), 2**63)
 
 
 def _hex_id(value: Any, where: str, size: int) -> bytes:

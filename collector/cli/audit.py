@@ -181,14 +181,28 @@ def audit_checkpoint(
     api_key: Annotated[
         str | None, typer.Option("--api-key", envvar="TRACERAIL_API_KEY", help="An admin key.")
     ] = None,
+    tsa_url: Annotated[
+        str | None,
+        typer.Option(
+            "--tsa-url",
+            help="Also time-stamp each checkpoint at this RFC 3161 authority (env "
+            "TRACERAIL_TSA_URL); exit 3 when a time-stamp fails (the checkpoint is kept).",
+        ),
+    ] = None,
     storage: common.StorageOpt = None,
     database: common.DatabaseOpt = None,
 ) -> None:
-    """Sign every project's chain head now; store it and append it to the checkpoint directory."""
+    """Sign every project's chain head now; store it and append it to the checkpoint directory
+    (and time-stamp it, with a TSA)."""
     if endpoint is not None:
         _checkpoint_remote(endpoint, api_key)
         return
-    from tracerail.collector.checkpoints import DirectorySink, checkpoint_now, load_signer
+    from tracerail.collector.checkpoints import (
+        DirectorySink,
+        checkpoint_and_stamp,
+        load_signer,
+        tsa_client,
+    )
     from tracerail.errors import ConfigError
 
     settings = common.settings_of(
@@ -196,9 +210,10 @@ def audit_checkpoint(
         database=database,
         checkpoint_dir=checkpoint_dir,
         checkpoint_key_file=key_file,
+        tsa_url=tsa_url,
     )
     try:
-        signer = load_signer(settings)
+        signer, tsa = load_signer(settings), tsa_client(settings)
     except ConfigError as exc:
         raise typer.BadParameter(str(exc)) from None
     if signer is None:
@@ -208,10 +223,21 @@ def audit_checkpoint(
         )
     with common.opened_store(settings) as store:
         sink = DirectorySink(settings.checkpoint_path())
-        done = checkpoint_now(store, signer, sink)
+        done, stamped = checkpoint_and_stamp(store, signer, sink, tsa=tsa)
     for cp in done:
         typer.echo(f"signed {cp.project} batch {cp.seq} {cp.chain_hash} with key {cp.key_id}")
     typer.echo(f"{len(done)} checkpoint(s) written to {sink.root}")
+    _echo_stamps([stamp.as_dict() for stamp in stamped])
+
+
+def _echo_stamps(stamps: list[dict[str, Any]]) -> None:
+    """Each time-stamp's genTime or failure; exit 3 when one failed."""
+    from tracerail.collector.timestamping import stamp_lines
+
+    for line in stamp_lines(stamps):
+        typer.echo(line)
+    if any(not stamp["ok"] for stamp in stamps):
+        raise typer.Exit(3)
 
 
 def _checkpoint_remote(endpoint: str, api_key: str | None) -> None:
@@ -227,6 +253,7 @@ def _checkpoint_remote(endpoint: str, api_key: str | None) -> None:
             f"signed {cp['project']} batch {cp['seq']} {cp['chain_hash']} with key {cp['key_id']}"
         )
     typer.echo(f"{len(body['checkpoints'])} checkpoint(s) written by {endpoint}")
+    _echo_stamps(body.get("timestamps", []))
 
 
 @audit_app.command("keygen")

@@ -19,6 +19,7 @@ from asn1crypto import tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from tests.collector.test_checkpoints import _run
 from tests.collector.test_ledger import _fill
@@ -29,6 +30,7 @@ from tracerail.collector.checkpoints import (
     Ed25519Signer,
     checkpoint_and_stamp,
 )
+from tracerail.collector.cli import app
 from tracerail.collector.settings import Settings
 from tracerail.collector.store import checkpoints as stored
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -238,3 +240,27 @@ def test_the_schedule_time_stamps_with_the_configured_tsa(
     checkpoint = json.loads(token.with_suffix(".json").read_text())
     assert check_token(token.read_bytes(), Checkpoint.from_dict(checkpoint).signed_bytes())
     assert token.stat().st_mode & 0o222 == 0  # written once, read-only
+
+
+def test_audit_checkpoint_with_a_tsa_exits_3_when_the_time_stamp_fails(
+    store: ClickHouseStore, authority: TimeStampAuthority, tsa: RunningTSA, tmp_path: Path
+) -> None:
+    key = tmp_path / "k.pem"
+    assert CliRunner().invoke(app, ["audit", "keygen", "-o", str(key)]).exit_code == 0
+    _fill(store, batches=1)
+    sign = ("checkpoint", "--key-file", str(key), "--tsa-url", tsa.url)
+    stamped = _run(store, tmp_path / "sink", *sign)
+    assert stamped.exit_code == 0, stamped.output
+    assert "time-stamped p1 batch 1 at " in stamped.output
+    authority.refuse = True
+    refused = _run(store, tmp_path / "sink", *sign)
+    assert refused.exit_code == 3, refused.output
+    assert "TIME-STAMP FAILED for p1 batch 1 (the checkpoint is signed and stored)" in (
+        refused.output
+    )
+    assert len(stored.read(store, "p1")) == 2  # both checkpoints kept
+    bad_url = _run(
+        store, tmp_path / "sink", "checkpoint", "--key-file", str(key), "--tsa-url", "ftp://x"
+    )
+    assert bad_url.exit_code == 2
+    assert "tsa_url" in bad_url.output

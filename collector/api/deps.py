@@ -8,7 +8,7 @@ keys yet) they give ``Settings.project``. See :mod:`tracerail.collector.auth`.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
@@ -21,23 +21,19 @@ from tracerail.collector.store.keys import Scope
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return cast(Settings, request.app.state.settings)
 
 
 def _store(request: Request) -> ClickHouseStore:
-    store: ClickHouseStore = request.app.state.store
-    return store
+    return cast(ClickHouseStore, request.app.state.store)
 
 
 def _batcher(request: Request) -> IngestBatcher:
-    batcher: IngestBatcher = request.app.state.batcher
-    return batcher
+    return cast(IngestBatcher, request.app.state.batcher)
 
 
 def _keyring(request: Request) -> KeyRing:
-    keyring: KeyRing = request.app.state.keyring
-    return keyring
+    return cast(KeyRing, request.app.state.keyring)
 
 
 def project_for(request: Request, scope: Scope) -> str:

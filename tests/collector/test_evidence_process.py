@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from typer.testing import CliRunner
 
 import tracerail
+from tests.collector.test_evidence_pack import BLOCKER
 from tests.support.subprocess_collector import CollectorProcess
 from tests.support.tsa import TimeStampAuthority
 from tracerail import semconv
@@ -203,6 +204,14 @@ def test_verify_pack_checks_the_tokens_offline(stamped: StampedRun, tmp_path: Pa
     )
     assert checked.count("time-stamped: checkpoint of batch") == 2, checked
     assert "CN=tracerail test TSA" in checked
+    # The same, where the collector, clickhouse_connect and chdb cannot be imported.
+    offline = subprocess.run(
+        [sys.executable, "-c", BLOCKER, str(stamped.pack), "--tsa-cert", str(stamped.tsa_pem)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert _ok(offline).count("time-stamped: checkpoint of batch") == 2
     swapped = _edit(stamped.pack, fmt.TIMESTAMPS, _swap_tokens, tmp_path)
     tampered = _tracerail("audit", "verify-pack", str(swapped))
     assert tampered.returncode == 1

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Depends, Query
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.paging import checked_limit, read_page
 from tracerail.collector.api.timerange import optional_window_ns
 from tracerail.collector.api.traces import TRACE_ID
 from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.store.guardrails import GuardrailFilter, list_events, summary
-from tracerail.collector.store.spans import InvalidCursor
 
 router = APIRouter(prefix="/api/v1/guardrails", tags=["guardrails"])
 
@@ -70,18 +70,14 @@ async def read_events(
     limit: Annotated[int, Query(ge=1)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    if limit > settings.max_page_size:
-        raise ApiError(400, "invalid_parameter", f"limit: at most {settings.max_page_size}")
+    checked_limit(limit, settings)
     if trace_id is not None:
         if not TRACE_ID.match(trace_id.lower()):
             raise ApiError(400, "invalid_parameter", "trace_id: expected 32 hex characters")
         filters = replace(filters, trace_id=trace_id.lower())
-    try:
-        events, next_cursor = await asyncio.to_thread(
-            list_events, store, project, filters, limit=limit, cursor=cursor
-        )
-    except InvalidCursor as exc:
-        raise ApiError(400, "invalid_parameter", f"cursor: {exc}") from None
+    events, next_cursor = await read_page(
+        lambda: list_events(store, project, filters, limit=limit, cursor=cursor)
+    )
     return {"events": events, "next_cursor": next_cursor, "count": len(events)}
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.paging import checked_limit
 from tracerail.collector.api.timerange import optional_window_ns
 from tracerail.collector.store.sessions import list_sessions, list_users, session_turns
 
@@ -18,12 +19,6 @@ router = APIRouter(prefix="/api/v1", tags=["sessions"])
 FromQuery = Annotated[datetime | None, Query(alias="from", description="ISO 8601 start")]
 ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end (exclusive)")]
 LimitQuery = Annotated[int, Query(ge=1)]
-
-
-def _limit(limit: int, settings: Any) -> int:
-    if limit > settings.max_page_size:
-        raise ApiError(400, "invalid_parameter", f"limit: at most {settings.max_page_size}")
-    return limit
 
 
 @router.get("/sessions", summary="Sessions (conversations) with their users and totals")
@@ -44,7 +39,7 @@ async def read_sessions(
         start_ns,
         end_ns,
         user=user,
-        limit=_limit(limit, settings),
+        limit=checked_limit(limit, settings),
     )
     return {"sessions": rows, "count": len(rows)}
 
@@ -90,6 +85,6 @@ async def read_users(
 ) -> dict[str, Any]:
     start_ns, end_ns = optional_window_ns(from_, to)
     rows = await asyncio.to_thread(
-        list_users, store, project, start_ns, end_ns, limit=_limit(limit, settings)
+        list_users, store, project, start_ns, end_ns, limit=checked_limit(limit, settings)
     )
     return {"users": rows, "count": len(rows)}

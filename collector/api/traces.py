@@ -11,9 +11,9 @@ from fastapi import APIRouter, Path, Query
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.paging import checked_limit, read_page
 from tracerail.collector.api.timerange import optional_window_ns
 from tracerail.collector.store.spans import (
-    InvalidCursor,
     SpanFilter,
     get_trace,
     list_spans,
@@ -66,8 +66,7 @@ async def read_spans(
     limit: Annotated[int, Query(ge=1)] = 100,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    if limit > settings.max_page_size:
-        raise ApiError(400, "invalid_parameter", f"limit: at most {settings.max_page_size}")
+    checked_limit(limit, settings)
     start_ns, end_ns = optional_window_ns(from_, to)
     if status is not None and status.upper() not in STATUSES:
         raise ApiError(400, "invalid_parameter", f"status: expected one of {', '.join(STATUSES)}")
@@ -85,10 +84,7 @@ async def read_spans(
         user_id=user or None,
         session_id=session or None,
     )
-    try:
-        spans, next_cursor = await asyncio.to_thread(
-            list_spans, store, project, filters, limit=limit, cursor=cursor
-        )
-    except InvalidCursor as exc:
-        raise ApiError(400, "invalid_parameter", f"cursor: {exc}") from None
+    spans, next_cursor = await read_page(
+        lambda: list_spans(store, project, filters, limit=limit, cursor=cursor)
+    )
     return {"spans": spans, "next_cursor": next_cursor, "count": len(spans)}

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from tracerail import semconv
@@ -59,12 +59,7 @@ class Erasure:
     rows_deleted: dict[str, int]
 
     def as_json(self) -> dict[str, Any]:
-        return {
-            "erasure_id": self.erasure_id,
-            "project": self.project,
-            "subject_sha256": self.subject_sha256,
-            "rows_deleted": self.rows_deleted,
-        }
+        return asdict(self)
 
 
 def _delete(store: ClickHouseStore, table: str, where: str, params: dict[str, Any]) -> int:

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -166,15 +166,7 @@ class VerifyReport:
         return self.first_break is None
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "projects": self.projects,
-            "batches_checked": self.batches_checked,
-            "rows_checked": self.rows_checked,
-            "uncommitted_rows": self.uncommitted_rows,
-            "first_break": None if self.first_break is None else vars(self.first_break),
-            "heads": self.heads,
-        }
+        return {"ok": self.ok, **asdict(self)}
 
 
 def _projects(store: ClickHouseStore, project: str | None) -> list[str]:

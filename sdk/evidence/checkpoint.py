@@ -16,7 +16,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -267,12 +267,7 @@ class CheckpointReport:
         return not self.problems
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "checked": self.checked,
-            "ok": self.ok,
-            "problems": [vars(p) for p in self.problems],
-            "timestamps": self.timestamps,
-        }
+        return {"ok": self.ok, **asdict(self)}
 
 
 def check_checkpoints(

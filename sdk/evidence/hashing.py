@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Final
 
 GENESIS: Final = "0" * 64
@@ -119,14 +119,7 @@ class BatchHeader:
     merkle_root: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "project": self.project,
-            "seq": self.seq,
-            "batch_id": self.batch_id,
-            "created_at_ns": self.created_at_ns,
-            "row_count": self.row_count,
-            "merkle_root": self.merkle_root,
-        }
+        return asdict(self)
 
     def chain_hash(self, prev_hash: str) -> str:
         return sha256_hex(f"{prev_hash}\n{canonical(self.as_dict())}".encode())

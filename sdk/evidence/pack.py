@@ -26,7 +26,7 @@ import json
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -125,19 +125,7 @@ class PackReport:
         return {f.kind for f in self.findings}
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "project": self.project,
-            "rows": self.rows,
-            "batches": self.batches,
-            "checkpoints": self.checkpoints,
-            "key_ids": self.key_ids,
-            "keys_from_pack": self.keys_from_pack,
-            "timestamps": self.timestamps,
-            "tsa_certs_from_pack": self.tsa_certs_from_pack,
-            "recomputed": self.recomputed,
-            "findings": [vars(f) for f in self.findings],
-        }
+        return {"ok": self.ok, **asdict(self)}
 
 
 def _jsonl(handle: IO[bytes]) -> Iterator[dict[str, Any]]:

@@ -5,7 +5,6 @@ verify`, which names a token that does not belong to its checkpoint."""
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -18,10 +17,9 @@ import pytest
 from asn1crypto import tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pydantic import SecretStr
 from typer.testing import CliRunner
 
-from tests.collector.test_checkpoints import _run
+from tests.collector.test_checkpoints import _run, keyed_settings
 from tests.collector.test_ledger import _fill
 from tests.support.tsa import RunningTSA, TimeStampAuthority
 from tracerail.collector.checkpoints import (
@@ -218,13 +216,8 @@ def test_the_schedule_time_stamps_with_the_configured_tsa(
 ) -> None:
     _fill(store, batches=1)
     signer = Ed25519Signer.generate()
-    configured = settings.model_copy(
-        update={
-            "checkpoint_key": SecretStr(base64.b64encode(signer.seed()).decode()),
-            "checkpoint_dir": tmp_path / "sink",
-            "checkpoint_interval_seconds": 0.05,
-            "tsa_url": tsa.url,
-        }
+    configured = keyed_settings(
+        settings, signer, tmp_path / "sink", checkpoint_interval_seconds=0.05, tsa_url=tsa.url
     )
     worker = Checkpointer.from_settings(store, configured)
     assert worker is not None and worker.tsa is not None and worker.tsa.url == tsa.url

@@ -42,6 +42,12 @@ def key_file(tmp_path: Path) -> Path:
     return path
 
 
+def keyed_settings(settings: Settings, signer: Ed25519Signer, sink: Path, **more: Any) -> Settings:
+    """``settings`` with ``signer``'s key (as the environment would give it) and ``sink``."""
+    key = SecretStr(base64.b64encode(signer.seed()).decode())
+    return settings.model_copy(update={"checkpoint_key": key, "checkpoint_dir": sink, **more})
+
+
 def _run(store: ClickHouseStore, sink: Path, *args: str) -> Any:
     return CliRunner().invoke(
         app,
@@ -205,13 +211,7 @@ def test_a_running_collector_signs_on_demand_through_the_api(
     _fill(store, batches=1)  # p1 has a ledger too: only the request's project is signed
     _fill_project(store, "default")
     signer = Ed25519Signer.generate()
-    keyed = settings.model_copy(
-        update={
-            "checkpoint_key": SecretStr(base64.b64encode(signer.seed()).decode()),
-            "checkpoint_dir": tmp_path / "sink",
-            "checkpoint_interval_seconds": 0,
-        }
-    )
+    keyed = keyed_settings(settings, signer, tmp_path / "sink", checkpoint_interval_seconds=0)
     server = serve_in_thread(create_app(keyed, store=store))
     try:
         result = CliRunner().invoke(app, ["audit", "checkpoint", "--endpoint", server.base_url])

@@ -207,9 +207,30 @@ class ObservedCall:
         return resolve_policy(self.spec.policy)
 
     def raise_if_blocked(self) -> None:
-        """Raise the input guardrails' block, before the wrapped function runs."""
+        """Raise the input guardrails' block (ending the span), before the function runs."""
         if self._blocked is not None:
+            self.fail(self._blocked)
             raise self._blocked
+
+    def finish(self, result: Any) -> Any:
+        """After the call returned: output guardrails, then the span ends; returns the result
+        the caller gets (redacted, or a block raised with the span failed)."""
+        try:
+            result = self.guard_output(result)
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+        self.succeed(result)
+        return result
+
+    def finish_items(self) -> None:
+        """After a generator is exhausted: guardrails over its text, then the span ends."""
+        try:
+            self.guard_items()
+        except GuardrailBlocked as exc:
+            self.fail(exc)
+            raise
+        self.succeed(from_items=True)
 
     def guard_output(self, result: Any) -> Any:
         """Run the output guardrails on ``result``; returns it redacted or raises a block."""
@@ -268,8 +289,9 @@ class ObservedCall:
             self.span.set_attribute(truncated_key, True)
 
     @contextmanager
-    def active(self) -> Iterator[None]:
-        """Make the span, its provenance scope and ``@observe(policy=...)`` current."""
+    def active(self, *, fail_on_error: bool = False) -> Iterator[None]:
+        """Make the span, its provenance scope and ``@observe(policy=...)`` current; with
+        ``fail_on_error``, an exception from the body ends the span as failed."""
         from tracerail.guard import policy_scope
 
         token = provenance.enter_scope(self.scope)
@@ -284,6 +306,10 @@ class ObservedCall:
                 policy_scope(self.spec.policy),
             ):
                 yield
+        except BaseException as exc:
+            if fail_on_error:
+                self.fail(exc)
+            raise
         finally:
             provenance.exit_scope(token)
 
@@ -338,16 +364,10 @@ def _wrap_sync(spec: ObserveSpec) -> Callable[..., Any]:
 
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = ObservedCall(spec, args, kwargs)
-        try:
-            call.raise_if_blocked()
-            with call.active():
-                result = func(*call.args, **call.kwargs)
-            result = call.guard_output(result)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        call.succeed(result)
-        return result
+        call.raise_if_blocked()
+        with call.active(fail_on_error=True):
+            result = func(*call.args, **call.kwargs)
+        return call.finish(result)
 
     return wrapper
 
@@ -357,16 +377,10 @@ def _wrap_async(spec: ObserveSpec) -> Callable[..., Any]:
 
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         call = ObservedCall(spec, args, kwargs)
-        try:
-            call.raise_if_blocked()
-            with call.active():
-                result = await func(*call.args, **call.kwargs)
-            result = call.guard_output(result)
-        except BaseException as exc:
-            call.fail(exc)
-            raise
-        call.succeed(result)
-        return result
+        call.raise_if_blocked()
+        with call.active(fail_on_error=True):
+            result = await func(*call.args, **call.kwargs)
+        return call.finish(result)
 
     return wrapper
 
@@ -376,11 +390,7 @@ def _wrap_generator(spec: ObserveSpec) -> Callable[..., Any]:
 
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         call = ObservedCall(spec, args, kwargs)
-        try:
-            call.raise_if_blocked()
-        except GuardrailBlocked as exc:
-            call.fail(exc)
-            raise
+        call.raise_if_blocked()
         inner = func(*call.args, **call.kwargs)
         step: Callable[[Any], Any] = inner.send
         value: Any = None
@@ -389,12 +399,7 @@ def _wrap_generator(spec: ObserveSpec) -> Callable[..., Any]:
                 with call.active():
                     item = step(value)
             except StopIteration as stop:
-                try:
-                    call.guard_items()
-                except GuardrailBlocked as exc:
-                    call.fail(exc)
-                    raise
-                call.succeed(from_items=True)
+                call.finish_items()
                 return stop.value
             except BaseException as exc:
                 call.fail(exc)
@@ -418,11 +423,7 @@ def _wrap_async_generator(spec: ObserveSpec) -> Callable[..., Any]:
 
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         call = ObservedCall(spec, args, kwargs)
-        try:
-            call.raise_if_blocked()
-        except GuardrailBlocked as exc:
-            call.fail(exc)
-            raise
+        call.raise_if_blocked()
         inner = func(*call.args, **call.kwargs)
         step: Callable[[Any], Any] = inner.asend
         value: Any = None
@@ -431,12 +432,7 @@ def _wrap_async_generator(spec: ObserveSpec) -> Callable[..., Any]:
                 with call.active():
                     item = await step(value)
             except StopAsyncIteration:
-                try:
-                    call.guard_items()
-                except GuardrailBlocked as exc:
-                    call.fail(exc)
-                    raise
-                call.succeed(from_items=True)
+                call.finish_items()
                 return
             except BaseException as exc:
                 call.fail(exc)

@@ -14,16 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 import tracerail
+from tests.support.spans import attrs, finished
 from tracerail import semconv
-
-
-def finished(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
-    tracerail.flush()
-    return {span.name: span for span in exporter.get_finished_spans()}
-
-
-def attrs(span: ReadableSpan) -> dict[str, object]:
-    return dict(span.attributes or {})
 
 
 def test_without_parentheses_sync(exporter: InMemorySpanExporter) -> None:
@@ -213,15 +205,19 @@ async def test_async_exception_is_reraised(exporter: InMemorySpanExporter) -> No
     assert finished(exporter)["fails"].status.status_code is StatusCode.ERROR
 
 
+def assert_no_content(span: ReadableSpan) -> None:
+    span_attrs = attrs(span)
+    assert semconv.TRACERAIL_INPUT not in span_attrs
+    assert semconv.TRACERAIL_OUTPUT not in span_attrs
+
+
 def test_capture_flags(exporter: InMemorySpanExporter) -> None:
     @tracerail.observe(capture_input=False, capture_output=False)
     def secret(password: str) -> str:
         return password
 
     secret("hunter2")
-    span_attrs = attrs(finished(exporter)["secret"])
-    assert semconv.TRACERAIL_INPUT not in span_attrs
-    assert semconv.TRACERAIL_OUTPUT not in span_attrs
+    assert_no_content(finished(exporter)["secret"])
 
 
 def test_capture_content_off_records_no_content() -> None:
@@ -236,9 +232,7 @@ def test_capture_content_off_records_no_content() -> None:
             return text
 
         echo("private")
-        span_attrs = attrs(finished(memory)["echo"])
-        assert semconv.TRACERAIL_INPUT not in span_attrs
-        assert semconv.TRACERAIL_OUTPUT not in span_attrs
+        assert_no_content(finished(memory)["echo"])
     finally:
         tracerail.shutdown()
 

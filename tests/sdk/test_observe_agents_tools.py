@@ -7,24 +7,15 @@ import json
 import logging
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 import tracerail
+from tests.support.spans import attrs, finished
 from tracerail import semconv
 from tracerail.guardrails import Action, CheckConfig, Policy
 
 EMAIL = "maria.garcia@example.com"
-
-
-def finished(exporter: InMemorySpanExporter) -> dict[str, ReadableSpan]:
-    tracerail.flush()
-    return {span.name: span for span in exporter.get_finished_spans()}
-
-
-def attrs(span: ReadableSpan) -> dict[str, object]:
-    return dict(span.attributes or {})
 
 
 def test_agent_span_name_kind_and_attributes(exporter: InMemorySpanExporter) -> None:

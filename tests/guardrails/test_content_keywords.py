@@ -100,15 +100,21 @@ def test_policy_acts_per_category() -> None:
     assert {f.type for f in both.findings} == {"VIOLENCE", "PROFANITY"}  # type: ignore[attr-defined]
 
 
+def write_library(path: Path, text: str) -> Path:
+    """A keyword library file (TOML or text format, by its suffix) with ``text``."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def test_a_users_own_libraries_in_both_formats(tmp_path: Path) -> None:
-    toml = tmp_path / "acme.toml"
-    toml.write_text(
+    toml = write_library(
+        tmp_path / "acme.toml",
         '[library]\nname = "acme"\n[categories.leaks]\nstandard = ["A.1.b"]\n'
         'terms = ["project zeus", "宙斯计划"]\n[allow]\n"project zeus" = ["project zeus faq"]\n',
-        encoding="utf-8",
     )
-    text = tmp_path / "acme.txt"
-    text.write_text("# competitors\n[competitors]\nglobex ; weight=0.4\n", encoding="utf-8")
+    text = write_library(
+        tmp_path / "acme.txt", "# competitors\n[competitors]\nglobex ; weight=0.4\n"
+    )
     options = {"libraries": [str(toml), str(text)]}
     assert found("the project zeus launch", **options) == [("LEAKS", "project zeus")]
     assert found("see the project zeus faq", **options) == []
@@ -122,12 +128,10 @@ def test_a_users_own_libraries_in_both_formats(tmp_path: Path) -> None:
 
 
 def test_bad_libraries_are_named(tmp_path: Path) -> None:
-    orphan = tmp_path / "orphan.txt"
-    orphan.write_text("a term before any category\n", encoding="utf-8")
+    orphan = write_library(tmp_path / "orphan.txt", "a term before any category\n")
     with pytest.raises(LibraryError, match=r"orphan.txt:1"):
         load_library(str(orphan))
-    bad = tmp_path / "bad.txt"
-    bad.write_text("[x]\nterm ; weight=heavy\n", encoding="utf-8")
+    bad = write_library(tmp_path / "bad.txt", "[x]\nterm ; weight=heavy\n")
     with pytest.raises(LibraryError, match=r"bad.txt:2: weight"):
         load_library(str(bad))
     with pytest.raises(LibraryError, match="no such built-in"):
@@ -137,8 +141,7 @@ def test_bad_libraries_are_named(tmp_path: Path) -> None:
 
 
 def test_the_policy_version_records_the_librarys_contents(tmp_path: Path) -> None:
-    library = tmp_path / "lib.txt"
-    library.write_text("[x]\nalpha\n", encoding="utf-8")
+    library = write_library(tmp_path / "lib.txt", "[x]\nalpha\n")
 
     def version() -> str:
         config = CheckConfig("content", Action.FLAG, options={"libraries": [str(library)]})
@@ -151,11 +154,10 @@ def test_the_policy_version_records_the_librarys_contents(tmp_path: Path) -> Non
 
 
 def test_coverage_counts_terms_per_appendix_a_risk(tmp_path: Path) -> None:
-    library = tmp_path / "lib.toml"
-    library.write_text(
+    library = write_library(
+        tmp_path / "lib.toml",
         '[categories.a]\nstandard = ["A.1.a"]\nterms = ["x1", "x2", "x2"]\n'
         '[categories.b]\nstandard = ["A.1.a", "A.2.e"]\nterms = ["y1"]\n',
-        encoding="utf-8",
     )
     report = coverage([load_library(str(library))])
     assert report["categories"] == {"a": 2, "b": 1}  # the repeated "x2" counts once

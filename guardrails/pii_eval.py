@@ -86,6 +86,18 @@ def load_examples(path: str | Path) -> list[Example]:
     return examples
 
 
+class _Share:
+    """A read-only ratio of two count attributes: ``part / whole``, 1.0 when ``whole`` is 0."""
+
+    def __init__(self, part: str, whole: str) -> None:
+        self.part = part
+        self.whole = whole
+
+    def __get__(self, score: object, owner: type | None = None) -> float:
+        part, whole = getattr(score, self.part), getattr(score, self.whole)
+        return float(part / whole) if whole else 1.0
+
+
 @dataclass
 class TypeScore:
     """Counts for one entity type. Precision counts findings, recall counts gold spans."""
@@ -105,21 +117,10 @@ class TypeScore:
         self.exact += other.exact
         self.exact_recalled += other.exact_recalled
 
-    @property
-    def recall(self) -> float:
-        return self.recalled / self.gold if self.gold else 1.0
-
-    @property
-    def precision(self) -> float:
-        return self.precise / self.found if self.found else 1.0
-
-    @property
-    def exact_recall(self) -> float:
-        return self.exact_recalled / self.gold if self.gold else 1.0
-
-    @property
-    def exact_precision(self) -> float:
-        return self.exact / self.found if self.found else 1.0
+    recall = _Share("recalled", "gold")
+    precision = _Share("precise", "found")
+    exact_recall = _Share("exact_recalled", "gold")
+    exact_precision = _Share("exact", "found")
 
     def as_dict(self) -> dict[str, float | int]:
         return {

@@ -121,15 +121,17 @@ FromQuery = Annotated[
     datetime | None, Query(alias="from", description="ISO 8601 start (default: 30 days ago)")
 ]
 ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end, exclusive (default: now)")]
+#: ``?project=``: optional, and when given it must name the caller's project (check_project).
+ProjectQuery = Annotated[
+    str | None, Query(alias="project", description="must be the caller's project")
+]
 
 
 def audit_filter(
     project: ProjectDep,
     from_: FromQuery = None,
     to: ToQuery = None,
-    project_: Annotated[
-        str | None, Query(alias="project", description="must be the caller's project")
-    ] = None,
+    project_: ProjectQuery = None,
     kind: Annotated[
         str | None, Query(description=f"comma-separated: {', '.join(KINDS)} (default: all)")
     ] = None,

@@ -9,7 +9,13 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from tracerail.collector.api.audit import FromQuery, ToQuery, check_params, check_project
+from tracerail.collector.api.audit import (
+    FromQuery,
+    ProjectQuery,
+    ToQuery,
+    check_params,
+    check_project,
+)
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.timerange import invalid, time_range
@@ -29,9 +35,7 @@ async def compliance(
     settings: SettingsDep,
     from_: FromQuery = None,
     to: ToQuery = None,
-    project_: Annotated[
-        str | None, Query(alias="project", description="must be the caller's project")
-    ] = None,
+    project_: ProjectQuery = None,
     format: Annotated[str, Query(description="json, html or pdf")] = "json",
     threshold: Annotated[
         float, Query(ge=0.0, le=1.0, description="score at or above which a call hallucinated")

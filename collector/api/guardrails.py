@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -12,7 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.paging import checked_limit, read_page
-from tracerail.collector.api.timerange import optional_window_ns
+from tracerail.collector.api.timerange import ListingWindow
 from tracerail.collector.api.traces import TRACE_ID
 from tracerail.collector.otlp.guardrails import ACTIONS
 from tracerail.collector.store.guardrails import GuardrailFilter, list_events, summary
@@ -22,8 +21,6 @@ router = APIRouter(prefix="/api/v1/guardrails", tags=["guardrails"])
 TARGETS = ("input", "output")
 
 
-FromQuery = Annotated[datetime | None, Query(alias="from", description="ISO 8601 start")]
-ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end (exclusive)")]
 CheckQuery = Annotated[str | None, Query(description="check name, e.g. pii")]
 ActionQuery = Annotated[str | None, Query(description="allow, flag, redact or block")]
 TargetQuery = Annotated[str | None, Query(description="input or output")]
@@ -32,8 +29,7 @@ ModelQuery = Annotated[str | None, Query(description="request model of the guard
 
 
 def _filters(
-    from_: FromQuery = None,
-    to: ToQuery = None,
+    window: ListingWindow,
     check: CheckQuery = None,
     action: ActionQuery = None,
     target: TargetQuery = None,
@@ -41,7 +37,7 @@ def _filters(
     model: ModelQuery = None,
 ) -> GuardrailFilter:
     """The filters both endpoints take from the query string; 400 naming a bad one."""
-    start_ns, end_ns = optional_window_ns(from_, to)
+    start_ns, end_ns = window
     if action is not None and action.lower() not in ACTIONS:
         raise ApiError(400, "invalid_parameter", f"action: expected one of {', '.join(ACTIONS)}")
     if target is not None and target.lower() not in TARGETS:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -11,13 +10,11 @@ from fastapi import APIRouter, Path, Query
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.paging import checked_limit
-from tracerail.collector.api.timerange import optional_window_ns
+from tracerail.collector.api.timerange import ListingWindow
 from tracerail.collector.store.sessions import list_sessions, list_users, session_turns
 
 router = APIRouter(prefix="/api/v1", tags=["sessions"])
 
-FromQuery = Annotated[datetime | None, Query(alias="from", description="ISO 8601 start")]
-ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end (exclusive)")]
 LimitQuery = Annotated[int, Query(ge=1)]
 
 
@@ -26,12 +23,11 @@ async def read_sessions(
     store: StoreDep,
     project: ProjectDep,
     settings: SettingsDep,
-    from_: FromQuery = None,
-    to: ToQuery = None,
+    window: ListingWindow,
     user: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
     limit: LimitQuery = 100,
 ) -> dict[str, Any]:
-    start_ns, end_ns = optional_window_ns(from_, to)
+    start_ns, end_ns = window
     rows = await asyncio.to_thread(
         list_sessions,
         store,
@@ -49,11 +45,10 @@ async def read_session(
     session_id: Annotated[str, Path(min_length=1, max_length=256)],
     store: StoreDep,
     project: ProjectDep,
-    from_: FromQuery = None,
-    to: ToQuery = None,
+    window: ListingWindow,
     threshold: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
 ) -> dict[str, Any]:
-    start_ns, end_ns = optional_window_ns(from_, to)
+    start_ns, end_ns = window
     turns = await asyncio.to_thread(
         session_turns, store, project, session_id, start_ns, end_ns, threshold=threshold
     )
@@ -79,11 +74,10 @@ async def read_users(
     store: StoreDep,
     project: ProjectDep,
     settings: SettingsDep,
-    from_: FromQuery = None,
-    to: ToQuery = None,
+    window: ListingWindow,
     limit: LimitQuery = 100,
 ) -> dict[str, Any]:
-    start_ns, end_ns = optional_window_ns(from_, to)
+    start_ns, end_ns = window
     rows = await asyncio.to_thread(
         list_users, store, project, start_ns, end_ns, limit=checked_limit(limit, settings)
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Annotated, Final
+
+from fastapi import Depends, Query
 
 from tracerail.collector.api.errors import ApiError
 
@@ -53,3 +55,16 @@ def optional_window_ns(
     if start_ns is not None and end_ns is not None and start_ns >= end_ns:
         raise invalid("from", "must be before to")
     return start_ns, end_ns
+
+
+FromQuery = Annotated[datetime | None, Query(alias="from", description="ISO 8601 start")]
+ToQuery = Annotated[datetime | None, Query(description="ISO 8601 end (exclusive)")]
+
+
+def listing_window(from_: FromQuery = None, to: ToQuery = None) -> tuple[int | None, int | None]:
+    """The ``from``/``to`` query parameters of a listing as :func:`optional_window_ns`."""
+    return optional_window_ns(from_, to)
+
+
+# ``(start_ns, end_ns)`` of a listing route, either side ``None``; a bad value is a 400.
+ListingWindow = Annotated[tuple[int | None, int | None], Depends(listing_window)]

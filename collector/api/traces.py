@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -12,7 +11,7 @@ from fastapi import APIRouter, Path, Query
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.paging import checked_limit, read_page
-from tracerail.collector.api.timerange import optional_window_ns
+from tracerail.collector.api.timerange import ListingWindow
 from tracerail.collector.store.spans import (
     SpanFilter,
     get_trace,
@@ -51,8 +50,7 @@ async def read_spans(
     store: StoreDep,
     project: ProjectDep,
     settings: SettingsDep,
-    from_: Annotated[datetime | None, Query(alias="from", description="ISO 8601 start")] = None,
-    to: Annotated[datetime | None, Query(description="ISO 8601 end (exclusive)")] = None,
+    window: ListingWindow,
     service: str | None = None,
     model: Annotated[str | None, Query(description="request or response model")] = None,
     status: Annotated[str | None, Query(description="UNSET, OK or ERROR")] = None,
@@ -67,7 +65,7 @@ async def read_spans(
     cursor: str | None = None,
 ) -> dict[str, Any]:
     checked_limit(limit, settings)
-    start_ns, end_ns = optional_window_ns(from_, to)
+    start_ns, end_ns = window
     if status is not None and status.upper() not in STATUSES:
         raise ApiError(400, "invalid_parameter", f"status: expected one of {', '.join(STATUSES)}")
     if trace_id is not None and not TRACE_ID.match(trace_id.lower()):

@@ -3,11 +3,13 @@
 The folders ``sdk/``, ``guardrails/`` and ``collector/`` become ``tracerail``,
 ``tracerail.guardrails`` and ``tracerail.collector`` only through setuptools' ``package-dir``
 mapping, which mypy cannot read. This builds a tree of symlinks with the import layout and
-checks that.
+checks that. Runs hold a lock on ``build/typecheck.lock``, so two at once take turns instead of
+rebuilding the tree under each other.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -31,6 +33,13 @@ def build_tree() -> Path:
 
 
 def main() -> int:
+    TREE.parent.mkdir(exist_ok=True)
+    with open(TREE.parent / "typecheck.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _check()
+
+
+def _check() -> int:
     build_tree()
     command = [
         sys.executable,

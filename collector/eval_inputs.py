@@ -1,8 +1,10 @@
 """What the online evaluator reads from stored spans: the answer, the question, the sources.
 
 A generation's answer is its stored output: plain text, a JSON string, or output messages
-(the last assistant message). Its question is the last user message of its stored input. Its
-sources are the texts of the trace's retrieval spans that started before it ended: OpenInference
+(the last assistant message). An output that only asks for tools (tool-call parts, or OpenAI's
+``tool_calls`` with no content) has no answer to judge: its answer is empty, so it is skipped.
+Its question is the last user message of its stored input. Its sources are the texts of the
+trace's retrieval spans that started before it ended: OpenInference
 ``retrieval.documents.{i}.document.content`` attributes, else the span's output (a JSON list of
 strings or documents with ``text``/``content``/``page_content``, else the output as one text).
 """
@@ -52,8 +54,23 @@ def source_texts(retrieval: queries.Retrieval) -> list[str]:
         return [raw]
 
 
+def _only_tool_calls(message: Any) -> bool:
+    """A message that asks for tool calls and says nothing (GenAI parts or OpenAI's shape)."""
+    if not isinstance(message, dict):
+        return False
+    if isinstance(message.get("message"), dict):  # an OpenAI choice
+        message = message["message"]
+    parts = message.get("parts")
+    if isinstance(parts, list) and parts:
+        return all(isinstance(p, dict) and p.get("type") == "tool_call" for p in parts)
+    return bool(message.get("tool_calls")) and not _texts(message.get("content"))
+
+
 def answer_text(output: str) -> str:
-    """The answer in a generation's stored output: plain text, a JSON string or messages."""
+    """The answer in a generation's stored output: plain text, a JSON string or messages.
+
+    Empty when the output only calls tools (the answer comes in a later generation).
+    """
     raw = output.strip()
     if not raw or raw[0] not in '[{"':
         return raw
@@ -65,6 +82,10 @@ def answer_text(output: str) -> str:
         # Output messages: the last assistant message is the answer.
         roles = [m for m in value if m.get("role") in (None, "assistant")]
         value = roles[-1] if roles else value[-1]
+    if isinstance(value, dict) and isinstance(value.get("choices"), list) and value["choices"]:
+        value = value["choices"][0]
+    if _only_tool_calls(value):
+        return ""
     return "\n".join(_texts(value)) or raw
 
 

@@ -170,6 +170,27 @@ def test_scores_generations_with_sources_once(store: ClickHouseStore) -> None:
     assert queries.count_scored(store, "word-overlap", "1") == 3
 
 
+def test_a_generation_that_only_calls_tools_is_not_scored(store: ClickHouseStore) -> None:
+    # An agent turn: retrieve, ask for a tool (no text to judge), then answer.
+    trace = "a5" * 16
+    call = json.dumps([{"role": "assistant", "parts": [_CALL], "finish_reason": "tool_call"}])
+    answer = json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": DOC}]}])
+    gen = semconv.KIND_GENERATION
+    _insert(
+        store,
+        [
+            _row(trace, "51" * 8, semconv.KIND_RETRIEVAL, NOW, output=json.dumps([DOC])),
+            _row(trace, "52" * 8, gen, NOW + timedelta(seconds=1), output=call),
+            _row(trace, "53" * 8, gen, NOW + timedelta(seconds=2), output=answer),
+        ],
+    )
+    worker = _worker(store)
+    worker.drain()
+    assert [r["span_id"] for r in _hallucination_scores(store)] == ["53" * 8]
+    progress = worker.snapshot()
+    assert (progress["scored"], progress["skipped"]) == (1, 1)
+
+
 def test_an_evaluator_failing_on_one_answer_does_not_stop_the_others(
     store: ClickHouseStore,
 ) -> None:
@@ -217,6 +238,9 @@ def test_recent_spans_wait_for_the_settle_time(store: ClickHouseStore) -> None:
     assert _hallucination_scores(store) == []
 
 
+_CALL = {"type": "tool_call", "id": "call_1", "name": "lookup_order", "arguments": {"id": 7}}
+
+
 @pytest.mark.parametrize(
     ("output", "expected"),
     [
@@ -228,6 +252,15 @@ def test_recent_spans_wait_for_the_settle_time(store: ClickHouseStore) -> None:
         ),
         (json.dumps({"choices": [{"message": {"content": "from choices"}}]}), "from choices"),
         ("{not json", "{not json"),
+        # Only tool calls: nothing to judge (the answer comes in a later generation).
+        (json.dumps([{"role": "assistant", "parts": [_CALL], "finish_reason": "tool_call"}]), ""),
+        (json.dumps({"choices": [{"message": {"content": None, "tool_calls": [_CALL]}}]}), ""),
+        (
+            json.dumps(
+                [{"role": "assistant", "parts": [{"type": "text", "content": "ok"}, _CALL]}]
+            ),
+            "ok",
+        ),
     ],
 )
 def test_answer_text(output: str, expected: str) -> None:

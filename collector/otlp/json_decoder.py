@@ -9,6 +9,7 @@ builds the messages field by field and rejects wrong types with a message naming
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -34,6 +35,17 @@ def _list(value: Any, where: str) -> list[Any]:
     if not isinstance(value, list):
         raise DecodeError(f"{where}: expected an array")
     return value
+
+
+def _objects(data: Any, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each element of the array ``data`` found at ``where``, as (its path, the object).
+
+    A missing array is empty; an array or element of the wrong type raises :class:`DecodeError`
+    naming its path (``where[i]`` for an element).
+    """
+    for i, item in enumerate(_list(data, where)):
+        item_where = f"{where}[{i}]"
+        yield item_where, _obj(item, item_where)
 
 
 def _str(value: Any, where: str) -> str:
@@ -132,16 +144,14 @@ def _any_value(out: AnyValue, data: Any, where: str, depth: int) -> None:
 
 
 def _key_values(out: Any, data: Any, where: str, depth: int = 0) -> None:
-    for i, item in enumerate(_list(data, f"{where}.attributes")):
-        entry = _obj(item, f"{where}.attributes[{i}]")
+    for entry_where, entry in _objects(data, f"{where}.attributes"):
         kv: KeyValue = out.add()
-        kv.key = _str(entry.get("key"), f"{where}.attributes[{i}].key")
+        kv.key = _str(entry.get("key"), f"{entry_where}.key")
         if entry.get("value") is not None:
-            _any_value(kv.value, entry["value"], f"{where}.attributes[{i}].value", depth + 1)
+            _any_value(kv.value, entry["value"], f"{entry_where}.value", depth + 1)
 
 
-def _span(out: Span, data: Any, where: str) -> None:
-    span = _obj(data, where)
+def _span(out: Span, span: dict[str, Any], where: str) -> None:
     out.trace_id = _hex_id(span.get("traceId"), f"{where}.traceId", 16)
     out.span_id = _hex_id(span.get("spanId"), f"{where}.spanId", 8)
     out.parent_span_id = _hex_id(span.get("parentSpanId"), f"{where}.parentSpanId", 8)
@@ -153,16 +163,12 @@ def _span(out: Span, data: Any, where: str) -> None:
     out.end_time_unix_nano = _uint(span.get("endTimeUnixNano"), f"{where}.endTimeUnixNano")
     _key_values(out.attributes, span.get("attributes"), where)
     out.dropped_attributes_count = _uint(span.get("droppedAttributesCount"), where, 32)
-    for i, item in enumerate(_list(span.get("events"), f"{where}.events")):
-        event_where = f"{where}.events[{i}]"
-        event = _obj(item, event_where)
+    for event_where, event in _objects(span.get("events"), f"{where}.events"):
         out_event = out.events.add()
         out_event.time_unix_nano = _uint(event.get("timeUnixNano"), f"{event_where}.timeUnixNano")
         out_event.name = _str(event.get("name"), f"{event_where}.name")
         _key_values(out_event.attributes, event.get("attributes"), event_where)
-    for i, item in enumerate(_list(span.get("links"), f"{where}.links")):
-        link_where = f"{where}.links[{i}]"
-        link = _obj(item, link_where)
+    for link_where, link in _objects(span.get("links"), f"{where}.links"):
         out_link = out.links.add()
         out_link.trace_id = _hex_id(link.get("traceId"), f"{link_where}.traceId", 16)
         out_link.span_id = _hex_id(link.get("spanId"), f"{link_where}.spanId", 8)
@@ -193,23 +199,19 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
 def _request(data: Any) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     root = _obj(data, "body")
-    for r, rs_data in enumerate(_list(root.get("resourceSpans"), "resourceSpans")):
-        where = f"resourceSpans[{r}]"
-        rs = _obj(rs_data, where)
+    for where, rs in _objects(root.get("resourceSpans"), "resourceSpans"):
         out_rs = request.resource_spans.add()
         out_rs.schema_url = _str(rs.get("schemaUrl"), f"{where}.schemaUrl")
         if rs.get("resource") is not None:
             resource = _obj(rs["resource"], f"{where}.resource")
             _key_values(out_rs.resource.attributes, resource.get("attributes"), f"{where}.resource")
-        for s, ss_data in enumerate(_list(rs.get("scopeSpans"), f"{where}.scopeSpans")):
-            scope_where = f"{where}.scopeSpans[{s}]"
-            ss = _obj(ss_data, scope_where)
+        for scope_where, ss in _objects(rs.get("scopeSpans"), f"{where}.scopeSpans"):
             out_ss = out_rs.scope_spans.add()
             out_ss.schema_url = _str(ss.get("schemaUrl"), f"{scope_where}.schemaUrl")
             if ss.get("scope") is not None:
                 scope = _obj(ss["scope"], f"{scope_where}.scope")
                 out_ss.scope.name = _str(scope.get("name"), f"{scope_where}.scope.name")
                 out_ss.scope.version = _str(scope.get("version"), f"{scope_where}.scope.version")
-            for i, span in enumerate(_list(ss.get("spans"), f"{scope_where}.spans")):
-                _span(out_ss.spans.add(), span, f"{scope_where}.spans[{i}]")
+            for span_where, span in _objects(ss.get("spans"), f"{scope_where}.spans"):
+                _span(out_ss.spans.add(), span, span_where)
     return request

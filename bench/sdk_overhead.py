@@ -3,7 +3,9 @@
 Baseline: a bare OpenTelemetry span (``start_as_current_span``) on the same kind of
 TracerProvider with the same BatchSpanProcessor and exporter (one that discards, so the
 exporter's cost is not measured). Guardrails are off for the client (``guardrails=False``).
-Prints per-call microseconds and ratios; the best of many interleaved rounds is used.
+Prints per-call microseconds and ratios; the best of many interleaved rounds is used. The
+"text captured" row records a question and an answer, which first pass the default policy's
+``redact`` checks (PII, secrets): the cost of recording content without raw PII.
 
     .venv/bin/python bench/sdk_overhead.py [--calls 1000] [--rounds 30] [--client-calls 50]
 """
@@ -67,11 +69,18 @@ def main() -> None:
     observed = tracerail.observe(noop)
     observed_no_content = tracerail.observe(capture_input=False, capture_output=False)(noop)
 
+    def answer(question: str) -> str:
+        return "Refunds are issued within 14 days of the return."
+
+    # Text in and out: what is recorded first passes the default policy's redact checks.
+    observed_text = tracerail.observe(answer)
+
     best = best_per_call_us(
         {
             "bare OTel span": bare_span,
             "@observe (input/output captured)": observed,
             "@observe (capture off)": observed_no_content,
+            "@observe (text captured, redacted)": lambda: observed_text("Refund for order 1042?"),
             "no-op, no span": noop,
         },
         args.calls,

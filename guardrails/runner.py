@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from tracerail.guardrails import registry
 from tracerail.guardrails.base import PLACEHOLDERS_KEY, summarize
@@ -63,6 +63,14 @@ class PolicyRunner:
         self.policy = policy
         self._checks: dict[str, Guardrail | BaseException] = {}
         self._lock = threading.Lock()
+        self._redacting = {
+            target: tuple(c for c in policy.for_target(target) if c.action is Action.REDACT)
+            for target in get_args(Target)
+        }
+
+    def redacting(self, target: Target) -> tuple[CheckConfig, ...]:
+        """The checks for ``target`` whose action is ``redact``, in policy order."""
+        return self._redacting[target]
 
     def guardrail(self, config: CheckConfig) -> Guardrail:
         """The built check for ``config``; re-raises the construction error if it failed."""

@@ -86,9 +86,8 @@ def active_policy(explicit: PolicyLike | None = None) -> Policy:
     env = os.environ.get(semconv.ENV_POLICY, "").strip()
     if env:
         return resolve_policy(env) or _default()
-    local = Path(semconv.DEFAULT_POLICY_FILE)
-    if local.is_file():
-        return _load_file(local)
+    if os.path.isfile(semconv.DEFAULT_POLICY_FILE):  # os.path: this runs on every call
+        return _load_file(Path(semconv.DEFAULT_POLICY_FILE))
     return _default()
 
 

@@ -11,9 +11,12 @@ not guardrail decisions and add no ``run_guardrail`` events.
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from typing import Final, Literal
 
 logger = logging.getLogger("tracerail")
+
+# What a call without arguments or a result records (JSON): nothing a check could find.
+_EMPTY_JSON: Final = frozenset({"{}", "[]", "null", '""', "true", "false"})
 
 
 def redact_for_recording(text: str, *, target: Literal["input", "output"]) -> str | None:
@@ -23,6 +26,8 @@ def redact_for_recording(text: str, *, target: Literal["input", "output"]) -> st
     (record nothing) when a fail-closed check could not run. A fail-open check that cannot run
     leaves the text as it is, as it would for a guarded call. Never raises.
     """
+    if text in _EMPTY_JSON:
+        return text
     try:
         from tracerail.guard import active_policy
         from tracerail.guardrails.base import PLACEHOLDERS_KEY
@@ -30,11 +35,10 @@ def redact_for_recording(text: str, *, target: Literal["input", "output"]) -> st
         from tracerail.guardrails.runner import runner_for
         from tracerail.guardrails.types import Action
 
-        policy = active_policy()
-        configs = [c for c in policy.for_target(target) if c.action is Action.REDACT]
+        runner = runner_for(active_policy())
+        configs = runner.redacting(target)
         if not configs:
             return text
-        runner = runner_for(policy)
         context = {PLACEHOLDERS_KEY: PlaceholderBook()}
     except Exception:
         logger.exception("tracerail: no redaction policy for recorded content; not recorded")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tracerail.guardrails import Action, CheckConfig, Policy, PolicyError
+from tracerail.guardrails.runner import PolicyRunner
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -73,6 +74,19 @@ def test_version_is_a_content_hash(tmp_path: Path) -> None:
     assert a.version == b.version
     assert a.version != c.version
     assert len(a.version) == 16
+
+
+def test_runner_lists_the_redacting_checks_per_target() -> None:
+    policy = Policy(
+        checks=(
+            CheckConfig("pii", Action.REDACT),
+            CheckConfig("secrets", Action.BLOCK),
+            CheckConfig("out_secrets", Action.REDACT, type="secrets", targets=("output",)),
+        )
+    )
+    runner = PolicyRunner(policy)
+    assert [c.name for c in runner.redacting("input")] == ["pii"]
+    assert [c.name for c in runner.redacting("output")] == ["pii", "out_secrets"]
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,7 @@ def ledger_projects(store: ClickHouseStore) -> list[str]:
 
 
 def insert(store: ClickHouseStore, checkpoint: Checkpoint) -> None:
-    store.insert_columns(
-        "ledger_checkpoints", {name: [getattr(checkpoint, name)] for name in _FIELDS}
-    )
+    store.insert_row("ledger_checkpoints", {name: getattr(checkpoint, name) for name in _FIELDS})
 
 
 def read(

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import clickhouse_connect
 import pyarrow as pa
 from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.query import QueryResult
 
 from tracerail.collector.errors import Unavailable
 from tracerail.collector.store import ddl, migrations, retention
@@ -224,6 +225,10 @@ class ClickHouseStore:
             settings=dict(settings) if settings else None,
         )
 
+    def insert_row(self, table: str, row: Mapping[str, Any]) -> None:
+        """Insert one row, given as column name → value (columns left out take their default)."""
+        self.insert_columns(table, {name: [value] for name, value in row.items()})
+
     def command(
         self,
         sql: str,
@@ -295,8 +300,20 @@ class ClickHouseStore:
 
         Rows past their retention are left out (:mod:`~tracerail.collector.store.retention`).
         """
-        result = self.client.query(
-            sql, parameters=dict(parameters or {}), settings=self.read_settings()
-        )
+        result = self._select(sql, parameters)
         names = result.column_names
         return [dict(zip(names, row, strict=True)) for row in result.result_rows]
+
+    def scalar(self, sql: str, parameters: Mapping[str, Any] | None = None) -> Any:
+        """The one value a parameterized SELECT such as ``SELECT count() …`` returns.
+
+        That is the first column of the first row, or None when there is no row. Retention
+        applies as in :meth:`query`.
+        """
+        row = self._select(sql, parameters).first_row
+        return None if row is None else row[0]
+
+    def _select(self, sql: str, parameters: Mapping[str, Any] | None) -> QueryResult:
+        return self.client.query(
+            sql, parameters=dict(parameters or {}), settings=self.read_settings()
+        )

@@ -64,8 +64,7 @@ class Erasure:
 
 def _delete(store: ClickHouseStore, table: str, where: str, params: dict[str, Any]) -> int:
     """Delete the rows matching ``where`` (a fixed template) for good; returns how many."""
-    rows = store.query(f"SELECT count() AS n FROM {store.table(table)} WHERE {where}", params)
-    count = int(rows[0]["n"])
+    count = int(store.scalar(f"SELECT count() FROM {store.table(table)} WHERE {where}", params))
     if count:
         store.command(
             f"ALTER TABLE {store.table(table)} DELETE WHERE {where}",
@@ -154,14 +153,14 @@ def erase_subject(
                 for row in spans
             ]
         )
-    store.insert_columns(
+    store.insert_row(
         "erasures",
         {
-            "erasure_id": [erasure.erasure_id],
-            "project": [project],
-            "subject_sha256": [erasure.subject_sha256],
-            "requested_by": [requested_by],
-            "rows_deleted": [deleted],
+            "erasure_id": erasure.erasure_id,
+            "project": project,
+            "subject_sha256": erasure.subject_sha256,
+            "requested_by": requested_by,
+            "rows_deleted": deleted,
         },
     )
     return erasure

@@ -248,6 +248,4 @@ def rebuild(store: ClickHouseStore) -> int:
             store.command(f"TRUNCATE TABLE {store.table('hallucination_stats')}")
         select = HALLUCINATION_STATS_SELECT.format(db=f"`{store.database}`")
         store.command(f"INSERT INTO {store.table('hallucination_stats')} {select}")
-        return int(
-            store.query(f"SELECT count() AS n FROM {store.table('hallucination_stats')}")[0]["n"]
-        )
+        return int(store.scalar(f"SELECT count() FROM {store.table('hallucination_stats')}"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
@@ -87,15 +87,15 @@ def create_key(
     secret = secrets.token_urlsafe(32)
     salt = secrets.token_hex(16)
     record = KeyRecord(key_id, project, scope, salt, hash_secret(salt, secret), note, None, False)
-    store.insert_columns(
+    store.insert_row(
         "api_keys",
         {
-            "key_id": [key_id],
-            "project": [project],
-            "scope": [scope],
-            "salt": [salt],
-            "secret_sha256": [record.secret_sha256],
-            "note": [note],
+            "key_id": key_id,
+            "project": project,
+            "scope": scope,
+            "salt": salt,
+            "secret_sha256": record.secret_sha256,
+            "note": note,
         },
     )
     return f"{KEY_PREFIX}{key_id}_{secret}", record
@@ -139,8 +139,7 @@ def list_keys(store: ClickHouseStore, project: str | None = None) -> list[KeyRec
 
 def any_key_exists(store: ClickHouseStore) -> bool:
     """True once any key was ever created (revoked ones count: auth stays on)."""
-    rows = store.query(f"SELECT count() AS n FROM {store.table('api_keys')}")
-    return bool(rows[0]["n"])
+    return bool(store.scalar(f"SELECT count() FROM {store.table('api_keys')}"))
 
 
 def revoke_key(store: ClickHouseStore, key_id: str, project: str | None = None) -> bool:
@@ -148,17 +147,5 @@ def revoke_key(store: ClickHouseStore, key_id: str, project: str | None = None) 
     record = get_key(store, key_id)
     if record is None or (project is not None and record.project != project):
         return False
-    store.insert_columns(
-        "api_keys",
-        {
-            "key_id": [record.key_id],
-            "project": [record.project],
-            "scope": [record.scope],
-            "salt": [record.salt],
-            "secret_sha256": [record.secret_sha256],
-            "note": [record.note],
-            "created_at": [record.created_at],
-            "revoked": [1],
-        },
-    )
+    store.insert_row("api_keys", {**asdict(record), "revoked": 1})
     return True

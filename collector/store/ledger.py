@@ -96,17 +96,17 @@ class LedgerWriter:
             },
             settings={"insert_deduplication_token": batch_id} if dedup else None,
         )
-        self.store.insert_columns(
+        self.store.insert_row(
             "ledger_batches",
             {
-                "project": [project],
-                "seq": [header.seq],
-                "batch_id": [header.batch_id],
-                "created_at": [header.created_at_ns],
-                "row_count": [header.row_count],
-                "merkle_root": [header.merkle_root],
-                "prev_hash": [previous.chain_hash],
-                "chain_hash": [chain],
+                "project": project,
+                "seq": header.seq,
+                "batch_id": header.batch_id,
+                "created_at": header.created_at_ns,
+                "row_count": header.row_count,
+                "merkle_root": header.merkle_root,
+                "prev_hash": previous.chain_hash,
+                "chain_hash": chain,
             },
         )
         head = Head(project, header.seq, chain, header.batch_id, header.created_at_ns)
@@ -117,12 +117,13 @@ class LedgerWriter:
 
 def has_batch(store: ClickHouseStore, project: str, batch_id: str) -> bool:
     """True when ``batch_id`` is already a committed batch of ``project``'s chain."""
-    rows = store.query(
-        f"SELECT count() AS n FROM {store.table('ledger_batches')} "
-        "WHERE project = {project:String} AND batch_id = {batch_id:String}",
-        {"project": project, "batch_id": batch_id},
+    return bool(
+        store.scalar(
+            f"SELECT count() FROM {store.table('ledger_batches')} "
+            "WHERE project = {project:String} AND batch_id = {batch_id:String}",
+            {"project": project, "batch_id": batch_id},
+        )
     )
-    return bool(rows[0]["n"])
 
 
 def read_head(store: ClickHouseStore, project: str) -> Head:
@@ -287,10 +288,11 @@ def verify(
 
 
 def _uncommitted(store: ClickHouseStore, project: str) -> int:
-    rows = store.query(
-        f"SELECT count() AS n FROM {store.table('ledger_rows')} WHERE project = {{project:String}} "
-        f"AND batch_id NOT IN (SELECT batch_id FROM {store.table('ledger_batches')} "
-        "WHERE project = {project:String})",
-        {"project": project},
+    return int(
+        store.scalar(
+            f"SELECT count() FROM {store.table('ledger_rows')} WHERE project = {{project:String}} "
+            f"AND batch_id NOT IN (SELECT batch_id FROM {store.table('ledger_batches')} "
+            "WHERE project = {project:String})",
+            {"project": project},
+        )
     )
-    return int(rows[0]["n"])

@@ -165,24 +165,28 @@ def count_pending(
     """How many generations with a retrieval in their trace are not yet scored by this
     evaluator version, from small columns only (so judge calls and generations passed over
     for lack of text are included). Reads the whole lookback window: now and then only."""
-    rows = store.query(
-        "SELECT uniqExact(project, span_id) AS n "
-        f"FROM {store.table('spans')} WHERE observation_kind = {{generation:String}} "
-        f"AND {_pending_where(store, with_retrieval=True)}",
-        _params(evaluator, version, lookback_hours, settle_ms),
+    return int(
+        store.scalar(
+            "SELECT uniqExact(project, span_id) "
+            f"FROM {store.table('spans')} WHERE observation_kind = {{generation:String}} "
+            f"AND {_pending_where(store, with_retrieval=True)}",
+            _params(evaluator, version, lookback_hours, settle_ms),
+        )
+        or 0
     )
-    return int(rows[0]["n"]) if rows else 0
 
 
 def count_scored(store: ClickHouseStore, evaluator: str, version: str) -> int:
     """Generations holding a hallucination score from this evaluator version (any writer)."""
-    rows = store.query(
-        "SELECT uniqExact(project, span_id) AS n "
-        f"FROM {store.table('scores')} WHERE name = {{score_name:String}} "
-        "AND evaluator = {evaluator:String} AND evaluator_version = {version:String}",
-        {"score_name": semconv.SCORE_HALLUCINATION, "evaluator": evaluator, "version": version},
+    return int(
+        store.scalar(
+            "SELECT uniqExact(project, span_id) "
+            f"FROM {store.table('scores')} WHERE name = {{score_name:String}} "
+            "AND evaluator = {evaluator:String} AND evaluator_version = {version:String}",
+            {"score_name": semconv.SCORE_HALLUCINATION, "evaluator": evaluator, "version": version},
+        )
+        or 0
     )
-    return int(rows[0]["n"]) if rows else 0
 
 
 def retrievals(

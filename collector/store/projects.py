@@ -51,7 +51,7 @@ def save_project(store: ClickHouseStore, name: str, retention_days: int) -> Proj
     check_name(name)
     if not 1 <= retention_days <= 3650:
         raise InvalidProject(f"retention_days must be between 1 and 3650, got {retention_days}")
-    store.insert_columns("projects", {"name": [name], "retention_days": [retention_days]})
+    store.insert_row("projects", {"name": name, "retention_days": retention_days})
     store.forget_retentions()
     return Project(name, retention_days)
 

@@ -36,8 +36,8 @@ async def accept(
     :class:`IngestUnavailable` when a worker died or storage is down and the WAL is full.
     """
     if (
-        batcher.backlog_spans >= batcher.max_queue_spans
-        or batcher.decoding >= batcher.max_inflight_requests
+        batcher.backlog_spans >= batcher.limits.max_queue_spans
+        or batcher.decoding >= batcher.limits.max_inflight_requests
     ):
         raise IngestBusy("ingest is at capacity; retry later")
     batcher.decoding += 1
@@ -49,7 +49,7 @@ async def accept(
             content_type,
             project,
             retention,
-            max_bytes=batcher.max_body_bytes,
+            max_bytes=batcher.limits.max_body_bytes,
             content_encoding=content_encoding,
         )
         try:

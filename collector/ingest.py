@@ -11,12 +11,12 @@ after its spans are either inserted into ClickHouse or appended to the write-ahe
 * Log first: one writer task takes everything queued and appends it to the WAL with one
   ``fsync`` (group commit); the batches stay in memory for the next insert. An insert task
   writes what was logged in bulk: when ``max_batch_rows`` rows are waiting, the oldest has
-  waited ``flush_interval`` seconds, or someone waits for it. Inserts are few and large
+  waited ``flush_interval_seconds``, or someone waits for it. Inserts are few and large
   because each statement costs ~10 ms of fixed chDB work and every small part costs merges
   later (bench/RESULTS.md: half the CPU per span at 40 000 rows per insert than at 10 000).
 * When inserts keep up (nothing logged is waiting and no insert is running), a request is
   answered after its insert, so a client reads what it just sent; under load it is answered
-  once logged, and is readable after the next insert (within ``flush_interval``).
+  once logged, and is readable after the next insert (within ``flush_interval_seconds``).
 * Exactly once: an insert run takes the closed WAL segments oldest first and inserts each as
   runs of consecutive batches (:meth:`IngestBatcher.merged_runs`), then deletes the segment.
   A run's id hashes its members' request ids and is the dedup token of every statement (the
@@ -34,6 +34,8 @@ after its spans are either inserted into ClickHouse or appended to the write-ahe
 * Bounds: more than ``max_queue_spans`` queued or logged-but-not-inserted in memory →
   :class:`IngestBusy` (429); WAL full → :class:`IngestUnavailable` (503). Shutdown logs the
   queue and inserts the log first.
+
+These limits and intervals are an :class:`IngestLimits`, the settings of the same names.
 """
 
 from __future__ import annotations
@@ -43,9 +45,9 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from tracerail.collector.errors import Unavailable
 from tracerail.collector.insert import dedup_settings, insert_batch, merged_runs
@@ -55,11 +57,15 @@ from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.store.ledger import LedgerWriter
 from tracerail.collector.wal import WalFull, WriteAheadLog
 
+if TYPE_CHECKING:
+    from tracerail.collector.settings import Settings
+
 __all__ = [
     "Batch",
     "Export",
     "IngestBatcher",
     "IngestBusy",
+    "IngestLimits",
     "IngestUnavailable",
     "batch_id",
     "dedup_settings",
@@ -101,6 +107,23 @@ class IngestStats:
     batches_rejected_unavailable: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """How much ingest holds and how often it writes: the settings of the same names."""
+
+    max_batch_rows: int = 50_000  # span rows in one insert; more waiting starts an insert
+    max_queue_spans: int = 100_000  # held in memory (queued or not yet inserted) before 429
+    flush_interval_seconds: float = 1.0  # longest a logged span waits for its insert
+    replay_interval_seconds: float = 1.0  # how often a non-empty WAL or down storage is retried
+    max_inflight_requests: int = 64  # bodies read and prepared at once before 429
+    max_body_bytes: int = 16 * 1024 * 1024  # largest body, before and after decompression
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> IngestLimits:
+        """The limits a collector's settings configure."""
+        return cls(**{limit.name: getattr(settings, limit.name) for limit in fields(cls)})
+
+
 class IngestBatcher:
     """Bounded, idempotent ingest: requests are logged to the WAL, then inserted in bulk."""
 
@@ -108,28 +131,18 @@ class IngestBatcher:
         self,
         store: ClickHouseStore,
         wal: WriteAheadLog,
+        limits: IngestLimits | None = None,
         *,
-        max_batch_rows: int = 50_000,
-        max_queue_spans: int = 100_000,
-        flush_interval: float = 1.0,
-        replay_interval: float = 1.0,
         pool: PreparePool | None = None,
-        max_inflight_requests: int = 64,
-        max_body_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.store = store
         self.pool = pool or PreparePool(0)
         self.ledger = LedgerWriter(store)
         self.wal = wal
-        self.max_batch_rows = max_batch_rows
-        self.max_queue_spans = max_queue_spans
-        self.flush_interval = flush_interval
-        self.replay_interval = replay_interval
+        self.limits = limits or IngestLimits()
         self.storage_ok = True
         self.stats = IngestStats()
         self.queued_spans = 0
-        self.max_inflight_requests = max_inflight_requests
-        self.max_body_bytes = max_body_bytes
         self.decoding = 0  # requests being read and prepared (counted by accept)
         self._queue: asyncio.Queue[_Pending] | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -202,7 +215,7 @@ class IngestBatcher:
             inserted = await asyncio.shield(waiting.done)
         else:
             backlog = self.backlog_spans
-            if backlog > 0 and backlog + batch.rows > self.max_queue_spans:
+            if backlog > 0 and backlog + batch.rows > self.limits.max_queue_spans:
                 self.stats.batches_rejected_busy += 1
                 raise IngestBusy(f"{backlog} spans are waiting to be written")
             pending = _Pending(batch)
@@ -279,13 +292,16 @@ class IngestBatcher:
             return True
         now = time.monotonic()
         if not self.storage_ok:
-            return now - self._last_attempt >= self.replay_interval
-        if self.unflushed_spans >= self.max_batch_rows:
+            return now - self._last_attempt >= self.limits.replay_interval_seconds
+        if self.unflushed_spans >= self.limits.max_batch_rows:
             return True
         if self._oldest_unflushed is not None:
-            return now - self._oldest_unflushed >= self.flush_interval
+            return now - self._oldest_unflushed >= self.limits.flush_interval_seconds
         # Logged by an earlier run, or not kept in memory: retried every replay interval.
-        return not self.wal.is_empty() and now - self._last_attempt >= self.replay_interval
+        return (
+            not self.wal.is_empty()
+            and now - self._last_attempt >= self.limits.replay_interval_seconds
+        )
 
     async def _flush_loop(self) -> None:
         while True:
@@ -314,7 +330,7 @@ class IngestBatcher:
 
     def merged_runs(self, batches: Iterable[Batch]) -> Iterator[Batch]:
         """The insert runs of ``batches`` (:func:`~tracerail.collector.insert.merged_runs`)."""
-        return merged_runs(batches, self.max_batch_rows)
+        return merged_runs(batches, self.limits.max_batch_rows)
 
     def replay_once(self) -> int:
         """Insert everything logged so far, oldest segment first; returns spans inserted.

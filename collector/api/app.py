@@ -31,7 +31,7 @@ from tracerail.collector.api import (
 from tracerail.collector.api.errors import install_error_handlers
 from tracerail.collector.auth import KeyRing, check_bind
 from tracerail.collector.checkpoints import Checkpointer
-from tracerail.collector.ingest import IngestBatcher
+from tracerail.collector.ingest import IngestBatcher, IngestLimits
 from tracerail.collector.online_eval import YIELD_BACKLOG_SPANS, OnlineEvaluator
 from tracerail.collector.prepare import PreparePool
 from tracerail.collector.settings import Settings
@@ -95,13 +95,8 @@ def create_app(settings: Settings | None = None, store: ClickHouseStore | None =
         batcher = IngestBatcher(
             active,
             wal,
-            max_batch_rows=settings.max_batch_rows,
-            max_queue_spans=settings.max_queue_spans,
-            flush_interval=settings.flush_interval_seconds,
-            replay_interval=settings.replay_interval_seconds,
+            IngestLimits.from_settings(settings),
             pool=PreparePool(settings.ingest_workers),
-            max_inflight_requests=settings.max_inflight_requests,
-            max_body_bytes=settings.max_body_bytes,
         )
         batcher.storage_ok = storage_up
         await batcher.start()

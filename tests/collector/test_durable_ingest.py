@@ -13,7 +13,13 @@ from opentelemetry.trace import Tracer
 
 from tests.support.otlp import protobuf_body, record_spans
 from tests.support.server import RunningServer
-from tracerail.collector.ingest import IngestBatcher, IngestBusy, IngestUnavailable, prepare
+from tracerail.collector.ingest import (
+    IngestBatcher,
+    IngestBusy,
+    IngestLimits,
+    IngestUnavailable,
+    prepare,
+)
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
 from tracerail.collector.wal import WalRecord, WriteAheadLog
@@ -133,8 +139,23 @@ def test_wal_record_round_trip(tmp_path: Path) -> None:
     assert list(wal.read(segment)) == [record, record]
 
 
+def test_ingest_limits_come_from_the_settings_of_the_same_names() -> None:
+    settings = Settings(
+        storage="chdb:///unused",
+        max_batch_rows=7,
+        max_queue_spans=70,
+        flush_interval_seconds=2.5,
+        replay_interval_seconds=3.5,
+        max_inflight_requests=5,
+        max_body_bytes=4096,
+    )
+    assert IngestLimits.from_settings(settings) == IngestLimits(7, 70, 2.5, 3.5, 5, 4096)
+
+
 async def test_queue_over_its_bound_answers_busy(store: ClickHouseStore, tmp_path: Path) -> None:
-    batcher = IngestBatcher(store, WriteAheadLog(tmp_path, 1 << 20), max_queue_spans=10)
+    batcher = IngestBatcher(
+        store, WriteAheadLog(tmp_path, 1 << 20), IngestLimits(max_queue_spans=10)
+    )
     await batcher.start()
     first = prepare(_batch(8, "q1")[0], project="p", retention_days=30)
     second = prepare(_batch(8, "q2")[0], project="p", retention_days=30)

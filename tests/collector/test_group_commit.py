@@ -12,7 +12,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tests.support.workload import make_bodies, record_template
-from tracerail.collector.ingest import IngestBatcher, dedup_settings, prepare
+from tracerail.collector.ingest import IngestBatcher, IngestLimits, dedup_settings, prepare
 from tracerail.collector.prepare import Batch, merge, prepare_record
 from tracerail.collector.recent_ids import RecentIds
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -95,7 +95,9 @@ def test_replay_of_a_half_written_merged_batch_stores_nothing_twice(
 
 
 def test_runs_split_by_project_and_size(store: ClickHouseStore, tmp_path: Path) -> None:
-    batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26), max_batch_rows=100)
+    batcher = IngestBatcher(
+        store, WriteAheadLog(tmp_path / "wal", 1 << 26), IngestLimits(max_batch_rows=100)
+    )
     p, q = _batches(3), _batches(1, project="q")
     runs = list(batcher.merged_runs([*p[:2], *q, p[2]]))
     assert [r.batch_id for r in runs] == [
@@ -105,7 +107,9 @@ def test_runs_split_by_project_and_size(store: ClickHouseStore, tmp_path: Path) 
     ]
     assert runs[0].rows == p[0].rows + p[1].rows <= 100
     assert pa.concat_tables([r.spans for r in runs]).num_rows == 3 * p[0].rows + q[0].rows
-    small = IngestBatcher(store, WriteAheadLog(tmp_path / "wal2", 1 << 26), max_batch_rows=1)
+    small = IngestBatcher(
+        store, WriteAheadLog(tmp_path / "wal2", 1 << 26), IngestLimits(max_batch_rows=1)
+    )
     assert len(list(small.merged_runs(p))) == 3  # a request larger than the cap goes alone
 
 
@@ -239,7 +243,9 @@ def test_caught_up_requests_are_answered_after_their_insert(
 ) -> None:
     """Nothing waiting: the answer comes after the insert, so the sender reads its spans."""
     first, second = _batches(2)
-    batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26), flush_interval=60)
+    batcher = IngestBatcher(
+        store, WriteAheadLog(tmp_path / "wal", 1 << 26), IngestLimits(flush_interval_seconds=60)
+    )
 
     async def run() -> list[int]:
         await batcher.start()
@@ -260,7 +266,9 @@ def test_under_load_requests_are_answered_once_logged_and_inserted_in_bulk(
 ) -> None:
     """While an insert runs, later requests are answered from the WAL and go in together."""
     first, *later = _batches(4)
-    batcher = IngestBatcher(store, WriteAheadLog(tmp_path / "wal", 1 << 26), flush_interval=60)
+    batcher = IngestBatcher(
+        store, WriteAheadLog(tmp_path / "wal", 1 << 26), IngestLimits(flush_interval_seconds=60)
+    )
     release = threading.Event()
     inserted: list[int] = []
     real_insert = batcher.insert

@@ -28,7 +28,15 @@ from tracerail import semconv
 
 logger = logging.getLogger("tracerail")
 
-__all__ = ["ContextAttributes", "current_session", "current_user", "session", "user"]
+__all__ = [
+    "ContextAttributes",
+    "current_ids",
+    "current_session",
+    "current_user",
+    "ids_restored",
+    "session",
+    "user",
+]
 
 _user: contextvars.ContextVar[str | None] = contextvars.ContextVar("tracerail_user", default=None)
 _session: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -69,6 +77,22 @@ def current_user() -> str | None:
 
 def current_session() -> str | None:
     return _session.get()
+
+
+def current_ids() -> tuple[str | None, str | None]:
+    """The ``(user, session)`` in force here, for work done later on another thread."""
+    return _user.get(), _session.get()
+
+
+@contextmanager
+def ids_restored(ids: tuple[str | None, str | None]) -> Iterator[None]:
+    """Spans started inside carry ``ids`` (taken by :func:`current_ids` elsewhere)."""
+    user_token, session_token = _user.set(ids[0]), _session.set(ids[1])
+    try:
+        yield
+    finally:
+        _session.reset(session_token)
+        _user.reset(user_token)
 
 
 class ContextAttributes(SpanProcessor):

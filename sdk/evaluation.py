@@ -44,6 +44,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 
 from tracerail import semconv
 from tracerail.config import EVALUATOR_OFF
+from tracerail.context import current_ids, ids_restored
 from tracerail.version import __version__
 
 if TYPE_CHECKING:
@@ -105,6 +106,8 @@ class Job:
     response_id: str | None = None
     # A legacy ``configure_grounding(judge=fn)`` callable, scored next to the evaluator.
     judge: Callable[[str, Sequence[str]], Any] | None = None
+    # The call's (user, session): its evaluate span (and a judge's calls) carry them too.
+    ids: tuple[str | None, str | None] = (None, None)
 
 
 @dataclass
@@ -343,6 +346,11 @@ class _LegacyJudge:
 
 def _run(evaluator: Any, job: Job, name: str) -> _Result | None:
     """Evaluate ``job`` inside an ``evaluate {name}`` span; None when the evaluator raised."""
+    with ids_restored(job.ids):
+        return _evaluate(evaluator, job, name)
+
+
+def _evaluate(evaluator: Any, job: Job, name: str) -> _Result | None:
     from tracerail.runtime import get_tracer
 
     parent = trace.set_span_in_context(NonRecordingSpan(job.span_context))
@@ -544,7 +552,7 @@ def submit(
         runner = _current()
         if runner is None:
             return False
-        job = Job(answer, tuple(sources), span_context, question, response_id, judge)
+        job = Job(answer, tuple(sources), span_context, question, response_id, judge, current_ids())
         return runner.submit(job)
     except Exception:
         logger.exception("tracerail: could not queue an evaluation")

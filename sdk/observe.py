@@ -141,7 +141,7 @@ class ObservedCall:
         self.args = args
         self.kwargs = kwargs
         self._items: list[Any] = []
-        self.scope = provenance.new_scope()
+        self.scope = provenance.new_scope(generation=spec.kind == semconv.KIND_GENERATION)
         self._prompt_text: str | None = None
         self._raw_output: tuple[Any, list[Any] | None] | None = None  # before redaction
         self._blocked: GuardrailBlocked | None = None

@@ -120,14 +120,25 @@ def to_plain(value: object) -> Any:
 
 
 class _Scope:
-    """What one observed call has collected: a prompt template and sources."""
+    """What one observed call has collected: a prompt template and sources. ``generation``:
+    the call is an observed generation, which records the provenance of its answer."""
 
-    __slots__ = ("parent", "sources", "template")
+    __slots__ = ("generation", "parent", "sources", "template")
 
-    def __init__(self, parent: _Scope | None) -> None:
+    def __init__(self, parent: _Scope | None, *, generation: bool = False) -> None:
         self.parent = parent
+        self.generation = generation
         self.template: PromptTemplate | None = None
         self.sources: list[Source] = []
+
+    def in_generation(self) -> bool:
+        """True inside an observed generation (this scope's or one around it)."""
+        scope: _Scope | None = self
+        while scope is not None:
+            if scope.generation:
+                return True
+            scope = scope.parent
+        return False
 
     def gathered(self) -> tuple[PromptTemplate | None, list[Source]]:
         """The innermost template and all sources of this scope and the scopes around it."""
@@ -154,9 +165,9 @@ _current: contextvars.ContextVar[_Scope | None] = contextvars.ContextVar(
 )
 
 
-def new_scope() -> _Scope:
+def new_scope(*, generation: bool = False) -> _Scope:
     """A scope for an observed call starting now, nested in the current one."""
-    return _Scope(_current.get())
+    return _Scope(_current.get(), generation=generation)
 
 
 def current_scope() -> _Scope | None:
@@ -360,12 +371,13 @@ def attach(
     answer: str | None,
     scope: _Scope | None = None,
     policy_version: str | None = None,
+    evaluate: bool = True,
 ) -> None:
     """Set the provenance attributes on a generation ``span`` and queue its evaluation.
 
     ``prompt_text`` and ``answer`` are the exact texts before redaction; only their hashes
-    are recorded. A generation with sources is evaluated in the background, after the call
-    (:mod:`tracerail.evaluation`). Never raises.
+    are recorded. With ``evaluate``, a generation with sources is evaluated in the background,
+    after the call (:mod:`tracerail.evaluation`). Never raises.
     """
     try:
         if not span.is_recording():
@@ -394,7 +406,7 @@ def attach(
             attributes[semconv.TRACERAIL_PROMPT_TEMPLATE_VERSION] = template.version
         span.set_attributes(attributes)
         texts = [s.text for s in found if s.text]
-        if answer is not None and texts and _grounding.enabled:
+        if evaluate and answer is not None and texts and _grounding.enabled:
             _ground(span, answer, texts)
     except Exception:
         logger.exception("tracerail: could not record provenance")

@@ -237,6 +237,9 @@ class GuardedCall:
         # output checks get their texts under GUARD_CONTEXT_SOURCES (the ``grounding`` check).
         self.scope = provenance.current_scope()
         self._source_texts: tuple[str, ...] | None = None  # read at the first output check
+        # The provenance record's texts, before redaction (hashed when the span ends).
+        self._prompt_text: str | None = None
+        self._answer_text: str | None = None
         try:
             config = get_config()
             self.capture = config.capture_content
@@ -298,6 +301,7 @@ class GuardedCall:
     def guard_input(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """The kwargs to send: redacted where the policy says so. Raises GuardrailBlocked."""
         texts = collect_texts(functools.partial(self.adapter.map_input, kwargs))
+        self._prompt_text = "\n".join(texts)
         checked = self.guard(texts, "input")
         if checked != texts:
             kwargs = self.adapter.map_input(kwargs, replacing(checked))
@@ -377,6 +381,7 @@ class GuardedCall:
         self.record_response(adapter.response_info(response))
         if adapter.guards_output:
             texts = collect_texts(functools.partial(adapter.map_output, response))
+            self.answered(texts)
             try:
                 checked = self.guard(texts, "output")
             except GuardrailBlocked as exc:
@@ -399,9 +404,11 @@ class GuardedCall:
         return self.finish(result)
 
     def fail(self, exc: BaseException) -> None:
-        """Record ``exc`` (status ERROR, ``error.type``) and end the span."""
+        """Record ``exc`` (status ERROR, ``error.type``) and end the span. Nothing was
+        answered: a blocked answer's text is not in the provenance record, nor evaluated."""
         if self._ended:
             return
+        self._answer_text = None
         try:
             self.span.record_exception(exc)
             self.span.set_attribute(semconv.ERROR_TYPE, type(exc).__qualname__)
@@ -410,10 +417,30 @@ class GuardedCall:
             logger.exception("tracerail: could not record the error")
         self.end()
 
+    def answered(self, texts: list[str]) -> None:
+        """Remember the answer's texts as the model sent them (before any redaction)."""
+        self._answer_text = "\n".join(texts) if any(t.strip() for t in texts) else None
+
     def end(self) -> None:
+        """End the span once. A call with an answer (not an embedding) first gets its
+        provenance record (:func:`tracerail.provenance.attach`), unless it runs inside an
+        ``@observe(kind="generation")`` call, whose record covers it.
+
+        It is not evaluated in-process: a provider call may be one step of an agent (a plan,
+        a tool request) rather than the app's answer, and only the app knows which call
+        answers. The collector's online evaluator scores calls that follow a retrieval;
+        ``@observe(kind="generation")`` marks the answer for in-process evaluation."""
         if self._ended:
             return
         self._ended = True
+        if self.adapter.guards_output and not (self.scope and self.scope.in_generation()):
+            provenance.attach(
+                self.span,
+                prompt_text=self._prompt_text,
+                answer=self._answer_text,
+                scope=self.scope,
+                evaluate=False,
+            )
         try:
             self.span.end()
         except Exception:

@@ -89,6 +89,7 @@ class StreamState:
         if self.call.ended:
             return
         texts = self.acc.texts()
+        self.call.answered(texts)
         checked = self._guard(texts, stopped=False) if self.checks_output else texts
         if events is not None and checked != texts:
             try:

@@ -215,6 +215,18 @@ def test_answer_returns_before_a_slow_evaluator_and_the_score_follows(
     }
 
 
+def test_the_evaluation_span_carries_the_calls_user_and_session(
+    api: ScoresApi, memory: InMemorySpanExporter
+) -> None:
+    start(api, memory, Fixed())
+    with tracerail.user("alice"), tracerail.session("conv-1"):
+        generate("refunds?")
+    assert tracerail.flush()  # evaluated on the runner's thread, outside that context
+    attributes = spans_by_name(memory)["evaluate fixed"].attributes or {}
+    assert attributes[semconv.USER_ID] == "alice"
+    assert attributes[semconv.GEN_AI_CONVERSATION_ID] == "conv-1"
+
+
 def test_prompted_evaluator_is_a_judge_score_with_its_prompt_hash(
     api: ScoresApi, memory: InMemorySpanExporter
 ) -> None:

@@ -44,6 +44,11 @@ def test_argument_overrides_environment(monkeypatch: pytest.MonkeyPatch) -> None
     )
 
 
+def test_a_keyword_that_is_no_setting_is_refused() -> None:
+    with pytest.raises(TypeError, match="sample_ratio"):
+        resolve_config(sample_ratio=0.5)  # type: ignore[call-arg]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "env", "field"),
     [

@@ -11,22 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tracerail.evidence import (
-    BAD_SIGNATURE,
-    KEY_NOT_VALID,
-    REBUILT,
-    ROLLED_BACK,
-    UNKNOWN_KEY,
-    Checkpoint,
-    KeyRing,
-    check_checkpoints,
-    inclusion_proofs,
-    key_id_of,
-    merkle_root,
-    root_from_proof,
-    row_hash,
-    signature_problem,
-)
+from tracerail import evidence
 
 HOUR = 3600 * 10**9
 
@@ -35,75 +20,79 @@ def _raw(key: Ed25519PrivateKey) -> bytes:
     return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def _signed(key: Ed25519PrivateKey, *, seq: int = 3, chain: str = "a" * 64, at: int) -> Checkpoint:
-    cp = Checkpoint("p1", seq, chain, "b1", at - HOUR, at, key_id_of(_raw(key)))
+def _signed(
+    key: Ed25519PrivateKey, *, seq: int = 3, chain: str = "a" * 64, at: int
+) -> evidence.Checkpoint:
+    cp = evidence.Checkpoint("p1", seq, chain, "b1", at - HOUR, at, evidence.key_id_of(_raw(key)))
     return dataclasses.replace(cp, signature=base64.b64encode(key.sign(cp.statement())).decode())
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 7, 8, 9, 16, 17])
 def test_every_leaf_proves_into_the_root(size: int) -> None:
-    leaves = [row_hash(str(i)) for i in range(size)]
-    root = merkle_root(leaves)
-    proofs = inclusion_proofs(leaves)
+    leaves = [evidence.row_hash(str(i)) for i in range(size)]
+    root = evidence.merkle_root(leaves)
+    proofs = evidence.inclusion_proofs(leaves)
     for index, (leaf, path) in enumerate(zip(leaves, proofs, strict=True)):
-        assert root_from_proof(leaf, index, size, path) == root
+        assert evidence.root_from_proof(leaf, index, size, path) == root
 
 
 def test_a_proof_fails_for_another_leaf_position_or_sibling() -> None:
-    leaves = [row_hash(str(i)) for i in range(6)]
-    root = merkle_root(leaves)
-    path = inclusion_proofs(leaves)[2]
-    assert root_from_proof(leaves[3], 2, 6, path) != root
-    assert root_from_proof(leaves[2], 3, 6, path) != root
-    assert root_from_proof(leaves[2], 2, 6, ["0" * 64, *path[1:]]) != root
-    assert root_from_proof(leaves[2], 2, 6, path[:-1]) is None  # too short
-    assert root_from_proof(leaves[2], 2, 6, [*path, "0" * 64]) is None  # too long
+    leaves = [evidence.row_hash(str(i)) for i in range(6)]
+    root = evidence.merkle_root(leaves)
+    path = evidence.inclusion_proofs(leaves)[2]
+    assert evidence.root_from_proof(leaves[3], 2, 6, path) != root
+    assert evidence.root_from_proof(leaves[2], 3, 6, path) != root
+    assert evidence.root_from_proof(leaves[2], 2, 6, ["0" * 64, *path[1:]]) != root
+    assert evidence.root_from_proof(leaves[2], 2, 6, path[:-1]) is None  # too short
+    assert evidence.root_from_proof(leaves[2], 2, 6, [*path, "0" * 64]) is None  # too long
 
 
 def test_signed_checkpoint_verifies_and_an_edit_breaks_the_signature() -> None:
     key = Ed25519PrivateKey.generate()
     now = time.time_ns()
-    ring = KeyRing().with_key(_raw(key), now - HOUR)
+    ring = evidence.KeyRing().with_key(_raw(key), now - HOUR)
     cp = _signed(key, at=now)
-    assert signature_problem(cp, ring) is None
+    assert evidence.signature_problem(cp, ring) is None
     edited = dataclasses.replace(cp, chain_hash="c" * 64)
-    assert (signature_problem(edited, ring) or "").startswith(BAD_SIGNATURE)
-    assert (signature_problem(cp, KeyRing()) or "").startswith(UNKNOWN_KEY)
+    assert (evidence.signature_problem(edited, ring) or "").startswith(evidence.BAD_SIGNATURE)
+    unknown = evidence.signature_problem(cp, evidence.KeyRing())
+    assert (unknown or "").startswith(evidence.UNKNOWN_KEY)
 
 
 def test_rotation_closes_the_old_key_and_each_key_holds_only_in_its_period() -> None:
     old, new = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     now = time.time_ns()
-    ring = KeyRing().with_key(_raw(old), now - 3 * HOUR).with_key(_raw(new), now - HOUR)
+    ring = evidence.KeyRing().with_key(_raw(old), now - 3 * HOUR).with_key(_raw(new), now - HOUR)
     assert [k.valid_until_ns for k in ring.keys] == [now - HOUR, None]
     assert ring.with_key(_raw(new), now) is ring  # already the open key
-    assert signature_problem(_signed(old, at=now - 2 * HOUR), ring) is None
-    assert signature_problem(_signed(new, at=now), ring) is None
-    late = signature_problem(_signed(old, at=now), ring)  # the old key after it was retired
-    assert (late or "").startswith(KEY_NOT_VALID)
-    assert KeyRing.from_dict(ring.as_dict()) == ring
+    assert evidence.signature_problem(_signed(old, at=now - 2 * HOUR), ring) is None
+    assert evidence.signature_problem(_signed(new, at=now), ring) is None
+    # the old key after it was retired
+    late = evidence.signature_problem(_signed(old, at=now), ring)
+    assert (late or "").startswith(evidence.KEY_NOT_VALID)
+    assert evidence.KeyRing.from_dict(ring.as_dict()) == ring
 
 
 def test_chain_that_moved_on_passes_rebuilt_and_rolled_back_are_named() -> None:
     key = Ed25519PrivateKey.generate()
     now = time.time_ns()
-    ring = KeyRing().with_key(_raw(key), now - HOUR)
+    ring = evidence.KeyRing().with_key(_raw(key), now - HOUR)
     cp = _signed(key, seq=3, chain="a" * 64, at=now)
-    assert check_checkpoints([cp], ring, {"p1": {3: "a" * 64}}, {"p1": 5}).ok
-    rebuilt = check_checkpoints([cp], ring, {"p1": {3: "d" * 64}}, {"p1": 5})
-    assert [p.kind for p in rebuilt.problems] == [REBUILT]
-    rolled = check_checkpoints([cp], ring, {"p1": {}}, {"p1": 2})
-    assert [p.kind for p in rolled.problems] == [ROLLED_BACK]
+    assert evidence.check_checkpoints([cp], ring, {"p1": {3: "a" * 64}}, {"p1": 5}).ok
+    rebuilt = evidence.check_checkpoints([cp], ring, {"p1": {3: "d" * 64}}, {"p1": 5})
+    assert [p.kind for p in rebuilt.problems] == [evidence.REBUILT]
+    rolled = evidence.check_checkpoints([cp], ring, {"p1": {}}, {"p1": 2})
+    assert [p.kind for p in rolled.problems] == [evidence.ROLLED_BACK]
     assert "the chain ends at batch 2" in str(rolled.problems[0])
 
 
 def test_checkpoint_parse_names_the_missing_field() -> None:
     key = Ed25519PrivateKey.generate()
     data = _signed(key, at=time.time_ns()).as_dict()
-    assert Checkpoint.from_dict(data).as_dict() == data
+    assert evidence.Checkpoint.from_dict(data).as_dict() == data
     del data["chain_hash"]
     with pytest.raises(ValueError, match="chain_hash"):
-        Checkpoint.from_dict(data)
+        evidence.Checkpoint.from_dict(data)
 
 
 def test_progress_bar_draws_on_large_packs_only(capsys: pytest.CaptureFixture[str]) -> None:

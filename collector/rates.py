@@ -12,15 +12,15 @@ where ``Se`` (sensitivity) is the share of human-hallucinated generations the ev
 and ``Sp`` (specificity) the share of human-grounded generations it passes. It is undefined
 when ``Se + Sp <= 1``: such an evaluator is no better than chance, and its rate says nothing.
 
-Its interval carries the uncertainty of all three proportions (:data:`METHOD`): each of raw,
-Se and Sp is drawn :data:`DRAWS` times from its Jeffreys ``Beta(x + 1/2, n - x + 1/2)``
-distribution with a seeded generator, the estimator is applied to each draw, and the 2.5th and
-97.5th percentiles are the interval (Greiner & Gardner 2000 describe this simulation for
-apparent-to-true prevalence). A draw with ``Se + Sp <= 1`` has no corrected value; it counts
-as 0 for the lower percentile and as 1 for the upper one, so such draws only widen the
-interval. :func:`delta_interval` is the closed form for cross-checking: the Rogan-Gladen
-(delta-method) variance, Greenland 1996, over Agresti-Coull-adjusted proportions as Lang &
-Reiczigel 2014 propose.
+Its interval carries the uncertainty of all three proportions (:data:`METHOD`): each of raw, Se
+and Sp is drawn :data:`DRAWS` times from its Jeffreys ``Beta(x + 1/2, n - x + 1/2)``
+distribution with a seeded generator (a :class:`Simulation` holds the draws, seed and level),
+the estimator is applied to each draw, and the 2.5th and 97.5th percentiles are the interval
+(Greiner & Gardner 2000 describe this simulation for apparent-to-true prevalence). A draw with
+``Se + Sp <= 1`` has no corrected value; it counts as 0 for the lower percentile and as 1 for
+the upper one, so such draws only widen the interval. :func:`delta_interval` is the closed form
+for cross-checking: the Rogan-Gladen (delta-method) variance, Greenland 1996, over
+Agresti-Coull-adjusted proportions as Lang & Reiczigel 2014 propose.
 
 An evaluator counts as validated with at least :data:`MIN_LABELS` human labels, among them
 at least one of each kind; below that, its figures are shown but no corrected rate.
@@ -37,11 +37,13 @@ __all__ = [
     "DRAWS",
     "METHOD",
     "MIN_LABELS",
+    "SIMULATION",
     "Z95",
     "Agreement",
     "CorrectedRate",
     "EvaluatorCounts",
     "Proportion",
+    "Simulation",
     "contributing_evaluators",
     "corrected_rate",
     "delta_interval",
@@ -144,29 +146,46 @@ def _jeffreys(rng: random.Random, successes: int, trials: int) -> float:
     return rng.betavariate(successes + 0.5, trials - successes + 0.5)
 
 
+@dataclass(frozen=True, slots=True)
+class Simulation:
+    """The seeded simulation behind a corrected rate's interval (:data:`METHOD`): how many
+    draws, the generator's seed and the interval's coverage. The same settings and counts
+    always give the same interval."""
+
+    draws: int = DRAWS
+    seed: int = SEED
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if self.draws <= 0:
+            raise ValueError("draws must be positive")
+        if not 0 < self.level < 1:
+            raise ValueError("level must be between 0 and 1")
+
+
+SIMULATION: Final = Simulation()
+
+
 def simulated_interval(
     raw: Proportion,
     sensitivity: Proportion,
     specificity: Proportion,
-    *,
-    draws: int = DRAWS,
-    seed: int = SEED,
-    level: float = 0.95,
+    simulation: Simulation = SIMULATION,
 ) -> tuple[float, float]:
     """The percentile interval of :data:`METHOD`; the same for the same arguments."""
-    if min(raw.trials, sensitivity.trials, specificity.trials) <= 0 or draws <= 0:
-        raise ValueError("every proportion needs at least one trial, and draws must be positive")
-    rng = random.Random(seed)
+    if min(raw.trials, sensitivity.trials, specificity.trials) <= 0:
+        raise ValueError("every proportion needs at least one trial")
+    rng = random.Random(simulation.seed)
     low_values: list[float] = []
     high_values: list[float] = []
-    for _ in range(draws):
+    for _ in range(simulation.draws):
         p = _jeffreys(rng, raw.successes, raw.trials)
         se = _jeffreys(rng, sensitivity.successes, sensitivity.trials)
         sp = _jeffreys(rng, specificity.successes, specificity.trials)
         value = rogan_gladen(p, se, sp)
         low_values.append(0.0 if value is None else value)
         high_values.append(1.0 if value is None else value)
-    tail = (1 - level) / 2
+    tail = (1 - simulation.level) / 2
     return _quantile(sorted(low_values), tail), _quantile(sorted(high_values), 1 - tail)
 
 
@@ -263,11 +282,11 @@ def corrected_rate(
     agreement: Agreement,
     *,
     min_labels: int = MIN_LABELS,
-    draws: int = DRAWS,
-    seed: int = SEED,
+    simulation: Simulation = SIMULATION,
 ) -> CorrectedRate:
     """The corrected rate of an evaluator that flagged ``flagged`` of ``scored`` generations
-    and agreed with human labels as in ``agreement``."""
+    and agreed with human labels as in ``agreement``; validated with ``min_labels`` human
+    labels, its interval from ``simulation``."""
     if not 0 <= flagged <= scored:
         raise ValueError("flagged must be between 0 and scored")
     raw = Proportion(flagged, scored)
@@ -286,7 +305,7 @@ def corrected_rate(
                 "so the evaluator does no better than chance"
             )
         else:
-            ci95 = simulated_interval(raw, sensitivity, specificity, draws=draws, seed=seed)
+            ci95 = simulated_interval(raw, sensitivity, specificity, simulation)
     return CorrectedRate(
         raw, sensitivity, specificity, agreement, validated, reason, corrected, ci95
     )

@@ -13,6 +13,7 @@ from tracerail.collector.rates import (
     MIN_LABELS,
     Agreement,
     Proportion,
+    Simulation,
     corrected_rate,
     delta_interval,
     rogan_gladen,
@@ -161,12 +162,19 @@ def test_invalid_counts() -> None:
 
 def test_simulated_interval_is_deterministic_for_a_seed() -> None:
     args = (Proportion(30, 100), Proportion(8, 10), Proportion(27, 30))
-    first = simulated_interval(*args, seed=5)
-    assert simulated_interval(*args, seed=5) == first
-    assert simulated_interval(*args, seed=6) != first
+    first = simulated_interval(*args, Simulation(seed=5))
+    assert simulated_interval(*args, Simulation(seed=5)) == first
+    assert simulated_interval(*args, Simulation(seed=6)) != first
     assert corrected_rate(30, 100, Agreement(8, 2, 3, 27)).ci95 == (
         corrected_rate(30, 100, Agreement(8, 2, 3, 27)).ci95
     )
+
+
+def test_simulation_settings_are_checked() -> None:
+    with pytest.raises(ValueError, match="draws"):
+        Simulation(draws=0)
+    with pytest.raises(ValueError, match="level"):
+        Simulation(level=1.0)
 
 
 def test_simulated_and_delta_intervals_agree_on_large_samples() -> None:
@@ -215,7 +223,9 @@ def test_coverage_of_the_true_rate_in_simulated_datasets() -> None:
             fp=sum(f and not h for h, f in labelled),
             tn=sum(not h and not f for h, f in labelled),
         )
-        result = corrected_rate(sum(f for _, f in items), 400, agreement, draws=1_000)
+        result = corrected_rate(
+            sum(f for _, f in items), 400, agreement, simulation=Simulation(draws=1_000)
+        )
         if result.ci95 is not None and result.ci95[0] <= truth <= result.ci95[1]:
             covered += 1
         raw_low, raw_high = result.raw.ci95  # type: ignore[misc]

@@ -29,7 +29,7 @@ from tracerail.collector.store.audit import (
     list_timeline,
 )
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.compliance import compliance_report
+from tracerail.collector.store.compliance import ReportRequest, compliance_report
 
 PAGE_TARGET_MS = 200.0
 COUNT_TARGET_MS = 500.0
@@ -106,7 +106,9 @@ def main() -> None:
         export_rates[page_size] = (exported, time.perf_counter() - began)
 
     report_samples = timed(
-        lambda: compliance_report(store, PROJECT, Settings(storage=f"chdb://{path}"), start, end),
+        lambda: compliance_report(
+            store, PROJECT, Settings(storage=f"chdb://{path}"), ReportRequest(start, end)
+        ),
         3,
     )
 

@@ -18,7 +18,7 @@ from tracerail.collector.settings import Settings
 from tracerail.collector.store import checkpoints as stored
 from tracerail.collector.store import evidence
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.compliance import compliance_report
+from tracerail.collector.store.compliance import ReportRequest, compliance_report
 from tracerail.evidence import Checkpoint, KeyRing, inclusion_proofs
 from tracerail.evidence import pack as fmt
 from tracerail.evidence.checkpoint import iso_ns
@@ -69,7 +69,7 @@ def export_pack(
     written in it, and of the later batches up to the first signed checkpoint at or after the
     period's last batch, which anchors them all.
     """
-    report = compliance_report(store, project, settings, start, end)
+    report = compliance_report(store, project, settings, ReportRequest(start, end))
     lo = datetime.fromisoformat(report["scope"]["from"].replace("Z", "+00:00"))
     hi = datetime.fromisoformat(report["scope"]["to"].replace("Z", "+00:00"))
     seqs = evidence.window_seqs(store, project, lo, hi)

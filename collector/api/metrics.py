@@ -9,7 +9,6 @@ the same numbers). Unknown parameters and malformed values are a 400 naming the 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Annotated, Any, Final
@@ -23,7 +22,13 @@ from tracerail.collector.api.timerange import time_range
 from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluators
 from tracerail.collector.store.filters import OverviewFilter
 from tracerail.collector.store.generations import dimensions
-from tracerail.collector.store.metrics import GROUPS, Window, hallucination_rate, model_scorecard
+from tracerail.collector.store.metrics import (
+    GROUPS,
+    MetricsQuery,
+    Window,
+    hallucination_rate,
+    model_scorecard,
+)
 from tracerail.collector.store.timeseries import BUCKETS, overview, timeseries
 
 router = APIRouter(prefix="/api/v1/metrics", tags=["metrics"])
@@ -44,22 +49,14 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-@dataclass(frozen=True, slots=True)
-class MetricsQuery:
-    """What every metrics route reads: the window, the threshold and the overview filter."""
-
-    window: Window
-    threshold: float
-    filters: OverviewFilter
-
-    def echo(self) -> dict[str, Any]:
-        """The query as the response states it."""
-        return {
-            "from": _iso(self.window.start),
-            "to": _iso(self.window.end),
-            "threshold": self.threshold,
-            "filters": self.filters.as_query(),
-        }
+def _echo(query: MetricsQuery) -> dict[str, Any]:
+    """The query as the response states it."""
+    return {
+        "from": _iso(query.window.start),
+        "to": _iso(query.window.end),
+        "threshold": query.threshold,
+        "filters": query.filters.as_query(),
+    }
 
 
 def metrics_query(
@@ -76,7 +73,8 @@ def metrics_query(
         Query(description="session id (gen_ai.conversation.id); figures computed from spans"),
     ] = None,
 ) -> MetricsQuery:
-    """The validated window, threshold and filter; each problem is a 400 naming it."""
+    """What every metrics route reads: the validated window, threshold and filter; each
+    problem is a 400 naming it."""
     return MetricsQuery(
         window=Window.around(*time_range(from_, to)),
         threshold=threshold,
@@ -123,7 +121,7 @@ async def read_hallucination_rate(
     groups = await asyncio.to_thread(read, store, project, keys, query.window, query.threshold)
     return {
         "group_by": keys,
-        **query.echo(),
+        **_echo(query),
         "groups": groups,
         "correction": {"method": METHOD, "min_labels": MIN_LABELS},
         "evaluators": contributing_evaluators(groups),
@@ -135,10 +133,9 @@ async def read_models(
     request: Request, store: StoreDep, project: ProjectDep, query: MetricsQueryDep
 ) -> dict[str, Any]:
     check_params(request, COMMON_PARAMS)
-    read = partial(model_scorecard, filters=query.filters)
-    models = await asyncio.to_thread(read, store, project, query.window, query.threshold)
+    models = await asyncio.to_thread(model_scorecard, store, project, query)
     return {
-        **query.echo(),
+        **_echo(query),
         "models": models,
         "correction": {"method": METHOD, "min_labels": MIN_LABELS},
         "evaluators": contributing_evaluators(models),
@@ -165,14 +162,10 @@ async def read_timeseries(
         )
 
     def read() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        narrowed = query.filters
-        return (
-            overview(store, project, window, query.threshold, filters=narrowed),
-            timeseries(store, project, window, bucket, query.threshold, filters=narrowed),
-        )
+        return overview(store, project, query), timeseries(store, project, query, bucket)
 
     totals, points = await asyncio.to_thread(read)
-    return {**query.echo(), "bucket": bucket, "overview": totals, "points": points}
+    return {**_echo(query), "bucket": bucket, "overview": totals, "points": points}
 
 
 @router.get("/dimensions", summary="Services and models with generations in the window")

@@ -19,7 +19,7 @@ from tracerail.collector.api.audit import (
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.timerange import invalid, time_range
-from tracerail.collector.store.compliance import compliance_report
+from tracerail.collector.store.compliance import ReportRequest, compliance_report
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -45,9 +45,9 @@ async def compliance(
     check_project(project_, project)
     if format not in FORMATS:
         raise invalid("format", "expected json, html or pdf")
-    start, end = time_range(from_, to)
+    asked = ReportRequest(*time_range(from_, to), threshold)
     report: dict[str, Any] = await asyncio.to_thread(
-        compliance_report, store, project, settings, start, end, threshold
+        compliance_report, store, project, settings, asked
     )
     if format == "json":
         return JSONResponse(report)

@@ -9,6 +9,7 @@ print this dict, so they cannot disagree. Each section carries totals that its r
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -26,7 +27,7 @@ from tracerail.collector.store.compliance_sections import (
     top_triggers,
     volume,
 )
-from tracerail.collector.store.metrics import Window, model_scorecard
+from tracerail.collector.store.metrics import MetricsQuery, Window, model_scorecard
 from tracerail.collector.store.timeseries import timeseries
 from tracerail.version import __version__
 
@@ -104,19 +105,30 @@ DEFINITIONS: Final = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """What a compliance report is asked for: ``[start, end)`` as requested (the report covers
+    the whole UTC hours around it) and the hallucination threshold."""
+
+    start: datetime
+    end: datetime
+    threshold: float = 0.5
+
+    def figures(self) -> MetricsQuery:
+        """The window of whole hours and the threshold every figure is computed over (the
+        report narrows by no filter)."""
+        return MetricsQuery(Window.around(self.start, self.end), self.threshold)
+
+
 def compliance_report(
-    store: ClickHouseStore,
-    project: str,
-    settings: Settings,
-    start: datetime,
-    end: datetime,
-    threshold: float = 0.5,
+    store: ClickHouseStore, project: str, settings: Settings, request: ReportRequest
 ) -> dict[str, Any]:
-    """Every section of the compliance report for ``project`` over ``[start, end)``."""
-    window = Window.around(start, end)
-    days = timeseries(store, project, window, "day", threshold)
+    """Every section of the compliance report for ``project`` as ``request`` asks for it."""
+    query = request.figures()
+    window = query.window
+    days = timeseries(store, project, query, "day")
     vol = {**volume(store, project, window), "blocked": sum(d["blocked"] for d in days)}
-    card = model_scorecard(store, project, window, threshold)
+    card = model_scorecard(store, project, query)
     report: dict[str, Any] = {
         "report_version": REPORT_VERSION,
         "generated_at": iso_z(datetime.fromtimestamp(time.time(), tz=UTC)),
@@ -125,9 +137,9 @@ def compliance_report(
             "project": project,
             "from": iso_z(window.start),
             "to": iso_z(window.end),
-            "requested_from": iso_z(start),
-            "requested_to": iso_z(end),
-            "hallucination_threshold": threshold,
+            "requested_from": iso_z(request.start),
+            "requested_to": iso_z(request.end),
+            "hallucination_threshold": query.threshold,
         },
         "volume": {
             **vol,

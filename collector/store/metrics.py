@@ -8,10 +8,11 @@ human over judge over auto). Windows are whole UTC
 hours: ``from`` is rounded down, ``to`` up. Generations without a hallucination score are
 counted as ``unscored``, never as passes.
 
-Every figure takes an :class:`~.filters.OverviewFilter`. Service and model narrow the hourly
-tables; a user or session (columns only spans have) switches generation figures to the spans
-table (:mod:`.generations`) and hallucination counts to the exact path over ``scores``,
-restricted to the spans of that user or session.
+Every figure takes an :class:`~.filters.OverviewFilter` (with the window and threshold, a
+:class:`MetricsQuery`). Service and model narrow the hourly tables; a user or session (columns
+only spans have) switches generation figures to the spans table (:mod:`.generations`) and
+hallucination counts to the exact path over ``scores``, restricted to the spans of that user or
+session.
 """
 
 from __future__ import annotations
@@ -69,6 +70,20 @@ class Window:
     def params(self, project: str, filters: OverviewFilter = NO_FILTER) -> dict[str, Any]:
         """``project``, ``lo``, ``hi`` and the filter's values."""
         return {"project": project, "lo": self.start, "hi": self.end, **filters.params()}
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsQuery:
+    """What a dashboard or report figure is computed over: the window, the hallucination
+    threshold (a score at or above it counts as hallucinated) and the overview filter."""
+
+    window: Window
+    threshold: float = 0.5
+    filters: OverviewFilter = NO_FILTER
+
+    def params(self, project: str) -> dict[str, Any]:
+        """:meth:`Window.params` with this query's filter."""
+        return self.window.params(project, self.filters)
 
 
 _IN_WINDOW = (
@@ -292,28 +307,22 @@ def _scorecard_validation(
 
 
 def model_scorecard(
-    store: ClickHouseStore,
-    project: str,
-    window: Window,
-    threshold: float = 0.5,
-    *,
-    filters: OverviewFilter = NO_FILTER,
+    store: ClickHouseStore, project: str, query: MetricsQuery
 ) -> list[dict[str, Any]]:
     """model | calls | avg/p50/p95 latency ms | tokens | cost | hallucination rate, and the
     headline evaluator's raw and corrected rate with its validation (``hallucination_rate``
-    with ``validation``), narrowed by ``filters``."""
+    with ``validation``), over ``query`` (its window, threshold and filter)."""
+    filters = query.filters
     source = generation_source(filters)
     rows = store.query(
         f"SELECT {source.group('model')} AS model_name, {source.figures} "
         f"{source.where(store, filters)} GROUP BY model_name ORDER BY calls DESC, model_name",
-        window.params(project, filters),
+        query.params(project),
     )
-    rates = {
-        r["group"]: r
-        for r in hallucination_rate(
-            store, project, "model", window, threshold, validation=True, filters=filters
-        )
-    }
+    by_model = hallucination_rate(
+        store, project, "model", query.window, query.threshold, validation=True, filters=filters
+    )
+    rates = {r["group"]: r for r in by_model}
     card = []
     for row in rows:
         calls = int(row["calls"])

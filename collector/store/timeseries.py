@@ -7,9 +7,10 @@ raising our exception); each span counts once, in the bucket of its first sign o
 
 Calls, latency and cost come from ``generation_stats`` (hourly, so buckets are whole hours or
 days); decisions from ``guardrail_events``; blocked requests from both (above); hallucination
-counts from :func:`~.metrics.hallucination_rate`. An :class:`~.filters.OverviewFilter`
-narrows every figure: with a user or session, calls, latency and cost are computed from the
-generation spans (:mod:`.generations`); decisions match through the span they were made on.
+counts from :func:`~.metrics.hallucination_rate`. Each figure is computed over a
+:class:`~.metrics.MetricsQuery`, whose :class:`~.filters.OverviewFilter` narrows every figure:
+with a user or session, calls, latency and cost are computed from the generation spans
+(:mod:`.generations`); decisions match through the span they were made on.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from typing import Any, Final
 from tracerail import semconv
 from tracerail.collector.rates import wilson_interval
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.filters import NO_FILTER, OverviewFilter, and_all
+from tracerail.collector.store.filters import and_all
 from tracerail.collector.store.generations import BUCKET_SQL, generation_source
-from tracerail.collector.store.metrics import Window, hallucination_rate
+from tracerail.collector.store.metrics import MetricsQuery, Window, hallucination_rate
 from tracerail.errors import GuardrailBlocked
 
 BUCKETS: Final = ("hour", "day")
@@ -47,18 +48,13 @@ def _bucket_starts(window: Window, bucket: str) -> list[datetime]:
 
 
 def timeseries(
-    store: ClickHouseStore,
-    project: str,
-    window: Window,
-    bucket: str,
-    threshold: float = 0.5,
-    *,
-    filters: OverviewFilter = NO_FILTER,
+    store: ClickHouseStore, project: str, query: MetricsQuery, bucket: str
 ) -> list[dict[str, Any]]:
-    """One entry per bucket in the window (empty buckets included, with zeros)."""
+    """One entry per bucket in the query's window (empty buckets included, with zeros)."""
     if bucket not in BUCKETS:
         raise ValueError(f"bucket: expected one of {', '.join(BUCKETS)}")
-    params = window.params(project, filters)
+    window, filters = query.window, query.filters
+    params = query.params(project)
     source = generation_source(filters)
     spans_table = store.table("spans")
     on_decisions = and_all(filters.decision_conditions(spans_table))
@@ -122,7 +118,9 @@ def timeseries(
         entry = series.get(_key(row["b"].replace(tzinfo=UTC)))
         if entry is not None:
             entry["blocked"] = int(row["n"])
-    for group in hallucination_rate(store, project, bucket, window, threshold, filters=filters):
+    for group in hallucination_rate(
+        store, project, bucket, window, query.threshold, filters=filters
+    ):
         start = datetime.fromisoformat(group["group"]).replace(tzinfo=UTC)
         entry = series.get(_key(start))
         if entry is not None:
@@ -135,16 +133,10 @@ def timeseries(
     return list(series.values())
 
 
-def overview(
-    store: ClickHouseStore,
-    project: str,
-    window: Window,
-    threshold: float = 0.5,
-    *,
-    filters: OverviewFilter = NO_FILTER,
-) -> dict[str, Any]:
-    """The dashboard's cards: calls, cost, blocked requests, hallucination rate (with CI)."""
-    days = timeseries(store, project, window, "day", threshold, filters=filters)
+def overview(store: ClickHouseStore, project: str, query: MetricsQuery) -> dict[str, Any]:
+    """The dashboard's cards over ``query``: calls, cost, blocked requests, hallucination rate
+    (with CI)."""
+    days = timeseries(store, project, query, "day")
     calls = sum(d["calls"] for d in days)
     evaluated = sum(d["evaluated"] for d in days)
     hallucinated = sum(d["hallucinated"] for d in days)

@@ -22,7 +22,12 @@ from tests.support.corrected_rate_data import (
 from tests.support.server import RunningServer
 from tracerail.collector.rates import MIN_LABELS, wilson_interval
 from tracerail.collector.store.clickhouse import ClickHouseStore
-from tracerail.collector.store.metrics import Window, hallucination_rate, model_scorecard
+from tracerail.collector.store.metrics import (
+    MetricsQuery,
+    Window,
+    hallucination_rate,
+    model_scorecard,
+)
 
 WINDOW = Window.around(datetime.now(UTC) - timedelta(days=1), datetime.now(UTC))
 HEURISTIC = {"evaluator": "heuristic", "version": "1.0", "prompt_sha256": "", "source": "auto"}
@@ -98,7 +103,7 @@ def test_groups_by_model_and_day(workload: ValidationWorkload, store: ClickHouse
 def test_scorecard_carries_raw_and_corrected(
     workload: ValidationWorkload, store: ClickHouseStore
 ) -> None:
-    card = {m["model"]: m for m in model_scorecard(store, PROJECT, WINDOW)}
+    card = {m["model"]: m for m in model_scorecard(store, PROJECT, MetricsQuery(WINDOW))}
     a, b = card["model-a"], card["model-b"]
     assert a["calls"] == 100
     assert a["raw_hallucination_rate"] == pytest.approx(0.30)

@@ -18,6 +18,7 @@ from tracerail.collector.api.audit import (
 )
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
+from tracerail.collector.api.metrics import ThresholdQuery
 from tracerail.collector.api.timerange import invalid, time_range
 from tracerail.collector.store.compliance import ReportRequest, compliance_report
 
@@ -37,9 +38,7 @@ async def compliance(
     to: ToQuery = None,
     project_: ProjectQuery = None,
     format: Annotated[str, Query(description="json, html or pdf")] = "json",
-    threshold: Annotated[
-        float, Query(ge=0.0, le=1.0, description="score at or above which a call hallucinated")
-    ] = 0.5,
+    threshold: ThresholdQuery = 0.5,
 ) -> Response:
     check_params(request, PARAMS)
     check_project(project_, project)

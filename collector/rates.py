@@ -46,6 +46,7 @@ __all__ = [
     "Simulation",
     "contributing_evaluators",
     "corrected_rate",
+    "correction_summary",
     "delta_interval",
     "evaluator_figures",
     "rank_evaluators",
@@ -373,3 +374,12 @@ def contributing_evaluators(groups: list[dict[str, Any]]) -> list[dict[str, str]
         {"evaluator": name, "version": version, "prompt_sha256": sha, "source": source}
         for name, version, sha, source in sorted(seen)
     ]
+
+
+def correction_summary(groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """What every answer with corrected rates states beside ``groups``: ``correction`` (the
+    :data:`METHOD` and :data:`MIN_LABELS`) and ``evaluators`` (:func:`contributing_evaluators`)."""
+    return {
+        "correction": {"method": METHOD, "min_labels": MIN_LABELS},
+        "evaluators": contributing_evaluators(groups),
+    }

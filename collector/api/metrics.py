@@ -19,7 +19,7 @@ from tracerail.collector.api.audit import check_params, name_value
 from tracerail.collector.api.deps import ProjectDep, StoreDep
 from tracerail.collector.api.errors import ApiError
 from tracerail.collector.api.timerange import time_range
-from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluators
+from tracerail.collector.rates import correction_summary
 from tracerail.collector.store.filters import OverviewFilter
 from tracerail.collector.store.generations import dimensions
 from tracerail.collector.store.metrics import (
@@ -123,8 +123,7 @@ async def read_hallucination_rate(
         "group_by": keys,
         **_echo(query),
         "groups": groups,
-        "correction": {"method": METHOD, "min_labels": MIN_LABELS},
-        "evaluators": contributing_evaluators(groups),
+        **correction_summary(groups),
     }
 
 
@@ -137,8 +136,7 @@ async def read_models(
     return {
         **_echo(query),
         "models": models,
-        "correction": {"method": METHOD, "min_labels": MIN_LABELS},
-        "evaluators": contributing_evaluators(models),
+        **correction_summary(models),
     }
 
 

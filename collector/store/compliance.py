@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from tracerail.collector.rates import METHOD, MIN_LABELS, contributing_evaluators
+from tracerail.collector.rates import MIN_LABELS, correction_summary
 from tracerail.collector.regulatory import regulatory_mapping
 from tracerail.collector.settings import Settings
 from tracerail.collector.store.clickhouse import ClickHouseStore
@@ -156,8 +156,7 @@ def compliance_report(
             "total_cost_usd": sum(m["cost_usd"] for m in card),
             "total_input_tokens": sum(m["input_tokens"] for m in card),
             "total_output_tokens": sum(m["output_tokens"] for m in card),
-            "correction": {"method": METHOD, "min_labels": MIN_LABELS},
-            "evaluators": contributing_evaluators(card),
+            **correction_summary(card),
         },
         "hallucination_over_time": [
             {

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Query
 
 from tracerail.collector.api.deps import ProjectDep, SettingsDep, StoreDep
 from tracerail.collector.api.errors import ApiError
-from tracerail.collector.api.metrics import ThresholdQuery
 from tracerail.collector.api.paging import checked_limit
 from tracerail.collector.api.timerange import ListingWindow
 from tracerail.collector.store.sessions import list_sessions, list_users, session_turns
@@ -47,7 +46,7 @@ async def read_session(
     store: StoreDep,
     project: ProjectDep,
     window: ListingWindow,
-    threshold: ThresholdQuery = 0.5,
+    threshold: Annotated[float, Query(ge=0.0, le=1.0)] = 0.5,
 ) -> dict[str, Any]:
     start_ns, end_ns = window
     turns = await asyncio.to_thread(
